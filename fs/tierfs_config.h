@@ -1,0 +1,114 @@
+/*
+ * tierfs_config.h - the tierfs.conf model shared by the daemon (fs/), the
+ * simulator (trainer/) and tierctl.  Library tier_config: no FUSE headers.
+ *
+ * One option table (tcfg_options) is the single source of truth for the keys
+ * accepted in tierfs.conf, the -o mount options, --help and the man pages.
+ *
+ * Ownership: tcfg_load() returns a struct the caller frees with tcfg_free();
+ * every string inside is owned by the struct.  Functions return 0 or a
+ * negative errno and, on error, write one grep-able line into err
+ * ("FILE:LINE: [tier mem] key 'capacity': ...").
+ */
+#ifndef TIERFS_CONFIG_H
+#define TIERFS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCFG_MAX_TIERS 8
+#define TCFG_ERRLEN 512
+
+enum tcfg_placement {
+	TCFG_PLACE_FIRST,	/* first tier with room, in declared order */
+	TCFG_PLACE_MOST_FREE,	/* tier with most free bytes */
+	TCFG_PLACE_ROUND_ROBIN, /* rotate over tiers with room */
+	TCFG_PLACE_RANDOM,	/* uniform over tiers with room */
+	TCFG_PLACE_TIER,	/* a named tier (placement = NAME) */
+};
+
+enum tcfg_log_level { TCFG_LOG_ERROR, TCFG_LOG_WARN, TCFG_LOG_INFO, TCFG_LOG_DEBUG };
+
+struct tcfg_tier {
+	char *name;		   /* section name: [tier NAME] */
+	char *path;		   /* absolute, variables expanded */
+	uint64_t capacity;	   /* bytes; resolved from capacity_pct by tcfg_resolve() */
+	double capacity_pct;	   /* > 0 when given as "NN%" of the backing filesystem */
+	double high_watermark;	   /* fraction of capacity, default 0.90 */
+	double low_watermark;	   /* fraction of capacity, default 0.70 */
+	uint64_t read_bandwidth;   /* declared bytes/s, 0 = unknown */
+	uint64_t write_bandwidth;  /* declared bytes/s, 0 = unknown */
+	uint64_t latency_ns;	   /* declared per-operation latency */
+	uint64_t emulate_read_bandwidth;  /* token-bucket limit in the daemon, 0 = off */
+	uint64_t emulate_write_bandwidth; /* 0 = off */
+	uint64_t emulate_latency_ns;	  /* 0 = off */
+	int line;		   /* line of the section header, for messages */
+};
+
+struct tcfg {
+	char *file; /* the config file as given */
+	struct tcfg_tier tiers[TCFG_MAX_TIERS];
+	size_t ntiers;
+
+	/* [global] */
+	enum tcfg_placement placement;
+	int placement_tier; /* index into tiers when placement == TCFG_PLACE_TIER */
+	char *state_dir;    /* absolute; default $XDG_RUNTIME_DIR/tierfs or /tmp/tierfs-$USER */
+	enum tcfg_log_level log_level;
+	char *model;	    /* placement model path or NULL */
+	double entry_timeout;	 /* seconds the kernel caches lookups */
+	double attr_timeout;	 /* seconds the kernel caches attributes */
+	double negative_timeout; /* seconds the kernel caches "no such file" */
+	int writeback_cache;	 /* bool */
+	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
+	int threads;		 /* max FUSE worker threads */
+};
+
+/* One entry of the option table. */
+enum tcfg_scope { TCFG_SCOPE_GLOBAL, TCFG_SCOPE_TIER };
+enum tcfg_type { TCFG_T_STRING, TCFG_T_PATH, TCFG_T_SIZE, TCFG_T_CAPACITY, TCFG_T_RATE,
+		 TCFG_T_FRACTION, TCFG_T_DURATION, TCFG_T_SECONDS, TCFG_T_BOOL, TCFG_T_INT,
+		 TCFG_T_ENUM };
+
+struct tcfg_option {
+	const char *key;
+	enum tcfg_scope scope;
+	enum tcfg_type type;
+	const char *defval;  /* as written in the file, or NULL (required / unset) */
+	const char *metavar; /* e.g. "SIZE" */
+	const char *help;    /* one sentence, no trailing newline */
+	int mount_option;    /* also accepted as -o key=value (overrides the file) */
+};
+
+extern const struct tcfg_option tcfg_options[];
+extern const size_t tcfg_noptions;
+
+/* Parse FILE.  Unknown sections or keys, bad values, duplicate tier names,
+ * missing path, low > high watermark: error naming file, line and key. */
+int tcfg_load(const char *file, struct tcfg **out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Apply one global key=value (a -o mount option) over a loaded config. */
+int tcfg_set(struct tcfg *c, const char *key, const char *value, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Start-up checks against the live system: every tier directory exists and is
+ * a directory, no tier is inside another, percentages resolved to bytes via
+ * statvfs.  mountpoint may be NULL; if given, it must not lie inside a tier
+ * nor contain one. */
+int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Index of the tier named name, or -1. */
+int tcfg_tier_index(const struct tcfg *c, const char *name);
+
+void tcfg_free(struct tcfg *c);
+
+/* Value parsers, exposed for tierctl and tests.  Return 0 or -EINVAL/-ERANGE. */
+int tcfg_parse_size(const char *s, uint64_t *out);	   /* 4096, 64K, 1.5G, 2T (powers of 1024) */
+int tcfg_parse_duration_ns(const char *s, uint64_t *out); /* 100us, 2ms, 1s, 1.5s; bare number = us */
+int tcfg_parse_bool(const char *s, int *out);		   /* true/false/yes/no/on/off/1/0 */
+
+const char *tcfg_placement_name(enum tcfg_placement p);
+
+#endif
