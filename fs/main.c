@@ -1,0 +1,290 @@
+/*
+ * main.c - the tierfs program: options, configuration, start-up checks,
+ * mount, the multithreaded session loop, clean shutdown.
+ *
+ * Start-up refuses, with a message naming the problem, a bad config, a
+ * missing tier directory, overlapping tiers and a mountpoint inside a tier
+ * (all checked by tcfg_resolve) before anything is mounted.
+ */
+#define _GNU_SOURCE
+#include "tierfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const struct fuse_lowlevel_ops tfs_ops;
+
+#define MAX_OVERRIDES 64
+
+struct cli {
+	char *config;
+	char *nonopt[2];
+	int nnonopt;
+	char *overrides[MAX_OVERRIDES]; /* "key=value" for tcfg_set */
+	int noverrides;
+	int bad;
+};
+
+static const struct fuse_opt cli_spec[] = {
+	{"config=%s", offsetof(struct cli, config), 0},
+	FUSE_OPT_END,
+};
+
+static int is_config_key(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
+	for (size_t i = 0; i < tcfg_noptions; i++)
+		if (tcfg_options[i].mount_option && strlen(tcfg_options[i].key) == klen &&
+		    !strncmp(tcfg_options[i].key, arg, klen))
+			return 1;
+	return 0;
+}
+
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cli *c = data;
+	if (key == FUSE_OPT_KEY_NONOPT) {
+		/* fstab's mount.fuse3 passes "SOURCE MOUNTPOINT": keep the last. */
+		if (c->nnonopt == 2) {
+			fprintf(stderr, "tierfs: unexpected argument '%s'\n", arg);
+			c->bad = 1;
+			return 0;
+		}
+		c->nonopt[c->nnonopt++] = strdup(arg);
+		return 0;
+	}
+	if (key == FUSE_OPT_KEY_OPT && is_config_key(arg)) {
+		if (!strchr(arg, '=')) {
+			fprintf(stderr, "tierfs: option '%s' needs a value (-o %s=VALUE)\n", arg, arg);
+			c->bad = 1;
+			return 0;
+		}
+		if (c->noverrides == MAX_OVERRIDES) {
+			fprintf(stderr, "tierfs: too many -o options\n");
+			c->bad = 1;
+			return 0;
+		}
+		c->overrides[c->noverrides++] = strdup(arg);
+		return 0;
+	}
+	return 1;
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s MOUNTPOINT -o config=FILE [-f] [-d] [-o OPTION...]\n\n"
+	       "tierfs mounts one directory over several storage tiers (memory, local SSD,\n"
+	       "parallel filesystem) and places each new file on one of them.\n\n"
+	       "tierfs options:\n"
+	       "    -o config=FILE         tier configuration (default: $XDG_CONFIG_HOME/tierfs/tierfs.conf,\n"
+	       "                           then /etc/tierfs/tierfs.conf); see tierfs.conf(5)\n",
+	       prog);
+	tcfg_print_help(stdout);
+	printf("\nFUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static char *default_config(void)
+{
+	char buf[PATH_MAX];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(buf, sizeof(buf), "%s/tierfs/tierfs.conf", xdg);
+	else if (home && *home)
+		snprintf(buf, sizeof(buf), "%s/.config/tierfs/tierfs.conf", home);
+	else
+		buf[0] = '\0';
+	if (buf[0] && access(buf, R_OK) == 0)
+		return strdup(buf);
+	if (access("/etc/tierfs/tierfs.conf", R_OK) == 0)
+		return strdup("/etc/tierfs/tierfs.conf");
+	return NULL;
+}
+
+static struct lrn_policy *make_policy(const struct tcfg *cfg)
+{
+	static const enum lrn_static_kind map[] = {
+		[TCFG_PLACE_FIRST] = LRN_STATIC_FIRST,
+		[TCFG_PLACE_MOST_FREE] = LRN_STATIC_MOST_FREE,
+		[TCFG_PLACE_ROUND_ROBIN] = LRN_STATIC_ROUND_ROBIN,
+		[TCFG_PLACE_RANDOM] = LRN_STATIC_RANDOM,
+		[TCFG_PLACE_TIER] = LRN_STATIC_TIER,
+	};
+	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return lrn_policy_static_create(map[cfg->placement], cfg->placement_tier, seed);
+}
+
+static int open_tiers(struct tfs *fs, struct tcfg *cfg)
+{
+	fs->ntiers = (int)cfg->ntiers;
+	for (int t = 0; t < fs->ntiers; t++) {
+		struct tfs_tier *tr = &fs->tiers[t];
+		tr->idx = t;
+		tr->name = cfg->tiers[t].name;
+		tr->path = cfg->tiers[t].path;
+		tr->capacity = cfg->tiers[t].capacity;
+		tr->rootfd = open(tr->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+		if (tr->rootfd < 0 || fstat(tr->rootfd, &st) < 0) {
+			fprintf(stderr, "tierfs: tier %s: cannot open %s: %s\n", tr->name, tr->path,
+				strerror(errno));
+			return -1;
+		}
+		tr->dev = st.st_dev;
+	}
+	int rc = tfs_scan_usage(fs);
+	if (rc) {
+		fprintf(stderr, "tierfs: cannot measure the tiers' use: %s\n", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct cli cli = {0};
+	struct tcfg *cfg = NULL;
+	struct fuse_session *se = NULL;
+	struct tfs fs;
+	char err[TCFG_ERRLEN];
+	int ret = 1, fs_ready = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0 || cli.bad)
+		goto out_args;
+	if (cli.nnonopt > 0 && fuse_opt_add_arg(&args, cli.nonopt[cli.nnonopt - 1]) != 0)
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_args;
+	}
+	if (opts.show_version) {
+		printf("tierfs version %s\nFUSE library version %s\n", TIERFS_VERSION, fuse_pkgversion());
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_args;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "usage: %s MOUNTPOINT -o config=FILE [-f] [-d] [-o OPTION...]\n"
+				"       %s --help for all options\n",
+			argv[0], argv[0]);
+		goto out_args;
+	}
+	if (!cli.config)
+		cli.config = default_config();
+	if (!cli.config) {
+		fprintf(stderr, "tierfs: no configuration: give -o config=FILE (see tierfs.conf(5))\n");
+		goto out_args;
+	}
+	if (tcfg_load(cli.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tierfs: %s\n", err);
+		goto out_args;
+	}
+	for (int i = 0; i < cli.noverrides; i++) {
+		char *eq = strchr(cli.overrides[i], '=');
+		*eq = '\0';
+		if (tcfg_set(cfg, cli.overrides[i], eq + 1, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tierfs: -o %s: %s\n", cli.overrides[i], err);
+			goto out_cfg;
+		}
+	}
+	if (tcfg_resolve(cfg, opts.mountpoint, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tierfs: %s\n", err);
+		goto out_cfg;
+	}
+	tfs_log_set_level(opts.debug ? TCFG_LOG_DEBUG : (int)cfg->log_level);
+	if (tfs_init(&fs, cfg) != 0) {
+		fprintf(stderr, "tierfs: out of memory\n");
+		goto out_cfg;
+	}
+	fs_ready = 1;
+	fs.is_root = geteuid() == 0;
+	if (open_tiers(&fs, cfg) != 0)
+		goto out_fs;
+	fs.policy = make_policy(cfg);
+	if (!fs.policy) {
+		fprintf(stderr, "tierfs: out of memory\n");
+		goto out_fs;
+	}
+	umask(0); /* modes arrive with the caller's umask applied */
+
+	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=tierfs,subtype=tierfs") != 0)
+		goto out_fs;
+	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), &fs);
+	if (!se)
+		goto out_fs;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0) {
+		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
+		goto out_signals;
+	}
+	for (int t = 0; t < fs.ntiers; t++)
+		tfs_log(TCFG_LOG_INFO, "tier %s: %s, capacity %llu bytes, %llu in use", fs.tiers[t].name,
+			fs.tiers[t].path, (unsigned long long)fs.tiers[t].capacity,
+			(unsigned long long)atomic_load(&fs.tiers[t].used));
+	tfs_log(TCFG_LOG_INFO, "mounted on %s, placement %s", opts.mountpoint,
+		tcfg_placement_name(cfg->placement));
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	if (!opts.foreground)
+		tfs_log_to_syslog(1);
+
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+		if (!lc)
+			goto out_unmount;
+		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(lc, (unsigned)cfg->threads);
+		ret = fuse_session_loop_mt(se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	ret = ret != 0;
+	tfs_log(TCFG_LOG_INFO, "unmounting %s", opts.mountpoint);
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	if (fs_ready) {
+		for (int t = 0; t < fs.ntiers; t++)
+			if (fs.tiers[t].rootfd > 0)
+				close(fs.tiers[t].rootfd);
+		lrn_policy_destroy(fs.policy);
+		tfs_destroy(&fs);
+	}
+out_cfg:
+	tcfg_free(cfg);
+out_args:
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	free(cli.config);
+	for (int i = 0; i < cli.nnonopt; i++)
+		free(cli.nonopt[i]);
+	for (int i = 0; i < cli.noverrides; i++)
+		free(cli.overrides[i]);
+	return ret;
+}

@@ -1,0 +1,1416 @@
+/*
+ * ops.c - the FUSE low-level operations of tierfs.
+ *
+ * Errno contract at the FUSE boundary: every helper here returns 0 or a
+ * negative errno; only the reply_* wrappers and the op functions turn that
+ * into fuse_reply_err(req, positive errno).  Nothing else replies.
+ *
+ * The node id handed to the kernel is the address of a struct tfs_node
+ * (FUSE_ROOT_ID for the root); st_ino in every reply is node->ino.
+ * Permission checks are the kernel's (default_permissions is always set).
+ */
+#define _GNU_SOURCE
+#include "tierfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define READ_BUF_MAX (1u << 20)
+
+static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi);
+
+static struct tfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct tfs_node *node_of(struct tfs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &fs->root : (struct tfs_node *)(uintptr_t)ino;
+}
+
+static fuse_ino_t id_of(struct tfs *fs, struct tfs_node *n)
+{
+	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static int node_tier(struct tfs_node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	int t = n->tier;
+	pthread_mutex_unlock(&n->lock);
+	return t;
+}
+
+/* The /proc path of a tier object, for the calls that have no *at form. */
+static int proc_path(struct tfs *fs, int t, const char *path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/proc/self/fd/%d/%s", fs->tiers[t].rootfd, path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Stat a node: its own tier for a file (searching again if it moved behind
+ * our back), the primary copy for a directory. */
+static int stat_node(struct tfs *fs, struct tfs_node *n, const char *path, struct stat *st, int *tier)
+{
+	int t = S_ISDIR(n->type) ? -1 : node_tier(n);
+	if (t >= 0 && fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*tier = t;
+	} else {
+		t = tfs_find(fs, path, st);
+		if (t < 0)
+			return t;
+		*tier = t;
+		if (!S_ISDIR(n->type)) {
+			pthread_mutex_lock(&n->lock);
+			n->tier = t;
+			pthread_mutex_unlock(&n->lock);
+		}
+	}
+	st->st_ino = n->ino;
+	return 0;
+}
+
+static void fill_entry(struct tfs *fs, struct fuse_entry_param *e, struct tfs_node *n, const struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = id_of(fs, n);
+	e->attr = *st;
+	e->attr.st_ino = n->ino;
+	e->attr_timeout = fs->cfg->attr_timeout;
+	e->entry_timeout = fs->cfg->entry_timeout;
+}
+
+/* Look parent/name up in the tiers and take a kernel reference on its node. */
+static int do_lookup(struct tfs *fs, struct tfs_node *parent, const char *name, struct fuse_entry_param *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = tfs_child_path(fs, parent, name, path, sizeof(path));
+	if (rc)
+		return rc;
+	int t = tfs_find(fs, path, &st);
+	if (t < 0)
+		return t;
+	uint64_t ino = tfs_ino_of(fs, t, path, &st);
+	struct tfs_node *n = tfs_node_get(fs, ino, st.st_mode, parent, name, t,
+					  S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+	if (!n)
+		return -ENOMEM;
+	fill_entry(fs, e, n, &st);
+	return 0;
+}
+
+static void reply_entry_or_err(fuse_req_t req, int rc, const struct fuse_entry_param *e)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, e);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct tfs *fs = userdata;
+	if (fs->cfg->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		fs->writeback = 1;
+	}
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
+	conn->max_readahead = conn->max_readahead > READ_BUF_MAX ? conn->max_readahead : READ_BUF_MAX;
+	conn->time_gran = 1;
+	tfs_log(TCFG_LOG_INFO, "kernel protocol %u.%u, writeback cache %s", conn->proto_major,
+		conn->proto_minor, fs->writeback ? "on" : "off");
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	int rc = do_lookup(fs, node_of(fs, parent), name, &e);
+	if (rc == -ENOENT && fs->cfg->negative_timeout > 0) {
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->cfg->negative_timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	reply_entry_or_err(req, rc, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct tfs *fs = fs_of(req);
+	tfs_node_forget(fs, node_of(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct tfs *fs = fs_of(req);
+	for (size_t i = 0; i < count; i++)
+		tfs_node_forget(fs, node_of(fs, forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	struct stat st;
+	int rc, t;
+	if (fi && fi->fh && !S_ISDIR(n->type)) {
+		struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+		rc = fstat(h->fd, &st) < 0 ? -errno : 0;
+		st.st_ino = n->ino;
+	} else {
+		char path[PATH_MAX];
+		rc = tfs_node_path(fs, n, path, sizeof(path));
+		if (!rc)
+			rc = stat_node(fs, n, path, &st, &t);
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
+}
+
+/* Set the charge of a file to new_size (only ever up with grow_only),
+ * spilling it to another tier when it does not fit.  Caller holds
+ * n->io_lock shared; it may be dropped and retaken. */
+static int resize_charge(struct tfs *fs, struct tfs_node *n, uint64_t new_size, int grow_only)
+{
+	for (int attempt = 0; attempt < TCFG_MAX_TIERS + 1; attempt++) {
+		pthread_mutex_lock(&n->lock);
+		int t = n->tier;
+		uint64_t old = n->size;
+		int rc = 0;
+		if (grow_only && new_size <= old) {
+			pthread_mutex_unlock(&n->lock);
+			return 0;
+		}
+		if (new_size > old)
+			rc = tfs_charge(fs, t, new_size - old);
+		else
+			tfs_uncharge(fs, t, old - new_size);
+		if (!rc)
+			n->size = new_size;
+		pthread_mutex_unlock(&n->lock);
+		if (!rc)
+			return 0;
+		pthread_rwlock_unlock(&n->io_lock);
+		pthread_rwlock_wrlock(&n->io_lock);
+		rc = tfs_spill(fs, n, new_size > old ? new_size - old : 0);
+		pthread_rwlock_unlock(&n->io_lock);
+		pthread_rwlock_rdlock(&n->io_lock);
+		if (rc)
+			return rc;
+	}
+	return -ENOSPC;
+}
+
+static int apply_to_copies(struct tfs *fs, struct tfs_node *n, const char *path,
+			   int (*fn)(struct tfs *fs, int t, const char *path, void *arg), void *arg)
+{
+	if (!S_ISDIR(n->type)) {
+		struct stat st;
+		int t;
+		int rc = stat_node(fs, n, path, &st, &t);
+		return rc ? rc : fn(fs, t, path, arg);
+	}
+	unsigned mask = tfs_where(fs, path);
+	if (!mask)
+		return -ENOENT;
+	int first_rc = 0;
+	for (int t = 0; t < fs->ntiers; t++)
+		if (mask & (1u << t)) {
+			int rc = fn(fs, t, path, arg);
+			if (rc && !first_rc)
+				first_rc = rc;
+		}
+	return first_rc;
+}
+
+static int chmod_fn(struct tfs *fs, int t, const char *path, void *arg)
+{
+	return fchmodat(fs->tiers[t].rootfd, path, *(mode_t *)arg, 0) < 0 ? -errno : 0;
+}
+
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int chown_fn(struct tfs *fs, int t, const char *path, void *arg)
+{
+	struct owner *o = arg;
+	return fchownat(fs->tiers[t].rootfd, path, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static int utimens_fn(struct tfs *fs, int t, const char *path, void *arg)
+{
+	return utimensat(fs->tiers[t].rootfd, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h, const char *path, off_t size)
+{
+	pthread_rwlock_rdlock(&n->io_lock);
+	int rc = S_ISREG(n->type) ? resize_charge(fs, n, (uint64_t)size, 0) : 0;
+	if (!rc) {
+		if (h) {
+			rc = ftruncate(h->fd, size) < 0 ? -errno : 0;
+		} else {
+			int t = node_tier(n);
+			int fd = openat(fs->tiers[t].rootfd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				rc = -errno;
+			} else {
+				rc = ftruncate(fd, size) < 0 ? -errno : 0;
+				close(fd);
+			}
+		}
+	}
+	pthread_rwlock_unlock(&n->io_lock);
+	return rc;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	struct tfs_handle *h = fi && fi->fh && !S_ISDIR(n->type) ? (struct tfs_handle *)(uintptr_t)fi->fh : NULL;
+	char path[PATH_MAX];
+	struct stat st;
+	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (rc && !h)
+		goto out;
+	rc = 0;
+
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		mode_t m = attr->st_mode & 07777;
+		rc = h ? (fchmod(h->fd, m) < 0 ? -errno : 0) : apply_to_copies(fs, n, path, chmod_fn, &m);
+		if (rc)
+			goto out;
+	}
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		struct owner o = {(to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+				  (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1};
+		rc = h ? (fchown(h->fd, o.uid, o.gid) < 0 ? -errno : 0) : apply_to_copies(fs, n, path, chown_fn, &o);
+		if (rc)
+			goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		rc = do_truncate(fs, n, h, path, attr->st_size);
+		if (rc)
+			goto out;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			ts[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			ts[1] = attr->st_mtim;
+		rc = h ? (futimens(h->fd, ts) < 0 ? -errno : 0) : apply_to_copies(fs, n, path, utimens_fn, ts);
+		if (rc)
+			goto out;
+	}
+	if (h) {
+		rc = fstat(h->fd, &st) < 0 ? -errno : 0;
+		st.st_ino = n->ino;
+	} else {
+		rc = stat_node(fs, n, path, &st, &t);
+	}
+out:
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	char path[PATH_MAX], buf[PATH_MAX + 1];
+	struct stat st;
+	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (!rc)
+		rc = stat_node(fs, n, path, &st, &t);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	ssize_t len = readlinkat(fs->tiers[t].rootfd, path, buf, sizeof(buf) - 1);
+	if (len < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	buf[len] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+/* Ask the placement policy for a tier for a new object. */
+static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
+{
+	struct lrn_tier_state ts[TCFG_MAX_TIERS];
+	for (int t = 0; t < fs->ntiers; t++) {
+		ts[t].name = fs->tiers[t].name;
+		ts[t].capacity = fs->tiers[t].capacity;
+		ts[t].used = atomic_load(&fs->tiers[t].used);
+	}
+	struct lrn_place_ctx ctx = {.path = path, .kind = kind, .tiers = ts, .ntiers = (size_t)fs->ntiers};
+	int t = lrn_policy_place(fs->policy, &ctx);
+	if (t < 0 && kind != LRN_KIND_FILE)
+		t = 0; /* directories and special files take no capacity */
+	return t;
+}
+
+/* Give a new object the caller's ownership when the daemon runs as root;
+ * the group follows a setgid parent as the kernel would. */
+static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path)
+{
+	if (!fs->is_root)
+		return;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t gid = ctx->gid;
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	struct stat pst;
+	if (fstatat(fs->tiers[t].rootfd, parent, &pst, 0) == 0 && (pst.st_mode & S_ISGID))
+		gid = pst.st_gid;
+	if (fchownat(fs->tiers[t].rootfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		tfs_log(TCFG_LOG_WARN, "cannot give %s to uid %u: %s", path, (unsigned)ctx->uid, strerror(errno));
+}
+
+static void parent_changed(struct tfs *fs, const char *path, int t)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	tfs_dir_touched(fs, parent, t);
+}
+
+enum mk_kind { MK_DIR, MK_NOD, MK_SYMLINK };
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum mk_kind kind, mode_t mode,
+		      dev_t rdev, const char *target)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *p = node_of(fs, parent);
+	struct fuse_entry_param e;
+	char path[PATH_MAX];
+	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
+	if (rc)
+		goto out;
+	if (tfs_where(fs, path)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	enum lrn_kind lk = kind == MK_DIR ? LRN_KIND_DIR : S_ISREG(mode) && kind == MK_NOD ? LRN_KIND_FILE : LRN_KIND_SPECIAL;
+	int t = choose_tier(fs, path, lk);
+	if (t < 0) {
+		rc = t;
+		goto out;
+	}
+	rc = tfs_clone_parents(fs, t, path);
+	if (rc)
+		goto out;
+	int root = fs->tiers[t].rootfd;
+	if (kind == MK_DIR)
+		rc = mkdirat(root, path, mode) < 0 ? -errno : 0;
+	else if (kind == MK_NOD)
+		rc = mknodat(root, path, mode, rdev) < 0 ? -errno : 0;
+	else
+		rc = symlinkat(target, root, path) < 0 ? -errno : 0;
+	if (rc)
+		goto out;
+	set_owner(fs, req, t, path);
+	parent_changed(fs, path, t);
+	rc = do_lookup(fs, p, name, &e);
+out:
+	reply_entry_or_err(req, rc, &e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_node(req, parent, name, MK_DIR, mode, 0, NULL);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	make_node(req, parent, name, MK_NOD, mode, rdev, NULL);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	make_node(req, parent, name, MK_SYMLINK, 0, 0, link);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino), *np = node_of(fs, newparent);
+	struct fuse_entry_param e;
+	char oldpath[PATH_MAX], newpath[PATH_MAX];
+	struct stat st;
+	int t, rc = tfs_node_path(fs, n, oldpath, sizeof(oldpath));
+	if (!rc)
+		rc = tfs_child_path(fs, np, newname, newpath, sizeof(newpath));
+	if (!rc)
+		rc = stat_node(fs, n, oldpath, &st, &t);
+	if (rc)
+		goto out;
+	if (tfs_where(fs, newpath)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	rc = tfs_clone_parents(fs, t, newpath);
+	if (!rc)
+		rc = linkat(fs->tiers[t].rootfd, oldpath, fs->tiers[t].rootfd, newpath, 0) < 0 ? -errno : 0;
+	if (!rc) {
+		parent_changed(fs, newpath, t);
+		rc = do_lookup(fs, np, newname, &e);
+	}
+out:
+	reply_entry_or_err(req, rc, &e);
+}
+
+/* A regular file lost a name: when it was the last, give its bytes back to
+ * the tier now, or at the last close if it is still open. */
+static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) || st->st_nlink > 1)
+		return;
+	struct tfs_node *n = tfs_node_find(fs, ino);
+	if (!n) {
+		tfs_uncharge(fs, t, (uint64_t)st->st_size);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	if (n->handles) {
+		n->unlinked = 1;
+	} else {
+		tfs_uncharge(fs, n->tier, n->size);
+		n->size = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	tfs_node_unref(fs, n);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *p = node_of(fs, parent);
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
+	int t = rc ? rc : tfs_find(fs, path, &st);
+	if (t < 0) {
+		fuse_reply_err(req, -t);
+		return;
+	}
+	uint64_t ino = tfs_ino_of(fs, t, path, &st);
+	if (unlinkat(fs->tiers[t].rootfd, path, 0) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	file_unlinked(fs, t, ino, &st);
+	tfs_node_detach(fs, p, name);
+	parent_changed(fs, path, t);
+	fuse_reply_err(req, 0);
+}
+
+static int remove_dir_copies(struct tfs *fs, const char *path, unsigned mask)
+{
+	int rc = 0;
+	for (int t = 0; t < fs->ntiers; t++)
+		if ((mask & (1u << t)) && unlinkat(fs->tiers[t].rootfd, path, AT_REMOVEDIR) < 0 && !rc)
+			rc = -errno;
+	return rc;
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *p = node_of(fs, parent);
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
+	int t = rc ? rc : tfs_find(fs, path, &st);
+	if (t < 0) {
+		fuse_reply_err(req, -t);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	unsigned mask = tfs_where(fs, path);
+	if (mask & (mask - 1)) { /* several copies: the union must be empty */
+		rc = tfs_dir_is_empty(fs, path);
+		if (rc <= 0) {
+			fuse_reply_err(req, rc == 0 ? ENOTEMPTY : -rc);
+			return;
+		}
+	}
+	rc = remove_dir_copies(fs, path, mask);
+	if (!rc) {
+		tfs_node_detach(fs, p, name);
+		parent_changed(fs, path, t);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+/* rename(2) across tiers: each tier holding the source renames its copy;
+ * a target that lives only in other tiers is removed there afterwards. */
+static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned flags)
+{
+	struct stat sst, dst_st;
+	int st_tier = tfs_find(fs, src, &sst);
+	if (st_tier < 0)
+		return st_tier;
+	unsigned smask = tfs_where(fs, src);
+	int dt_tier = tfs_find(fs, dst, &dst_st);
+	unsigned dmask = dt_tier >= 0 ? tfs_where(fs, dst) : 0;
+	if (dt_tier < 0 && dt_tier != -ENOENT)
+		return dt_tier;
+	uint64_t dst_ino = dmask ? tfs_ino_of(fs, dt_tier, dst, &dst_st) : 0;
+
+	if (flags & RENAME_EXCHANGE) {
+		if (!dmask)
+			return -ENOENT;
+		for (int t = 0; t < fs->ntiers; t++) {
+			unsigned b = 1u << t;
+			int root = fs->tiers[t].rootfd, rc = 0;
+			if ((smask & b) && (dmask & b))
+				rc = renameat2(root, src, root, dst, RENAME_EXCHANGE) < 0 ? -errno : 0;
+			else if (smask & b)
+				rc = tfs_clone_parents(fs, t, dst) ?: (renameat2(root, src, root, dst, RENAME_NOREPLACE) < 0 ? -errno : 0);
+			else if (dmask & b)
+				rc = tfs_clone_parents(fs, t, src) ?: (renameat2(root, dst, root, src, RENAME_NOREPLACE) < 0 ? -errno : 0);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	if (dmask) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (st_tier == dt_tier && sst.st_ino == dst_st.st_ino && !S_ISDIR(sst.st_mode))
+			return 0; /* two names of one file: POSIX says do nothing */
+		if (S_ISDIR(sst.st_mode) && !S_ISDIR(dst_st.st_mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(sst.st_mode) && S_ISDIR(dst_st.st_mode))
+			return -EISDIR;
+		if (S_ISDIR(dst_st.st_mode)) {
+			int e = tfs_dir_is_empty(fs, dst);
+			if (e <= 0)
+				return e == 0 ? -ENOTEMPTY : e;
+		}
+	}
+	unsigned done = 0;
+	int rc = 0;
+	for (int t = 0; t < fs->ntiers && !rc; t++) {
+		if (!(smask & (1u << t)))
+			continue;
+		int root = fs->tiers[t].rootfd;
+		rc = tfs_clone_parents(fs, t, dst);
+		if (!rc)
+			rc = renameat2(root, src, root, dst, flags & RENAME_NOREPLACE) < 0 ? -errno : 0;
+		if (!rc)
+			done |= 1u << t;
+	}
+	if (rc) {
+		/* Put back the copies already moved, so the source stays whole. */
+		for (int t = 0; t < fs->ntiers; t++)
+			if (done & (1u << t))
+				(void)renameat2(fs->tiers[t].rootfd, dst, fs->tiers[t].rootfd, src, RENAME_NOREPLACE);
+		return rc;
+	}
+	unsigned stale = dmask & ~smask;
+	for (int t = 0; t < fs->ntiers; t++)
+		if (stale & (1u << t))
+			(void)unlinkat(fs->tiers[t].rootfd, dst, S_ISDIR(dst_st.st_mode) ? AT_REMOVEDIR : 0);
+	if (dmask && !S_ISDIR(dst_st.st_mode))
+		file_unlinked(fs, dt_tier, dst_ino, &dst_st);
+	return 0;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *p = node_of(fs, parent), *np = node_of(fs, newparent);
+	char src[PATH_MAX], dst[PATH_MAX];
+	int rc = tfs_child_path(fs, p, name, src, sizeof(src));
+	if (!rc)
+		rc = tfs_child_path(fs, np, newname, dst, sizeof(dst));
+	if (!rc && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		rc = -EINVAL;
+	if (!rc && (flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		rc = -EINVAL;
+	if (!rc)
+		rc = do_rename(fs, src, dst, flags);
+	if (!rc) {
+		if (flags & RENAME_EXCHANGE)
+			tfs_node_exchanged(fs, p, name, np, newname);
+		else
+			tfs_node_renamed(fs, p, name, np, newname);
+		parent_changed(fs, src, -1);
+		parent_changed(fs, dst, -1);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+static int backend_flags(struct tfs *fs, int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (fs->writeback) {
+		/* The kernel may read to fill pages of a write-only file and
+		 * computes append offsets itself. */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags | O_NOFOLLOW | O_CLOEXEC;
+}
+
+static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->node = n;
+	h->fd = fd;
+	h->flags = flags;
+	tfs_node_ref(fs, n);
+	pthread_mutex_lock(&n->lock);
+	h->next = n->handles;
+	n->handles = h;
+	pthread_mutex_unlock(&n->lock);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 1;
+	return 0;
+}
+
+/* Open an existing file of node n (path known) with the caller's flags. */
+static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int t, rc = stat_node(fs, n, path, &st, &t);
+	if (rc)
+		return rc;
+	int flags = backend_flags(fs, fi->flags);
+	pthread_rwlock_rdlock(&n->io_lock);
+	if ((flags & O_TRUNC) && S_ISREG(st.st_mode))
+		(void)resize_charge(fs, n, 0, 0);
+	t = node_tier(n);
+	int fd = openat(fs->tiers[t].rootfd, path, flags);
+	pthread_rwlock_unlock(&n->io_lock);
+	if (fd < 0)
+		return -errno;
+	rc = attach_handle(fs, n, fd, flags, fi);
+	if (rc)
+		close(fd);
+	return rc;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	char path[PATH_MAX];
+	int rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (!rc)
+		rc = open_node(fs, n, path, fi);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		op_release_handle(fs, fi); /* the caller was interrupted */
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *p = node_of(fs, parent);
+	struct fuse_entry_param e;
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
+	if (rc)
+		goto out;
+	if (tfs_find(fs, path, &st) >= 0) {
+		/* Exists in some tier (maybe not the kernel's cached view). */
+		if (fi->flags & O_EXCL) {
+			rc = -EEXIST;
+			goto out;
+		}
+		rc = do_lookup(fs, p, name, &e);
+		if (!rc) {
+			rc = open_node(fs, node_of(fs, e.ino), path, fi);
+			if (rc)
+				tfs_node_forget(fs, node_of(fs, e.ino), 1);
+		}
+		goto out;
+	}
+	int t = choose_tier(fs, path, LRN_KIND_FILE);
+	if (t < 0) {
+		rc = t;
+		goto out;
+	}
+	rc = tfs_clone_parents(fs, t, path);
+	if (rc)
+		goto out;
+	int flags = backend_flags(fs, fi->flags);
+	int fd = openat(fs->tiers[t].rootfd, path, flags | O_CREAT | O_EXCL, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	set_owner(fs, req, t, path);
+	parent_changed(fs, path, t);
+	rc = do_lookup(fs, p, name, &e);
+	if (!rc) {
+		rc = attach_handle(fs, node_of(fs, e.ino), fd, flags & ~O_TRUNC, fi);
+		if (rc)
+			tfs_node_forget(fs, node_of(fs, e.ino), 1);
+	}
+	if (rc)
+		close(fd);
+out:
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		op_release_handle(fs, fi);
+}
+
+/* Per-thread read buffer, faulted in once and reused: a fresh 1 MiB buffer
+ * per reply costs more in page faults than the copy itself. */
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+
+static void rbuf_key_init(void)
+{
+	(void)pthread_key_create(&rbuf_key, free);
+}
+
+static char *read_buffer(void)
+{
+	pthread_once(&rbuf_once, rbuf_key_init);
+	char *b = pthread_getspecific(rbuf_key);
+	if (!b) {
+		b = malloc(READ_BUF_MAX);
+		if (b)
+			(void)pthread_setspecific(rbuf_key, b);
+	}
+	return b;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	char *buf = read_buffer();
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (size > READ_BUF_MAX)
+		size = READ_BUF_MAX;
+	ssize_t n = pread(h->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	struct tfs_node *n = h->node;
+	int rc = 0;
+	ssize_t res = -1;
+	for (int attempt = 0; attempt <= TCFG_MAX_TIERS; attempt++) {
+		pthread_rwlock_rdlock(&n->io_lock);
+		pthread_mutex_lock(&n->lock);
+		uint64_t end = (h->flags & O_APPEND) ? n->size + size : (uint64_t)off + size;
+		pthread_mutex_unlock(&n->lock);
+		rc = resize_charge(fs, n, end, 1);
+		if (!rc) {
+			res = pwrite(h->fd, buf, size, off);
+			if (res < 0)
+				rc = -errno;
+		}
+		pthread_rwlock_unlock(&n->io_lock);
+		if (rc != -ENOSPC && rc != -EDQUOT)
+			break;
+		/* The backend is full although our accounting let it in: move. */
+		pthread_rwlock_wrlock(&n->io_lock);
+		rc = tfs_spill(fs, n, size);
+		pthread_rwlock_unlock(&n->io_lock);
+		if (rc)
+			break;
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	/* Report close-time errors of network filesystems (an NFS tier). */
+	int fd = dup(h->fd);
+	int rc = fd < 0 ? errno : (close(fd) < 0 ? errno : 0);
+	fuse_reply_err(req, rc);
+}
+
+static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	struct tfs_node *n = h->node;
+	pthread_mutex_lock(&n->lock);
+	struct tfs_handle **pp = &n->handles;
+	while (*pp && *pp != h)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = h->next;
+	if (!n->handles && n->unlinked) {
+		tfs_uncharge(fs, n->tier, n->size);
+		n->size = 0;
+		n->unlinked = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	close(h->fd);
+	free(h);
+	tfs_node_unref(fs, n);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	op_release_handle(fs_of(req), fi);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	int rc = datasync ? fdatasync(h->fd) : fsync(h->fd);
+	fuse_reply_err(req, rc < 0 ? errno : 0);
+}
+
+/* A directory stream: the merged entries of every tier's copy, read at
+ * opendir and at rewind, first tier winning on duplicate names. */
+struct dir_entry {
+	char *name;
+	ino_t ino;
+	unsigned char type;
+};
+
+struct dir_handle {
+	struct tfs_node *node;
+	struct dir_entry *ents;
+	size_t n, cap;
+	pthread_mutex_t lock;
+};
+
+static void dir_clear(struct dir_handle *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	d->ents = NULL;
+	d->n = d->cap = 0;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static int dir_load(struct tfs *fs, struct dir_handle *d, const char *path)
+{
+	dir_clear(d);
+	size_t hsize = 64;
+	size_t *hset = calloc(hsize, sizeof(*hset)); /* index+1 into ents, 0 = empty */
+	int found = 0, rc = 0;
+	if (!hset)
+		return -ENOMEM;
+	for (int t = 0; t < fs->ntiers && !rc; t++) {
+		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		DIR *dp = fdopendir(fd);
+		if (!dp) {
+			close(fd);
+			continue;
+		}
+		found = 1;
+		struct dirent *de;
+		while ((de = readdir(dp)) != NULL) {
+			if (!strncmp(de->d_name, TFS_TMP_PREFIX, sizeof(TFS_TMP_PREFIX) - 1))
+				continue; /* a move in progress */
+			if (d->n * 2 >= hsize) {
+				size_t nh = hsize * 2;
+				size_t *ns = calloc(nh, sizeof(*ns));
+				if (!ns) {
+					rc = -ENOMEM;
+					break;
+				}
+				for (size_t i = 0; i < d->n; i++) {
+					size_t s = name_hash(d->ents[i].name) & (nh - 1);
+					while (ns[s])
+						s = (s + 1) & (nh - 1);
+					ns[s] = i + 1;
+				}
+				free(hset);
+				hset = ns;
+				hsize = nh;
+			}
+			size_t s = name_hash(de->d_name) & (hsize - 1);
+			int dup = 0;
+			while (hset[s]) {
+				if (!strcmp(d->ents[hset[s] - 1].name, de->d_name)) {
+					dup = 1;
+					break;
+				}
+				s = (s + 1) & (hsize - 1);
+			}
+			if (dup)
+				continue;
+			if (d->n == d->cap) {
+				size_t nc = d->cap ? d->cap * 2 : 32;
+				struct dir_entry *ne = realloc(d->ents, nc * sizeof(*ne));
+				if (!ne) {
+					rc = -ENOMEM;
+					break;
+				}
+				d->ents = ne;
+				d->cap = nc;
+			}
+			struct dir_entry *ent = &d->ents[d->n];
+			ent->name = strdup(de->d_name);
+			if (!ent->name) {
+				rc = -ENOMEM;
+				break;
+			}
+			ent->ino = ((uint64_t)(t + 1) << 58) | ((uint64_t)de->d_ino & ((1ULL << 58) - 1));
+			ent->type = de->d_type;
+			hset[s] = ++d->n;
+		}
+		closedir(dp);
+	}
+	free(hset);
+	if (!rc && !found)
+		rc = -ENOENT;
+	return rc;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	char path[PATH_MAX];
+	int rc = tfs_node_path(fs, n, path, sizeof(path));
+	struct dir_handle *d = rc ? NULL : calloc(1, sizeof(*d));
+	if (!rc && !d)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = dir_load(fs, d, path);
+	if (rc) {
+		if (d)
+			dir_clear(d);
+		free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	d->node = n;
+	pthread_mutex_init(&d->lock, NULL);
+	tfs_node_ref(fs, n);
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		tfs_node_unref(fs, n);
+		dir_clear(d);
+		free(d);
+	}
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
+		       int plus)
+{
+	struct tfs *fs = fs_of(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = calloc(1, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	int rc = 0;
+	if (off == 0 && d->ents) {
+		char path[PATH_MAX];
+		rc = tfs_node_path(fs, d->node, path, sizeof(path));
+		if (!rc)
+			rc = dir_load(fs, d, path); /* rewinddir sees new entries */
+	}
+	size_t pos = 0;
+	for (size_t i = (size_t)off; !rc && i < d->n; i++) {
+		struct dir_entry *ent = &d->ents[i];
+		size_t room = size - pos, used;
+		if (plus) {
+			struct fuse_entry_param e;
+			int is_dot = !strcmp(ent->name, ".") || !strcmp(ent->name, "..");
+			if (fuse_add_direntry_plus(req, NULL, 0, ent->name, NULL, 0) > room)
+				break;
+			if (is_dot) {
+				memset(&e, 0, sizeof(e));
+				e.attr.st_ino = ent->ino;
+				e.attr.st_mode = (mode_t)ent->type << 12;
+			} else if (do_lookup(fs, d->node, ent->name, &e) < 0) {
+				continue; /* gone since opendir */
+			}
+			used = fuse_add_direntry_plus(req, buf + pos, room, ent->name, &e, (off_t)(i + 1));
+		} else {
+			struct stat st = {.st_ino = ent->ino, .st_mode = (mode_t)ent->type << 12};
+			used = fuse_add_direntry(req, buf + pos, room, ent->name, &st, (off_t)(i + 1));
+			if (used > room)
+				break;
+		}
+		pos += used;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	tfs_node_unref(fs, d->node);
+	dir_clear(d);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char path[PATH_MAX];
+	int rc = tfs_node_path(fs, d->node, path, sizeof(path));
+	for (int t = 0; !rc && t < fs->ntiers; t++) {
+		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct tfs *fs = fs_of(req);
+	struct statvfs out;
+	memset(&out, 0, sizeof(out));
+	out.f_bsize = out.f_frsize = 4096;
+	out.f_namemax = NAME_MAX;
+	for (int t = 0; t < fs->ntiers; t++) {
+		struct statvfs sv;
+		if (fstatvfs(fs->tiers[t].rootfd, &sv) < 0) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		uint64_t cap = fs->tiers[t].capacity, used = atomic_load(&fs->tiers[t].used);
+		uint64_t backing_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+		uint64_t free_b = used >= cap ? 0 : cap - used;
+		if (free_b > backing_free)
+			free_b = backing_free;
+		out.f_blocks += cap / 4096;
+		out.f_bfree += free_b / 4096;
+		out.f_bavail += free_b / 4096;
+		out.f_files += sv.f_files;
+		out.f_ffree += sv.f_ffree;
+		out.f_favail += sv.f_favail;
+		if (sv.f_namemax < out.f_namemax)
+			out.f_namemax = sv.f_namemax;
+	}
+	fuse_reply_statfs(req, &out);
+}
+
+static int reserved_xattr(const char *name)
+{
+	return !strncmp(name, TFS_XATTR_PREFIX, sizeof(TFS_XATTR_PREFIX) - 1);
+}
+
+static int xattr_target(struct tfs *fs, fuse_ino_t ino, char *proc, size_t len, int *tier)
+{
+	struct tfs_node *n = node_of(fs, ino);
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (!rc)
+		rc = stat_node(fs, n, path, &st, tier);
+	if (!rc)
+		rc = proc_path(fs, *tier, path, proc, len);
+	return rc;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+			int flags)
+{
+	struct tfs *fs = fs_of(req);
+	char p[PATH_MAX + 64];
+	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
+	if (!rc && lsetxattr(p, name, value, size, flags) < 0)
+		rc = -errno;
+	fuse_reply_err(req, -rc);
+}
+
+static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	char p[PATH_MAX + 64];
+	int t, rc;
+	if (!strcmp(name, TFS_XATTR_TIER)) {
+		char val[TCFG_MAX_TIERS * (NAME_MAX + 1)];
+		size_t len = 0;
+		if (S_ISDIR(n->type)) {
+			char path[PATH_MAX];
+			rc = tfs_node_path(fs, n, path, sizeof(path));
+			unsigned mask = rc ? 0 : tfs_where(fs, path);
+			for (int i = 0; i < fs->ntiers; i++)
+				if (mask & (1u << i))
+					len += (size_t)snprintf(val + len, sizeof(val) - len, "%s%s", len ? "," : "",
+								fs->tiers[i].name);
+		} else {
+			rc = xattr_target(fs, ino, p, sizeof(p), &t);
+			if (!rc)
+				len = (size_t)snprintf(val, sizeof(val), "%s", fs->tiers[t].name);
+		}
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			reply_xattr_value(req, size, val, len);
+		return;
+	}
+	if (reserved_xattr(name)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	rc = xattr_target(fs, ino, p, sizeof(p), &t);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	char small[4096];
+	char *buf = size > sizeof(small) ? malloc(size) : small;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ssize_t len = lgetxattr(p, name, size ? buf : NULL, size);
+	if (len < 0)
+		fuse_reply_err(req, errno);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else
+		fuse_reply_buf(req, buf, (size_t)len);
+	if (buf != small)
+		free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct tfs *fs = fs_of(req);
+	char p[PATH_MAX + 64];
+	int t, rc = xattr_target(fs, ino, p, sizeof(p), &t);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	ssize_t len = llistxattr(p, NULL, 0);
+	if (len < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	char *raw = malloc((size_t)len + 1), *out = malloc((size_t)len + sizeof(TFS_XATTR_TIER) + 1);
+	if (!raw || !out) {
+		free(raw);
+		free(out);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	len = llistxattr(p, raw, (size_t)len);
+	size_t olen = 0;
+	for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(raw + i) + 1)
+		if (!reserved_xattr(raw + i)) {
+			size_t l = strlen(raw + i) + 1;
+			memcpy(out + olen, raw + i, l);
+			olen += l;
+		}
+	memcpy(out + olen, TFS_XATTR_TIER, sizeof(TFS_XATTR_TIER));
+	olen += sizeof(TFS_XATTR_TIER);
+	reply_xattr_value(req, size, out, olen);
+	free(raw);
+	free(out);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct tfs *fs = fs_of(req);
+	char p[PATH_MAX + 64];
+	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
+	if (!rc && lremovexattr(p, name) < 0)
+		rc = -errno;
+	fuse_reply_err(req, -rc);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_node *n = node_of(fs, ino);
+	char path[PATH_MAX];
+	struct stat st;
+	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (!rc)
+		rc = stat_node(fs, n, path, &st, &t);
+	if (!rc && faccessat(fs->tiers[t].rootfd, path, mask, AT_EACCESS) < 0)
+		rc = -errno;
+	fuse_reply_err(req, -rc);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	struct tfs_node *n = h->node;
+	pthread_rwlock_rdlock(&n->io_lock);
+	int rc = 0;
+	if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)))
+		rc = resize_charge(fs, n, (uint64_t)offset + (uint64_t)length, 1);
+	if (!rc && fallocate(h->fd, mode, offset, length) < 0)
+		rc = -errno;
+	pthread_rwlock_unlock(&n->io_lock);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	off_t res = lseek(h->fd, off, whence);
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	struct tfs *fs = fs_of(req);
+	struct tfs_handle *in = (struct tfs_handle *)(uintptr_t)fi_in->fh;
+	struct tfs_handle *out = (struct tfs_handle *)(uintptr_t)fi_out->fh;
+	struct tfs_node *n = out->node;
+	pthread_rwlock_rdlock(&n->io_lock);
+	int rc = resize_charge(fs, n, (uint64_t)off_out + len, 1);
+	ssize_t res = -1;
+	if (!rc) {
+		res = copy_file_range(in->fd, &off_in, out->fd, &off_out, len, (unsigned)flags);
+		if (res < 0)
+			rc = -errno;
+	}
+	pthread_rwlock_unlock(&n->io_lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+const struct fuse_lowlevel_ops tfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.access = op_access,
+	.create = op_create,
+	.fallocate = op_fallocate,
+	.lseek = op_lseek,
+	.copy_file_range = op_copy_file_range,
+};

@@ -1,0 +1,392 @@
+/*
+ * tier.c - what the daemon does to the tier directories: find an object,
+ * clone parent directories into another tier, charge capacity, and move an
+ * open file to another tier when the one it is on is full (invariant 3).
+ *
+ * Every path here is relative to a tier root and resolved with the *at()
+ * calls on the tier's root fd, never following a symlink in the last
+ * component.
+ */
+#define _GNU_SOURCE
+#include "tierfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* The ino is 58 bits of the backing inode with the tier index above, so two
+ * tiers never collide; a copy the daemon made carries the original's ino in
+ * an xattr, which wins. */
+uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st)
+{
+	uint64_t ino;
+	if (!S_ISLNK(st->st_mode)) {
+		char p[PATH_MAX];
+		int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fs->tiers[tier].rootfd, path);
+		if (n > 0 && (size_t)n < sizeof(p) &&
+		    lgetxattr(p, TFS_XATTR_INO, &ino, sizeof(ino)) == (ssize_t)sizeof(ino) && ino > 1)
+			return ino;
+	}
+	ino = ((uint64_t)(tier + 1) << 58) | ((uint64_t)st->st_ino & ((1ULL << 58) - 1));
+	return ino;
+}
+
+int tfs_find(struct tfs *fs, const char *path, struct stat *st)
+{
+	for (int t = 0; t < fs->ntiers; t++) {
+		if (fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0)
+			return t;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -errno;
+	}
+	return -ENOENT;
+}
+
+unsigned tfs_where(struct tfs *fs, const char *path)
+{
+	unsigned mask = 0;
+	struct stat st;
+	for (int t = 0; t < fs->ntiers; t++)
+		if (fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			mask |= 1u << t;
+	return mask;
+}
+
+static int set_ino_xattr(struct tfs *fs, int t, const char *path, uint64_t ino)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fs->tiers[t].rootfd, path);
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return -ENAMETOOLONG;
+	if (lsetxattr(p, TFS_XATTR_INO, &ino, sizeof(ino), 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Clone one directory from its primary copy into tier t. */
+static int clone_dir(struct tfs *fs, int t, const char *path)
+{
+	struct stat st;
+	int src = tfs_find(fs, path, &st);
+	if (src < 0)
+		return src;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	uint64_t ino = tfs_ino_of(fs, src, path, &st);
+	int rootfd = fs->tiers[t].rootfd;
+	if (mkdirat(rootfd, path, st.st_mode & 07777) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (fs->is_root && fchownat(rootfd, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		tfs_log(TCFG_LOG_WARN, "cannot set owner of %s in tier %s: %s", path, fs->tiers[t].name,
+			strerror(errno));
+	/* mkdir applied the umask-free mode; chmod again for setgid/sticky */
+	(void)fchmodat(rootfd, path, st.st_mode & 07777, 0);
+	(void)set_ino_xattr(fs, t, path, ino);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	(void)utimensat(rootfd, path, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+int tfs_clone_parents(struct tfs *fs, int t, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return 0; /* parent is the root */
+	*slash = '\0';
+	struct stat st;
+	if (fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	/* Walk down from the top, creating what is missing. */
+	for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		int rc = fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : clone_dir(fs, t, buf);
+		*p = '/';
+		if (rc)
+			return rc;
+	}
+	return clone_dir(fs, t, buf);
+}
+
+void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t)
+{
+	struct stat st;
+	int primary = tfs_find(fs, dirpath, &st);
+	if (primary < 0 || primary == t)
+		return;
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+	(void)utimensat(fs->tiers[primary].rootfd, dirpath, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+int tfs_charge(struct tfs *fs, int t, uint64_t delta)
+{
+	struct tfs_tier *tr = &fs->tiers[t];
+	uint64_t cur = atomic_load(&tr->used);
+	do {
+		if (cur + delta > tr->capacity || cur + delta < cur)
+			return -ENOSPC;
+	} while (!atomic_compare_exchange_weak(&tr->used, &cur, cur + delta));
+	return 0;
+}
+
+void tfs_uncharge(struct tfs *fs, int t, uint64_t delta)
+{
+	struct tfs_tier *tr = &fs->tiers[t];
+	uint64_t cur = atomic_load(&tr->used);
+	uint64_t next;
+	do {
+		next = cur > delta ? cur - delta : 0;
+	} while (!atomic_compare_exchange_weak(&tr->used, &cur, next));
+}
+
+static int copy_data(int in, int out, uint64_t size)
+{
+	off_t off_in = 0, off_out = 0;
+	int use_cfr = 1;
+	while ((uint64_t)off_in < size) {
+		size_t chunk = size - (uint64_t)off_in > (1u << 30) ? (1u << 30) : size - (uint64_t)off_in;
+		ssize_t n = -1;
+		if (use_cfr) {
+			n = copy_file_range(in, &off_in, out, &off_out, chunk, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+				      errno == EOPNOTSUPP)) {
+				use_cfr = 0;
+				continue;
+			}
+		} else {
+			if (lseek(out, off_out, SEEK_SET) < 0)
+				return -errno;
+			n = sendfile(out, in, &off_in, chunk);
+			if (n > 0)
+				off_out += n;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break; /* the source shrank: copy what there is */
+	}
+	return 0;
+}
+
+static void copy_xattrs(int in, int out)
+{
+	char names[4096];
+	ssize_t len = flistxattr(in, names, sizeof(names));
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(names + i) + 1) {
+		char val[4096];
+		ssize_t vl = fgetxattr(in, names + i, val, sizeof(val));
+		if (vl >= 0)
+			(void)fsetxattr(out, names + i, val, (size_t)vl, 0);
+	}
+}
+
+int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t ino)
+{
+	int sroot = fs->tiers[src].rootfd, droot = fs->tiers[dst].rootfd;
+	int in = -1, out = -1, dirfd = -1, rc;
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) : 0;
+	if (dirlen + sizeof(TFS_TMP_PREFIX) + 32 >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), "%.*s%s%s%llx", (int)dirlen, path, dirlen ? "/" : "", TFS_TMP_PREFIX,
+		 (unsigned long long)ino);
+
+	rc = tfs_clone_parents(fs, dst, path);
+	if (rc)
+		return rc;
+	in = openat(sroot, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(in, &st) < 0) {
+		rc = -errno;
+		goto out_in;
+	}
+	(void)unlinkat(droot, tmp, 0); /* a leftover of an interrupted move */
+	out = openat(droot, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+	if (out < 0) {
+		rc = -errno;
+		goto out_in;
+	}
+	rc = copy_data(in, out, (uint64_t)st.st_size);
+	if (rc)
+		goto out_tmp;
+	if (fs->is_root && fchown(out, st.st_uid, st.st_gid) < 0) {
+		rc = -errno;
+		goto out_tmp;
+	}
+	(void)fchmod(out, st.st_mode & 07777);
+	copy_xattrs(in, out);
+	if (fsetxattr(out, TFS_XATTR_INO, &ino, sizeof(ino), 0) < 0 && errno != ENOTSUP)
+		tfs_log(TCFG_LOG_WARN, "cannot record ino of %s in tier %s: %s", path, fs->tiers[dst].name,
+			strerror(errno));
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	(void)futimens(out, ts);
+	if (fsync(out) < 0) {
+		rc = -errno;
+		goto out_tmp;
+	}
+	if (renameat(droot, tmp, droot, path) < 0) {
+		rc = -errno;
+		goto out_tmp;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", dirlen ? (int)dirlen : 1, dirlen ? path : ".");
+	dirfd = openat(droot, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0) {
+		(void)fsync(dirfd);
+		close(dirfd);
+	}
+	close(out);
+	close(in);
+	return 0;
+
+out_tmp:
+	close(out);
+	(void)unlinkat(droot, tmp, 0);
+out_in:
+	close(in);
+	return rc;
+}
+
+int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
+{
+	char path[PATH_MAX];
+	int rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (rc)
+		return rc == -ESTALE ? -ENOSPC : rc; /* unlinked while open: cannot move */
+	pthread_mutex_lock(&n->lock);
+	int src = n->tier;
+	uint64_t size = n->size;
+	pthread_mutex_unlock(&n->lock);
+
+	struct stat st;
+	if (fstatat(fs->tiers[src].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (st.st_nlink > 1)
+		return -ENOSPC; /* moving one name of a hard-linked file would split it */
+	uint64_t total = (uint64_t)st.st_size > size ? (uint64_t)st.st_size : size;
+
+	/* The next slower tiers first, then the faster ones. */
+	for (int k = 1; k < fs->ntiers; k++) {
+		int dst = (src + k) % fs->ntiers;
+		if (tfs_charge(fs, dst, total + need) < 0)
+			continue;
+		rc = tfs_copy_file(fs, src, dst, path, n->ino);
+		if (rc) {
+			tfs_uncharge(fs, dst, total + need);
+			tfs_log(TCFG_LOG_WARN, "spill of %s to tier %s failed: %s", path, fs->tiers[dst].name,
+				strerror(-rc));
+			continue;
+		}
+		pthread_mutex_lock(&n->lock);
+		for (struct tfs_handle *h = n->handles; h; h = h->next) {
+			int fd = openat(fs->tiers[dst].rootfd, path,
+					(h->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || dup3(fd, h->fd, O_CLOEXEC) < 0)
+				tfs_log(TCFG_LOG_ERROR, "cannot reopen %s in tier %s: %s", path,
+					fs->tiers[dst].name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+		n->tier = dst;
+		n->size = total;
+		pthread_mutex_unlock(&n->lock);
+		/* The charge for need is handed back: the caller charges its write. */
+		tfs_uncharge(fs, dst, need);
+		if (unlinkat(fs->tiers[src].rootfd, path, 0) < 0)
+			tfs_log(TCFG_LOG_ERROR, "spilled %s but cannot remove it from tier %s: %s", path,
+				fs->tiers[src].name, strerror(errno));
+		tfs_uncharge(fs, src, size);
+		tfs_log(TCFG_LOG_INFO, "moved %s from tier %s to tier %s (full)", path, fs->tiers[src].name,
+			fs->tiers[dst].name);
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* Sum the sizes of regular files (each hard-linked inode once) in a tier. */
+static int scan_dir(int dirfd, uint64_t *sum, int depth)
+{
+	if (depth > 1024)
+		return -ELOOP;
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			*sum += (uint64_t)st.st_size / (st.st_nlink ? st.st_nlink : 1);
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				(void)scan_dir(sub, sum, depth + 1);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int tfs_scan_usage(struct tfs *fs)
+{
+	for (int t = 0; t < fs->ntiers; t++) {
+		uint64_t sum = 0;
+		int fd = openat(fs->tiers[t].rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		int rc = scan_dir(fd, &sum, 0);
+		if (rc)
+			return rc;
+		atomic_store(&fs->tiers[t].used, sum);
+	}
+	return 0;
+}
+
+int tfs_dir_is_empty(struct tfs *fs, const char *path)
+{
+	for (int t = 0; t < fs->ntiers; t++) {
+		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return -errno;
+		}
+		struct dirent *de;
+		int empty = 1;
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+				empty = 0;
+				break;
+			}
+		closedir(d);
+		if (!empty)
+			return 0;
+	}
+	return 1;
+}

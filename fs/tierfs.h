@@ -1,0 +1,148 @@
+/*
+ * tierfs.h - internals shared by the daemon's files (the .c files of fs/).  Not a public
+ * header: only fs/ includes it, and only ops.c and main.c include FUSE.
+ *
+ * Namespace (DESIGN.md invariant 1): a file lives in exactly one tier, at
+ * the same relative path in that tier's directory; a directory exists in
+ * every tier that holds something below it, and its "primary" copy is the
+ * first tier, in declared order, that has it.
+ *
+ * Node identity: the kernel's node id is the address of a struct tfs_node;
+ * the st_ino we report is the node's ino, which stays the same when a file
+ * moves between tiers (stored in the user.tierfs.ino xattr of every copy the
+ * daemon makes, derived from (tier, backing inode) otherwise).
+ *
+ * Lock order (outermost first):
+ *   fs->tree_lock  (rwlock: parent/name links of all nodes; write for rename)
+ *   fs->table_lock (mutex: the ino hash table, nlookup and refs counts)
+ *   node->io_lock  (rwlock: shared by writes, exclusive while a file moves)
+ *   node->lock     (mutex: the node's open handles, size, tier)
+ */
+#ifndef TIERFS_INTERNAL_H
+#define TIERFS_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "learner.h"
+#include "tierfs_config.h"
+
+#define TFS_XATTR_INO "user.tierfs.ino"
+#define TFS_XATTR_TIER "user.tierfs.tier"
+#define TFS_XATTR_PREFIX "user.tierfs."
+#define TFS_TMP_PREFIX ".tierfs-tmp."
+
+struct tfs_tier {
+	int idx;
+	const char *name;
+	const char *path;
+	int rootfd;
+	dev_t dev;
+	uint64_t capacity;
+	_Atomic uint64_t used; /* bytes of regular files held, own accounting */
+};
+
+struct tfs_handle;
+
+struct tfs_node {
+	uint64_t ino;		  /* reported st_ino; key of the table (immutable) */
+	mode_t type;		  /* S_IFMT bits (immutable) */
+	struct tfs_node *parent;  /* tree_lock */
+	char *name;		  /* tree_lock; NULL once the name was removed */
+	uint64_t nlookup;	  /* table_lock: kernel references */
+	uint64_t refs;		  /* table_lock: children naming it parent, open handles */
+	struct tfs_node *hnext;	  /* table_lock: chain by ino */
+	struct tfs_node *nnext;	  /* table_lock: chain by (parent, name) */
+	pthread_rwlock_t io_lock; /* see lock order */
+	pthread_mutex_t lock;
+	int tier;		     /* lock: files: tier holding the data; dirs: -1 */
+	uint64_t size;		     /* lock: bytes charged to the tier for this file */
+	struct tfs_handle *handles;  /* lock: open handles */
+	int unlinked;		     /* lock: last name gone; uncharge at last release */
+};
+
+struct tfs_handle {
+	struct tfs_node *node;
+	int fd;
+	int flags;		 /* backend open flags, for reopening after a move */
+	struct tfs_handle *next; /* node->lock */
+};
+
+struct tfs {
+	struct tcfg *cfg;
+	struct tfs_tier tiers[TCFG_MAX_TIERS];
+	int ntiers;
+	struct lrn_policy *policy;
+	int is_root; /* daemon runs as root: creates are chowned to the caller */
+	int writeback;
+
+	pthread_rwlock_t tree_lock;
+	pthread_mutex_t table_lock;
+	struct tfs_node **table;
+	size_t table_size;
+	size_t table_count;
+	struct tfs_node **names; /* table_lock: by (parent, name); same size as table */
+	struct tfs_node root;
+
+	_Atomic uint64_t spills;
+};
+
+/* node.c */
+int tfs_init(struct tfs *fs, struct tcfg *cfg) __attribute__((warn_unused_result));
+void tfs_destroy(struct tfs *fs);
+/* The node for ino, created if absent, with nlookup raised by one (the
+ * caller replies an entry).  parent/name become the node's current name. */
+struct tfs_node *tfs_node_get(struct tfs *fs, uint64_t ino, mode_t type, struct tfs_node *parent,
+			      const char *name, int tier, uint64_t size);
+struct tfs_node *tfs_node_find(struct tfs *fs, uint64_t ino); /* with a ref, or NULL */
+void tfs_node_forget(struct tfs *fs, struct tfs_node *n, uint64_t nlookup);
+void tfs_node_ref(struct tfs *fs, struct tfs_node *n);
+void tfs_node_unref(struct tfs *fs, struct tfs_node *n);
+/* Relative path of a node ("." for the root); -ESTALE if it has no name. */
+int tfs_node_path(struct tfs *fs, struct tfs_node *n, char *buf, size_t len)
+	__attribute__((warn_unused_result));
+int tfs_child_path(struct tfs *fs, struct tfs_node *parent, const char *name, char *buf, size_t len)
+	__attribute__((warn_unused_result));
+/* After a successful backend rename/unlink: move or detach the node that
+ * had parent/name. */
+void tfs_node_renamed(struct tfs *fs, struct tfs_node *oldp, const char *oldname,
+		      struct tfs_node *newp, const char *newname);
+void tfs_node_detach(struct tfs *fs, struct tfs_node *parent, const char *name);
+void tfs_node_exchanged(struct tfs *fs, struct tfs_node *p1, const char *name1, struct tfs_node *p2,
+			const char *name2);
+
+/* tier.c */
+uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st);
+/* First tier holding path, stat filled; -ENOENT if none. */
+int tfs_find(struct tfs *fs, const char *path, struct stat *st) __attribute__((warn_unused_result));
+/* Bitmask of tiers holding path. */
+unsigned tfs_where(struct tfs *fs, const char *path);
+/* Make the parent directories of path exist in tier t, cloned from their
+ * primary copies (mode, owner, times, ino). */
+int tfs_clone_parents(struct tfs *fs, int t, const char *path) __attribute__((warn_unused_result));
+/* Bump mtime/ctime of the primary copy of directory dirpath after its
+ * contents changed in tier t, when the primary copy is elsewhere. */
+void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t);
+/* Copy a regular file's data and metadata from tier src to a temporary
+ * name in tier dst, fsync, rename into place.  The source stays. */
+int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t ino)
+	__attribute__((warn_unused_result));
+/* Move an open file to another tier with room for need bytes (the spill of
+ * invariant 3).  Caller holds n->io_lock exclusively. */
+int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need) __attribute__((warn_unused_result));
+/* Charge delta bytes to tier t if it fits within capacity. */
+int tfs_charge(struct tfs *fs, int t, uint64_t delta) __attribute__((warn_unused_result));
+void tfs_uncharge(struct tfs *fs, int t, uint64_t delta);
+int tfs_scan_usage(struct tfs *fs) __attribute__((warn_unused_result));
+int tfs_dir_is_empty(struct tfs *fs, const char *path); /* 1, 0, or -errno */
+
+/* log.c */
+void tfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tfs_log_set_level(int level);
+void tfs_log_to_syslog(int on);
+
+#endif
