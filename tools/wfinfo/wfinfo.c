@@ -1,0 +1,181 @@
+/* wfinfo: inspect a workflow description through tier_parser, without a
+ * mount. The same report `tierctl workflow inspect` is to print.
+ *
+ *   wfinfo inspect FILE [--json]   format, counts, levels, declared bytes
+ *   wfinfo lookup FILE PATH...     features V1-V7 of files as the daemon
+ *                                  would look them up
+ * Exit status: 0 ok, 1 the workflow did not load or a lookup missed,
+ * 2 usage. Warnings about repaired values go to stderr.
+ */
+#include "workflow.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void log_stderr(void *ud, enum wf_log_level level, const char *msg)
+{
+	(void)ud;
+	fprintf(stderr, "wfinfo: %s: %s\n", level == WF_LOG_WARN ? "warning" : "info", msg);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: wfinfo inspect FILE [--json]\n       wfinfo lookup FILE PATH...\n");
+	return 2;
+}
+
+static void dist_json(cJSON *o, const char *key, uint32_t d)
+{
+	if (d == WF_DIST_NONE)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, d);
+}
+
+static cJSON *file_json(const struct wf_file_features *f)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", f->name);
+	cJSON_AddNumberToObject(o, "size", (double)f->size);
+	cJSON_AddNumberToObject(o, "producers", f->producers);
+	if (f->producer_id) {
+		cJSON_AddStringToObject(o, "producer", f->producer_id);
+		cJSON_AddStringToObject(o, "producer_category", f->producer_category);
+	} else {
+		cJSON_AddNullToObject(o, "producer");
+		cJSON_AddNullToObject(o, "producer_category");
+	}
+	cJSON_AddNumberToObject(o, "producer_input_bytes", (double)f->producer_input_bytes);
+	cJSON_AddNumberToObject(o, "producer_level", f->producer_level);
+	cJSON_AddNumberToObject(o, "producer_width", f->producer_width);
+	cJSON_AddNumberToObject(o, "wf_tasks", f->wf_tasks);
+	cJSON_AddNumberToObject(o, "wf_bytes", (double)f->wf_bytes);
+	cJSON_AddNumberToObject(o, "consumers", f->consumers);
+	dist_json(o, "next_use_distance", f->next_use_distance);
+	dist_json(o, "last_use_distance", f->last_use_distance);
+	return o;
+}
+
+static int inspect_json(const wf_graph *g, const struct wf_summary *s)
+{
+	cJSON *root = cJSON_CreateObject(), *sum = cJSON_AddObjectToObject(root, "summary");
+	cJSON_AddStringToObject(sum, "format", wf_format_name(s->format));
+	cJSON_AddStringToObject(sum, "name", s->name);
+	cJSON_AddNumberToObject(sum, "tasks", s->tasks);
+	cJSON_AddNumberToObject(sum, "files", s->files);
+	cJSON_AddNumberToObject(sum, "edges", (double)s->edges);
+	cJSON_AddNumberToObject(sum, "explicit_edges", (double)s->explicit_edges);
+	cJSON_AddNumberToObject(sum, "implied_edges", (double)s->implied_edges);
+	cJSON_AddNumberToObject(sum, "levels", s->levels);
+	cJSON_AddNumberToObject(sum, "max_width", s->max_width);
+	cJSON_AddNumberToObject(sum, "declared_bytes", (double)s->declared_bytes);
+	cJSON_AddNumberToObject(sum, "multi_producer_files", s->multi_producer_files);
+	cJSON_AddNumberToObject(sum, "size_conflicts", s->size_conflicts);
+	cJSON_AddNumberToObject(sum, "repaired_sizes", s->repaired_sizes);
+	cJSON_AddNumberToObject(sum, "repaired_runtimes", s->repaired_runtimes);
+	cJSON *tasks = cJSON_AddArrayToObject(root, "tasks");
+	for (uint32_t i = 0; i < s->tasks; i++) {
+		struct wf_task_info t;
+		if (wf_task_topo(g, i, &t))
+			break;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", t.id);
+		cJSON_AddStringToObject(o, "category", t.category);
+		cJSON_AddNumberToObject(o, "level", t.level);
+		if (t.runtime >= 0)
+			cJSON_AddNumberToObject(o, "runtime", t.runtime);
+		else
+			cJSON_AddNullToObject(o, "runtime");
+		cJSON_AddNumberToObject(o, "input_bytes", (double)t.input_bytes);
+		cJSON_AddNumberToObject(o, "output_bytes", (double)t.output_bytes);
+		cJSON *par = cJSON_AddArrayToObject(o, "parents");
+		for (uint32_t k = 0; k < t.n_parents; k++) {
+			struct wf_task_info p;
+			if (!wf_task_info(g, t.parents[k], &p))
+				cJSON_AddItemToArray(par, cJSON_CreateString(p.id));
+		}
+		cJSON_AddItemToArray(tasks, o);
+	}
+	cJSON *files = cJSON_AddArrayToObject(root, "files");
+	for (uint32_t i = 0; i < s->files; i++) {
+		struct wf_file_features f;
+		if (!wf_file_info(g, i, &f))
+			cJSON_AddItemToArray(files, file_json(&f));
+	}
+	char *txt = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!txt) {
+		fprintf(stderr, "wfinfo: out of memory while writing JSON\n");
+		return 1;
+	}
+	puts(txt);
+	free(txt);
+	return 0;
+}
+
+static void inspect_text(const struct wf_summary *s)
+{
+	printf("format:               %s\n", wf_format_name(s->format));
+	printf("name:                 %s\n", s->name);
+	printf("tasks:                %" PRIu32 "\n", s->tasks);
+	printf("files:                %" PRIu32 "\n", s->files);
+	printf("edges:                %" PRIu64 " (explicit %" PRIu64 ", file-implied %" PRIu64 ")\n",
+	       s->edges, s->explicit_edges, s->implied_edges);
+	printf("levels:               %" PRIu32 " (widest %" PRIu32 " tasks)\n", s->levels, s->max_width);
+	printf("declared bytes:       %" PRIu64 "\n", s->declared_bytes);
+	printf("multi-producer files: %" PRIu32 "\n", s->multi_producer_files);
+	printf("size conflicts:       %" PRIu32 "\n", s->size_conflicts);
+	printf("repaired:             %" PRIu32 " sizes, %" PRIu32 " runtimes\n",
+	       s->repaired_sizes, s->repaired_runtimes);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage();
+	const char *cmd = argv[1], *path = argv[2];
+	bool json = argc > 3 && strcmp(argv[3], "--json") == 0;
+	if (strcmp(cmd, "inspect") != 0 && strcmp(cmd, "lookup") != 0)
+		return usage();
+	struct wf_options opts = { .log = json ? NULL : log_stderr };
+	char err[1024];
+	wf_graph *g;
+	int rc = wf_load(path, &opts, &g, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "wfinfo: %s\n", err);
+		return 1;
+	}
+	struct wf_summary s;
+	wf_get_summary(g, &s);
+	int status = 0;
+	if (strcmp(cmd, "inspect") == 0) {
+		if (json)
+			status = inspect_json(g, &s);
+		else
+			inspect_text(&s);
+	} else {
+		for (int i = 3; i < argc; i++) {
+			struct wf_file_features f;
+			rc = wf_file_features(g, argv[i], &f);
+			if (rc) {
+				printf("%s: not in the workflow (%s)\n", argv[i], strerror(-rc));
+				status = 1;
+				continue;
+			}
+			printf("%s -> %s: V1=%" PRIu32 " V2=%" PRIu32 " V3=%" PRIu32 " V4=%" PRIu64
+			       " V5=%" PRIu32 " V6=%" PRId64 " V7=%" PRId64 " size=%" PRIu64 " producer=%s\n",
+			       argv[i], f.name, f.producer_level, f.producer_width, f.wf_tasks, f.wf_bytes,
+			       f.consumers,
+			       f.next_use_distance == WF_DIST_NONE ? -1 : (int64_t)f.next_use_distance,
+			       f.last_use_distance == WF_DIST_NONE ? -1 : (int64_t)f.last_use_distance,
+			       f.size, f.producer_id ? f.producer_id : "-");
+		}
+	}
+	wf_destroy(g);
+	return status;
+}
