@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TCFG_MAX_TIERS 8
 #define TCFG_ERRLEN 512
@@ -52,7 +53,7 @@ struct tcfg {
 
 	/* [global] */
 	enum tcfg_placement placement;
-	int placement_tier; /* index into tiers when placement == TCFG_PLACE_TIER */
+	int placement_tier; /* index into tiers when placement == TCFG_PLACE_TIER, else -1 */
 	char *state_dir;    /* absolute; default $XDG_RUNTIME_DIR/tierfs or /tmp/tierfs-$USER */
 	enum tcfg_log_level log_level;
 	char *model;	    /* placement model path or NULL */
@@ -62,6 +63,11 @@ struct tcfg {
 	int writeback_cache;	 /* bool */
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
 	int threads;		 /* max FUSE worker threads */
+
+	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
+	 * than the backing filesystem); NULL = none.  Set by the caller. */
+	void (*log)(void *arg, enum tcfg_log_level level, const char *msg);
+	void *log_arg;
 };
 
 /* One entry of the option table. */
@@ -84,7 +90,8 @@ extern const struct tcfg_option tcfg_options[];
 extern const size_t tcfg_noptions;
 
 /* Parse FILE.  Unknown sections or keys, bad values, duplicate tier names,
- * missing path, low > high watermark: error naming file, line and key. */
+ * missing path, low >= high watermark: error naming file, line and key.
+ * A relative path is relative to the directory of FILE. */
 int tcfg_load(const char *file, struct tcfg **out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
@@ -95,7 +102,9 @@ int tcfg_set(struct tcfg *c, const char *key, const char *value, char *err, size
 /* Start-up checks against the live system: every tier directory exists and is
  * a directory, no tier is inside another, percentages resolved to bytes via
  * statvfs.  mountpoint may be NULL; if given, it must not lie inside a tier
- * nor contain one. */
+ * nor contain one.  On success each tier path is replaced by its realpath()
+ * and state_dir exists (created mode 0700 if missing).  Tier directories are
+ * never created: a missing tier is a start-up error. */
 int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
@@ -110,5 +119,17 @@ int tcfg_parse_duration_ns(const char *s, uint64_t *out); /* 100us, 2ms, 1s, 1.5
 int tcfg_parse_bool(const char *s, int *out);		   /* true/false/yes/no/on/off/1/0 */
 
 const char *tcfg_placement_name(enum tcfg_placement p);
+
+/* Additions (config.c). */
+int tcfg_parse_rate(const char *s, uint64_t *out);	   /* a size, optional "/s": 500M, 2G/s */
+int tcfg_parse_fraction(const char *s, double *out);	   /* 0..1 or "NN%"; > 1 is -ERANGE */
+int tcfg_parse_seconds(const char *s, double *out);	   /* 1, 0.5, 250ms; bare = s; <= 1 day */
+const char *tcfg_log_level_name(enum tcfg_log_level l);	   /* "error" .. "debug" */
+int tcfg_option_index(const char *key);			   /* index into tcfg_options or -1 */
+const char *tcfg_type_desc(enum tcfg_type t);		   /* "a fraction from 0 to 1 ..." */
+
+/* The mount-option section of --help: -o config=FILE and every mount_option
+ * key of the table with metavar, help and default, wrapped at 79 columns. */
+void tcfg_print_help(FILE *out);
 
 #endif
