@@ -80,6 +80,16 @@ static int stat_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 	return 0;
 }
 
+/* A descriptor of an open node whose name is gone (unlinked or replaced
+ * while open): the kernel's fstat/fchmod on it come without a handle. */
+static int node_dup_fd(struct tfs_node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	int fd = n->handles ? fcntl(n->handles->fd, F_DUPFD_CLOEXEC, 0) : -1;
+	pthread_mutex_unlock(&n->lock);
+	return fd < 0 ? -ESTALE : fd;
+}
+
 static void fill_entry(struct tfs *fs, struct fuse_entry_param *e, struct tfs_node *n, const struct stat *st)
 {
 	memset(e, 0, sizeof(*e));
@@ -176,8 +186,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	} else {
 		char path[PATH_MAX];
 		rc = tfs_node_path(fs, n, path, sizeof(path));
-		if (!rc)
+		if (!rc) {
 			rc = stat_node(fs, n, path, &st, &t);
+		} else if (rc == -ESTALE && (t = node_dup_fd(n)) >= 0) {
+			rc = fstat(t, &st) < 0 ? -errno : 0;
+			st.st_ino = n->ino;
+			close(t);
+		}
 	}
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -289,11 +304,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
 	struct tfs_handle *h = fi && fi->fh && !S_ISDIR(n->type) ? (struct tfs_handle *)(uintptr_t)fi->fh : NULL;
+	struct tfs_handle nameless = {.node = n, .fd = -1};
 	char path[PATH_MAX];
 	struct stat st;
 	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
-	if (rc && !h)
-		goto out;
+	if (rc && !h) {
+		if (rc != -ESTALE || (nameless.fd = node_dup_fd(n)) < 0)
+			goto out;
+		h = &nameless;
+	}
 	rc = 0;
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
@@ -335,6 +354,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		rc = stat_node(fs, n, path, &st, &t);
 	}
 out:
+	if (nameless.fd >= 0)
+		close(nameless.fd);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else

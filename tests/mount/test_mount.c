@@ -1,0 +1,717 @@
+/*
+ * test_mount.c - tierfs mounted for real over tmpfs and disk directories:
+ * every namespace and file operation, the errno cases, the tier view from
+ * the backing directories, the spill, stable inos, concurrent I/O.
+ * Skips (exit 77) only where /dev/fuse is missing.
+ */
+#define _GNU_SOURCE
+#include "mountlib.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static void setup(void)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, NULL), 0, "tierfs did not mount");
+}
+
+static void setup_small(void)
+{
+	/* a 4 MiB memory tier and a 16 MiB ssd tier, to force the spill */
+	cr_assert_eq(mnt_start(NULL, "4M", "16M", NULL), 0, "tierfs did not mount");
+}
+
+static void teardown(void)
+{
+	mnt_stop();
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+TestSuite(mount, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(spill, .init = setup_small, .fini = teardown, .timeout = 120);
+TestSuite(mount_other, .fini = teardown, .timeout = 60);
+
+Test(mount, create_write_read_lands_on_first_tier)
+{
+	cr_assert_eq(write_file(mp("hello"), "hello tierfs\n", 13), 0);
+	char buf[64];
+	cr_assert_eq(read_file(mp("hello"), buf, sizeof(buf)), 13);
+	cr_assert_str_eq(buf, "hello tierfs\n");
+	cr_assert_str_eq(tier_of("hello"), "mem");
+	cr_assert(exists(tp(M.mem, "hello")));
+	cr_assert(!exists(tp(M.ssd, "hello")) && !exists(tp(M.pfs, "hello")));
+}
+
+Test(mount, placement_by_named_tier_and_union_readdir)
+{
+	/* files already in lower tiers show through the mount, once */
+	cr_assert_eq(mkdir(tp(M.ssd, "d"), 0755), 0);
+	cr_assert_eq(mkdir(tp(M.pfs, "d"), 0755), 0);
+	cr_assert_eq(write_file(tp(M.ssd, "d/a"), "A", 1), 0);
+	cr_assert_eq(write_file(tp(M.pfs, "d/b"), "B", 1), 0);
+	cr_assert_eq(write_file(tp(M.pfs, "d/a"), "stale", 5), 0); /* shadowed */
+	cr_assert_eq(write_file(mp("d/c"), "C", 1), 0);
+	DIR *d = opendir(mp("d"));
+	cr_assert_not_null(d);
+	int a = 0, b = 0, c = 0, other = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, "a"))
+			a++;
+		else if (!strcmp(de->d_name, "b"))
+			b++;
+		else if (!strcmp(de->d_name, "c"))
+			c++;
+		else if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			other++;
+	}
+	closedir(d);
+	cr_assert_eq(a, 1);
+	cr_assert_eq(b, 1);
+	cr_assert_eq(c, 1);
+	cr_assert_eq(other, 0);
+	char buf[16];
+	read_file(mp("d/a"), buf, sizeof(buf));
+	cr_assert_str_eq(buf, "A", "the first tier wins a duplicate name");
+	cr_assert_str_eq(tier_of("d/a"), "ssd");
+	cr_assert_str_eq(tier_of("d/b"), "pfs");
+	cr_assert_str_eq(tier_of("d/c"), "mem");
+	/* the new file's parent was cloned into mem with the same mode */
+	struct stat st;
+	cr_assert_eq(stat(tp(M.mem, "d"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755);
+}
+
+Test(mount, open_flags_excl_trunc_append)
+{
+	int fd = open(mp("f"), O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "12345", 5), 5);
+	close(fd);
+	errno = 0;
+	cr_assert_eq(open(mp("f"), O_WRONLY | O_CREAT | O_EXCL, 0600), -1);
+	cr_assert_eq(errno, EEXIST);
+	fd = open(mp("f"), O_WRONLY | O_APPEND);
+	cr_assert_eq(write(fd, "67", 2), 2);
+	close(fd);
+	char buf[32];
+	cr_assert_eq(read_file(mp("f"), buf, sizeof(buf)), 7);
+	cr_assert_str_eq(buf, "1234567");
+	fd = open(mp("f"), O_WRONLY | O_TRUNC);
+	close(fd);
+	struct stat st;
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_size, 0);
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	errno = 0;
+	cr_assert_eq(open(mp("missing"), O_RDONLY), -1);
+	cr_assert_eq(errno, ENOENT);
+	/* O_EXCL sees a file that exists only in a lower tier */
+	cr_assert_eq(write_file(tp(M.pfs, "low"), "x", 1), 0);
+	errno = 0;
+	cr_assert_eq(open(mp("low"), O_WRONLY | O_CREAT | O_EXCL, 0600), -1);
+	cr_assert_eq(errno, EEXIST);
+}
+
+Test(mount, setattr_chmod_chown_truncate_utimens)
+{
+	cr_assert_eq(write_file(mp("f"), "0123456789", 10), 0);
+	cr_assert_eq(chmod(mp("f"), 04751), 0);
+	struct stat st;
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 04751);
+	cr_assert_eq(chown(mp("f"), 1234, 5678), 0);
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_uid, 1234);
+	cr_assert_eq(st.st_gid, 5678);
+	cr_assert_eq(truncate(mp("f"), 4), 0);
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_size, 4);
+	cr_assert_eq(truncate(mp("f"), 1 << 20), 0);
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_size, 1 << 20);
+	struct timespec ts[2] = {{1000000, 5}, {2000000, 7}};
+	cr_assert_eq(utimensat(AT_FDCWD, mp("f"), ts, 0), 0);
+	cr_assert_eq(stat(mp("f"), &st), 0);
+	cr_assert_eq(st.st_atim.tv_sec, 1000000);
+	cr_assert_eq(st.st_mtim.tv_sec, 2000000);
+	cr_assert_eq(st.st_mtim.tv_nsec, 7);
+	/* the backing file really changed */
+	cr_assert_eq(stat(tp(M.mem, "f"), &st), 0);
+	cr_assert_eq(st.st_uid, 1234);
+	cr_assert_eq(st.st_size, 1 << 20);
+	/* ftruncate on an open file */
+	int fd = open(mp("f"), O_RDWR);
+	cr_assert_eq(ftruncate(fd, 3), 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 3);
+	close(fd);
+}
+
+Test(mount, directories_mkdir_rmdir_errors)
+{
+	cr_assert_eq(mkdir(mp("a"), 0750), 0);
+	errno = 0;
+	cr_assert_eq(mkdir(mp("a"), 0750), -1);
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_eq(mkdir(mp("a/b"), 0700), 0);
+	errno = 0;
+	cr_assert_eq(rmdir(mp("a")), -1);
+	cr_assert_eq(errno, ENOTEMPTY);
+	cr_assert_eq(write_file(mp("a/b/f"), "x", 1), 0);
+	errno = 0;
+	cr_assert_eq(rmdir(mp("a/b/f")), -1);
+	cr_assert_eq(errno, ENOTDIR);
+	errno = 0;
+	cr_assert_eq(unlink(mp("a/b")), -1);
+	cr_assert_eq(errno, EISDIR);
+	errno = 0;
+	cr_assert_eq(mkdir(mp("nope/x"), 0755), -1);
+	cr_assert_eq(errno, ENOENT);
+	cr_assert_eq(unlink(mp("a/b/f")), 0);
+	cr_assert_eq(rmdir(mp("a/b")), 0);
+	cr_assert_eq(rmdir(mp("a")), 0);
+	cr_assert(!exists(mp("a")));
+	/* a directory with copies in several tiers: empty only if all are */
+	cr_assert_eq(mkdir(tp(M.ssd, "u"), 0755), 0);
+	cr_assert_eq(mkdir(tp(M.pfs, "u"), 0755), 0);
+	cr_assert_eq(write_file(tp(M.pfs, "u/x"), "x", 1), 0);
+	errno = 0;
+	cr_assert_eq(rmdir(mp("u")), -1);
+	cr_assert_eq(errno, ENOTEMPTY);
+	cr_assert(exists(tp(M.ssd, "u")), "a failed rmdir removed nothing");
+	cr_assert_eq(unlink(mp("u/x")), 0);
+	cr_assert_eq(rmdir(mp("u")), 0);
+	cr_assert(!exists(tp(M.ssd, "u")) && !exists(tp(M.pfs, "u")));
+}
+
+Test(mount, symlink_readlink_link_mknod_fifo)
+{
+	cr_assert_eq(symlink("target/of/link", mp("sl")), 0);
+	char buf[256];
+	ssize_t n = readlink(mp("sl"), buf, sizeof(buf));
+	cr_assert_eq(n, 14);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, "target/of/link");
+	struct stat st;
+	cr_assert_eq(lstat(mp("sl"), &st), 0);
+	cr_assert(S_ISLNK(st.st_mode));
+
+	cr_assert_eq(write_file(mp("orig"), "data", 4), 0);
+	cr_assert_eq(link(mp("orig"), mp("hard")), 0);
+	struct stat a, b;
+	cr_assert_eq(stat(mp("orig"), &a), 0);
+	cr_assert_eq(stat(mp("hard"), &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	cr_assert_eq(a.st_nlink, 2);
+	errno = 0;
+	cr_assert_eq(link(mp("orig"), mp("sl")), -1);
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_eq(unlink(mp("orig")), 0);
+	cr_assert_eq(stat(mp("hard"), &b), 0);
+	cr_assert_eq(b.st_nlink, 1);
+
+	cr_assert_eq(mkfifo(mp("fifo"), 0644), 0);
+	cr_assert_eq(lstat(mp("fifo"), &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode));
+	cr_assert_eq(mknod(mp("reg"), S_IFREG | 0600, 0), 0);
+	cr_assert_eq(lstat(mp("reg"), &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(mknod(mp("sock"), S_IFSOCK | 0600, 0), 0);
+	cr_assert_eq(mknod(mp("chr"), S_IFCHR | 0600, makedev(1, 3)), 0);
+	cr_assert_eq(lstat(mp("chr"), &st), 0);
+	cr_assert(S_ISCHR(st.st_mode));
+	cr_assert_eq(st.st_rdev, makedev(1, 3));
+}
+
+Test(mount, rename_files_dirs_over_targets_and_flags)
+{
+	cr_assert_eq(write_file(mp("a"), "AAA", 3), 0);
+	cr_assert_eq(write_file(mp("b"), "BB", 2), 0);
+	cr_assert_eq(rename(mp("a"), mp("b")), 0);
+	char buf[16];
+	read_file(mp("b"), buf, sizeof(buf));
+	cr_assert_str_eq(buf, "AAA");
+	cr_assert(!exists(mp("a")));
+
+	/* over a target that lives in another tier: the old one is gone */
+	cr_assert_eq(write_file(tp(M.pfs, "t"), "old", 3), 0);
+	cr_assert_eq(rename(mp("b"), mp("t")), 0);
+	read_file(mp("t"), buf, sizeof(buf));
+	cr_assert_str_eq(buf, "AAA");
+	cr_assert(!exists(tp(M.pfs, "t")), "invariant 1: one copy");
+
+	/* a directory present in several tiers moves as a whole */
+	cr_assert_eq(mkdir(tp(M.ssd, "d"), 0755), 0);
+	cr_assert_eq(write_file(tp(M.ssd, "d/s"), "s", 1), 0);
+	cr_assert_eq(mkdir(mp("d/sub"), 0755), 0);
+	cr_assert_eq(write_file(mp("d/sub/m"), "m", 1), 0);
+	cr_assert_eq(rename(mp("d"), mp("e")), 0);
+	cr_assert(exists(mp("e/s")) && exists(mp("e/sub/m")));
+	cr_assert(!exists(tp(M.ssd, "d")) && !exists(tp(M.mem, "d")));
+
+	/* errors */
+	cr_assert_eq(mkdir(mp("full"), 0755), 0);
+	cr_assert_eq(write_file(mp("full/x"), "x", 1), 0);
+	cr_assert_eq(mkdir(mp("empty"), 0755), 0);
+	errno = 0;
+	cr_assert_eq(rename(mp("e"), mp("full")), -1);
+	cr_assert_eq(errno, ENOTEMPTY);
+	errno = 0;
+	cr_assert_eq(rename(mp("t"), mp("empty")), -1);
+	cr_assert_eq(errno, EISDIR);
+	errno = 0;
+	cr_assert_eq(rename(mp("e"), mp("t")), -1);
+	cr_assert_eq(errno, ENOTDIR);
+	errno = 0;
+	cr_assert_eq(rename(mp("e"), mp("e/sub/inside")), -1);
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_eq(rename(mp("nothing"), mp("x")), -1);
+	cr_assert_eq(errno, ENOENT);
+	cr_assert_eq(rename(mp("e"), mp("empty")), 0, "a directory replaces an empty one");
+
+	/* RENAME_NOREPLACE and RENAME_EXCHANGE, across tiers */
+	cr_assert_eq(write_file(mp("x"), "X", 1), 0);
+	cr_assert_eq(write_file(tp(M.pfs, "y"), "Y", 1), 0);
+	errno = 0;
+	cr_assert_eq(renameat2(AT_FDCWD, mp("x"), AT_FDCWD, mp("y"), RENAME_NOREPLACE), -1);
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_eq(renameat2(AT_FDCWD, mp("x"), AT_FDCWD, mp("y"), RENAME_EXCHANGE), 0);
+	read_file(mp("x"), buf, sizeof(buf));
+	cr_assert_str_eq(buf, "Y");
+	read_file(mp("y"), buf, sizeof(buf));
+	cr_assert_str_eq(buf, "X");
+	cr_assert_str_eq(tier_of("x"), "pfs");
+	cr_assert_str_eq(tier_of("y"), "mem");
+	errno = 0;
+	cr_assert_eq(renameat2(AT_FDCWD, mp("x"), AT_FDCWD, mp("zz"), RENAME_EXCHANGE), -1);
+	cr_assert_eq(errno, ENOENT);
+	cr_assert_eq(renameat2(AT_FDCWD, mp("x"), AT_FDCWD, mp("zz"), RENAME_NOREPLACE), 0);
+}
+
+Test(mount, open_file_survives_rename_and_unlink)
+{
+	int fd = open(mp("f"), O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "abc", 3), 3);
+	cr_assert_eq(rename(mp("f"), mp("g")), 0);
+	cr_assert_eq(write(fd, "def", 3), 3);
+	cr_assert_eq(unlink(mp("g")), 0);
+	char buf[8] = {0};
+	cr_assert_eq(pread(fd, buf, 6, 0), 6);
+	cr_assert_str_eq(buf, "abcdef");
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 6);
+	close(fd);
+	cr_assert(!exists(mp("g")));
+}
+
+Test(mount, xattrs_user_and_tier)
+{
+	cr_assert_eq(write_file(mp("f"), "x", 1), 0);
+	cr_assert_eq(setxattr(mp("f"), "user.color", "blue", 4, 0), 0);
+	char buf[256];
+	ssize_t n = getxattr(mp("f"), "user.color", buf, sizeof(buf));
+	cr_assert_eq(n, 4);
+	cr_assert_eq(memcmp(buf, "blue", 4), 0);
+	errno = 0;
+	cr_assert_eq(setxattr(mp("f"), "user.color", "red", 3, XATTR_CREATE), -1);
+	cr_assert_eq(errno, EEXIST);
+	n = listxattr(mp("f"), buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	int color = 0, tier = 0, ino = 0;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		color += !strcmp(buf + i, "user.color");
+		tier += !strcmp(buf + i, "user.tierfs.tier");
+		ino += !strncmp(buf + i, "user.tierfs.ino", 15);
+	}
+	cr_assert_eq(color, 1);
+	cr_assert_eq(tier, 1);
+	cr_assert_eq(ino, 0, "internal attributes stay hidden");
+	cr_assert_eq(removexattr(mp("f"), "user.color"), 0);
+	errno = 0;
+	cr_assert_eq(getxattr(mp("f"), "user.color", buf, sizeof(buf)), -1);
+	cr_assert_eq(errno, ENODATA);
+	errno = 0;
+	cr_assert_eq(setxattr(mp("f"), "user.tierfs.tier", "ssd", 3, 0), -1);
+	cr_assert_eq(errno, EPERM);
+	errno = 0;
+	cr_assert_eq(getxattr(mp("f"), "user.tierfs.tier", buf, 1), -1);
+	cr_assert_eq(errno, ERANGE);
+}
+
+Test(mount, statfs_is_the_union_of_capacities)
+{
+	struct statvfs sv;
+	cr_assert_eq(statvfs(M.mnt, &sv), 0);
+	uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	/* 64M + 256M + 1G configured */
+	cr_assert_eq(total, (64ULL + 256 + 1024) << 20);
+	cr_assert_leq((uint64_t)sv.f_bavail * sv.f_frsize, total);
+}
+
+Test(mount, fallocate_lseek_copy_file_range_fsync)
+{
+	int fd = open(mp("f"), O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fallocate(fd, 0, 0, 1 << 20), 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 1 << 20);
+	cr_assert_eq(pwrite(fd, "data", 4, 3 << 20), 4);
+	cr_assert_eq(fsync(fd), 0);
+	cr_assert_eq(fdatasync(fd), 0);
+	off_t data = lseek(fd, 1 << 20, SEEK_DATA);
+	cr_assert_eq(data, 3 << 20, "SEEK_DATA skips the hole (got %lld)", (long long)data);
+	int out = open(mp("g"), O_RDWR | O_CREAT, 0644);
+	loff_t in_off = 3 << 20, out_off = 0;
+	ssize_t n = copy_file_range(fd, &in_off, out, &out_off, 4, 0);
+	cr_assert_eq(n, 4);
+	char buf[8] = {0};
+	cr_assert_eq(pread(out, buf, 4, 0), 4);
+	cr_assert_str_eq(buf, "data");
+	close(out);
+	close(fd);
+}
+
+Test(mount, stable_ino_and_hostile_names)
+{
+	struct stat a, b;
+	cr_assert_eq(write_file(mp("f"), "x", 1), 0);
+	cr_assert_eq(stat(mp("f"), &a), 0);
+	cr_assert_eq(stat(mp("f"), &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	char name[300];
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	cr_assert_eq(write_file(mp(name), "x", 1), 0, "a 255-byte name works");
+	memset(name, 'n', 256);
+	name[256] = '\0';
+	errno = 0;
+	cr_assert_eq(open(mp(name), O_CREAT | O_WRONLY, 0644), -1);
+	cr_assert_eq(errno, ENAMETOOLONG);
+	/* names that look like paths stay inside the mount */
+	cr_assert_eq(write_file(mp("..evil"), "x", 1), 0);
+	cr_assert(exists(tp(M.mem, "..evil")));
+	cr_assert_eq(write_file(mp("sp ace\ttab\nnl"), "x", 1), 0);
+	errno = 0;
+	cr_assert_eq(open(mp("../../etc/passwd-tierfs"), O_CREAT | O_WRONLY, 0644) >= 0 &&
+			     exists(tp(M.mem, "../../etc/passwd-tierfs")),
+		     0);
+}
+
+Test(mount_other, permissions_enforced_for_other_users)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, "allow_other"), 0);
+	cr_assert_eq(write_file(mp("private"), "secret", 6), 0);
+	cr_assert_eq(chmod(mp("private"), 0600), 0);
+	cr_assert_eq(mkdir(mp("sticky"), 01777), 0);
+	cr_assert_eq(chmod(mp("sticky"), 01777), 0);
+	cr_assert_eq(write_file(mp("sticky/rootfile"), "r", 1), 0);
+	pid_t p = fork();
+	if (p == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (open(mp("private"), O_RDONLY) != -1 || errno != EACCES)
+			_exit(11);
+		if (open(mp("newfile"), O_CREAT | O_WRONLY, 0644) != -1 || errno != EACCES)
+			_exit(12);
+		if (write_file(mp("sticky/mine"), "m", 1) != 0)
+			_exit(13);
+		struct stat st;
+		if (stat(mp("sticky/mine"), &st) || st.st_uid != 65534)
+			_exit(14); /* created with the caller's uid */
+		if (unlink(mp("sticky/rootfile")) != -1 || (errno != EPERM && errno != EACCES))
+			_exit(15); /* sticky directory */
+		if (chmod(mp("private"), 0777) != -1 || errno != EPERM)
+			_exit(16);
+		_exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	cr_assert(WIFEXITED(st));
+	cr_assert_eq(WEXITSTATUS(st), 0, "check %d failed as uid 65534", WEXITSTATUS(st));
+}
+
+Test(mount_other, allow_other_lets_other_users_in)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, "allow_other"), 0);
+	cr_assert_eq(mkdir(mp("shared"), 0777), 0);
+	cr_assert_eq(chmod(mp("shared"), 0777), 0);
+	pid_t p = fork();
+	if (p == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (write_file(mp("shared/theirs"), "t", 1) != 0)
+			_exit(11);
+		_exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	cr_assert_eq(WEXITSTATUS(st), 0);
+	struct stat s;
+	cr_assert_eq(stat(tp(M.mem, "shared/theirs"), &s), 0);
+	cr_assert_eq(s.st_uid, 65534, "backing file owned by the creating user");
+}
+
+/* --- spill: invariant 3 --- */
+
+static void fill_pattern(unsigned char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)((i * 131 + seed * 7) ^ (i >> 9));
+}
+
+Test(spill, open_file_moves_to_next_tier_and_keeps_its_bytes)
+{
+	size_t len = 6 << 20; /* more than the 4 MiB memory tier */
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	fill_pattern(buf, len, 1);
+	int fd = open(mp("big"), O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	struct stat before;
+	cr_assert_eq(fstat(fd, &before), 0);
+	for (size_t off = 0; off < len; off += 1 << 20)
+		cr_assert_eq(write(fd, buf + off, 1 << 20), 1 << 20, "write at %zu", off);
+	cr_assert_eq(pread(fd, back, len, 0), (ssize_t)len, "the still-open fd reads it all");
+	cr_assert_eq(memcmp(buf, back, len), 0);
+	close(fd);
+	cr_assert_str_eq(tier_of("big"), "ssd");
+	cr_assert(!exists(tp(M.mem, "big")), "invariant 1: one copy");
+	struct stat after;
+	cr_assert_eq(stat(mp("big"), &after), 0);
+	cr_assert_eq(after.st_ino, before.st_ino, "st_ino survives the move");
+	memset(back, 0, len);
+	fd = open(mp("big"), O_RDONLY);
+	cr_assert_eq(read(fd, back, len), (ssize_t)len);
+	close(fd);
+	cr_assert_eq(memcmp(buf, back, len), 0);
+	/* the memory tier has room again for small files */
+	cr_assert_eq(write_file(mp("small"), "s", 1), 0);
+	cr_assert_str_eq(tier_of("small"), "mem");
+	free(buf);
+	free(back);
+}
+
+Test(spill, enospc_only_when_no_tier_has_room)
+{
+	/* 4M + 16M + 1G: a 2 GiB file cannot fit anywhere */
+	int fd = open(mp("huge"), O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	errno = 0;
+	int rc = ftruncate(fd, 2LL << 30);
+	cr_assert_eq(rc, -1);
+	cr_assert(errno == ENOSPC || errno == EFBIG, "errno %d", errno);
+	close(fd);
+	/* a file that fits nowhere but the last tier lands there */
+	size_t len = 20 << 20;
+	unsigned char *buf = malloc(len);
+	fill_pattern(buf, len, 3);
+	cr_assert_eq(write_file(mp("mid"), buf, len), 0);
+	cr_assert_str_eq(tier_of("mid"), "pfs");
+	free(buf);
+	/* files already stored are untouched */
+	char b[8];
+	cr_assert_eq(read_file(mp("huge"), b, sizeof(b)), 0);
+}
+
+Test(spill, new_files_go_elsewhere_when_memory_is_full)
+{
+	size_t len = 3 << 20;
+	unsigned char *buf = malloc(len);
+	fill_pattern(buf, len, 5);
+	cr_assert_eq(write_file(mp("a"), buf, len), 0);
+	cr_assert_str_eq(tier_of("a"), "mem");
+	cr_assert_eq(write_file(mp("b"), buf, len), 0);
+	cr_assert_str_eq(tier_of("b"), "ssd");
+	cr_assert_eq(unlink(mp("a")), 0);
+	cr_assert_eq(write_file(mp("c"), buf, len), 0);
+	cr_assert_str_eq(tier_of("c"), "mem", "unlink gave the bytes back");
+	free(buf);
+}
+
+/* --- concurrency --- */
+
+struct worker {
+	int id;
+	int errors;
+};
+
+static uint64_t checksum(const unsigned char *b, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	size_t len = 256 << 10;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	for (int i = 0; i < 12; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "w%d/f%d", w->id, i);
+		fill_pattern(buf, len, (unsigned)(w->id * 100 + i));
+		uint64_t sum = checksum(buf, len);
+		if (write_file(mp(name), buf, len) != 0) {
+			w->errors++;
+			continue;
+		}
+		int fd = open(mp(name), O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, back, len) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n != (ssize_t)len || checksum(back, len) != sum)
+			w->errors++;
+	}
+	free(buf);
+	free(back);
+	return NULL;
+}
+
+Test(spill, threads_write_and_read_with_checksums_across_the_spill)
+{
+	enum { N = 6 };
+	pthread_t th[N];
+	struct worker w[N];
+	for (int i = 0; i < N; i++) {
+		char d[16];
+		snprintf(d, sizeof(d), "w%d", i);
+		cr_assert_eq(mkdir(mp(d), 0755), 0);
+		w[i] = (struct worker){.id = i};
+		pthread_create(&th[i], NULL, worker_main, &w[i]);
+	}
+	int errors = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		errors += w[i].errors;
+	}
+	cr_assert_eq(errors, 0);
+	/* 6 x 12 x 256 KiB = 18 MiB: more than memory, so several tiers */
+	int on_mem = 0, on_other = 0;
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < 12; j++) {
+			char name[64];
+			snprintf(name, sizeof(name), "w%d/f%d", i, j);
+			if (!strcmp(tier_of(name), "mem"))
+				on_mem++;
+			else
+				on_other++;
+		}
+	cr_assert_gt(on_mem, 0);
+	cr_assert_gt(on_other, 0);
+}
+
+/* --- start-up errors --- */
+
+TestSuite(startup, .timeout = 30);
+
+static void write_conf(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(startup, refuses_bad_configs_with_a_clear_message)
+{
+	char dir[] = "/tmp/tierfs-start-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char conf[256], mnt[256], tier[256], opt[300], out[4096], text[1024];
+	snprintf(conf, sizeof(conf), "%s/c.conf", dir);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	snprintf(tier, sizeof(tier), "%s/t1", dir);
+	mkdir(mnt, 0755);
+	mkdir(tier, 0755);
+	snprintf(opt, sizeof(opt), "config=%s", conf);
+	const char *argv[] = {"tierfs", mnt, "-f", "-o", opt, NULL};
+
+	/* missing tier directory */
+	snprintf(text, sizeof(text), "[tier a]\npath = %s/missing\n", dir);
+	write_conf(conf, text);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "missing") != NULL, "message: %s", out);
+
+	/* unknown key */
+	snprintf(text, sizeof(text), "[tier a]\npath = %s\nspeed = 3\n", tier);
+	write_conf(conf, text);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "speed") && strstr(out, ":3"), "message names key and line: %s", out);
+
+	/* overlapping tiers */
+	snprintf(text, sizeof(text), "[tier a]\npath = %s\n[tier b]\npath = %s/sub\n", dir, tier);
+	mkdir(strcat(strcpy(out, tier), "/sub"), 0755);
+	write_conf(conf, text);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "inside") || strstr(out, "overlap"), "message: %s", out);
+
+	/* mountpoint inside a tier */
+	snprintf(text, sizeof(text), "[tier a]\npath = %s\n", dir);
+	write_conf(conf, text);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "mountpoint") || strstr(out, "inside"), "message: %s", out);
+
+	/* missing config file */
+	snprintf(opt, sizeof(opt), "config=%s/nope.conf", dir);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "nope.conf") != NULL, "message: %s", out);
+
+	/* a bad -o override */
+	snprintf(text, sizeof(text), "[tier a]\npath = %s\n", tier);
+	write_conf(conf, text);
+	snprintf(opt, sizeof(opt), "config=%s,placement=nowhere", conf);
+	cr_assert_neq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "nowhere") != NULL, "message: %s", out);
+
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(startup, help_and_version)
+{
+	char out[16384];
+	const char *argv[] = {"tierfs", "--help", NULL};
+	cr_assert_eq(run_tierfs(out, sizeof(out), argv), 0);
+	cr_assert(strstr(out, "config=FILE") && strstr(out, "placement"), "help: %s", out);
+	const char *argv2[] = {"tierfs", "--version", NULL};
+	cr_assert_eq(run_tierfs(out, sizeof(out), argv2), 0);
+	cr_assert(strstr(out, "tierfs version") != NULL);
+}
+
+int main(int argc, char *argv[])
+{
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr, "SKIP: /dev/fuse is not usable here\n");
+		return 77;
+	}
+	struct criterion_test_set *tests = criterion_initialize();
+	int result = 0;
+	if (criterion_handle_args(argc, argv, true))
+		result = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	return result;
+}
