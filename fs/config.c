@@ -149,8 +149,7 @@ const char *tcfg_type_desc(enum tcfg_type t)
 	case TCFG_T_PATH:
 		return "a path; $VAR, ${VAR} and a leading ~ are expanded";
 	case TCFG_T_SIZE:
-		return "a size in bytes with an optional K, M, G or T suffix (powers of 1024), "
-		       "e.g. 4096, 64K, 1.5G";
+		return "a size in bytes with an optional K, M, G or T suffix (powers of 1024), e.g. 4096, 64K, 1.5G";
 	case TCFG_T_CAPACITY:
 		return "a size greater than 0 like 64G or 1.5T, or a percentage like 25%";
 	case TCFG_T_RATE:
@@ -589,8 +588,7 @@ static int set_placement(struct tcfg *c, const char *v, char *why, size_t wlen)
 	if (t < 0) {
 		if (c->ntiers == 0)
 			return fail(why, wlen, -EINVAL,
-				    "unknown policy or tier '%s' (expected first, most-free, "
-				    "round-robin, random or a tier name; no tiers are declared)",
+				    "unknown policy or tier '%s' (expected first, most-free, round-robin, random or a tier name; no tiers are declared)",
 				    v);
 		char names[TCFG_MAX_TIERS * 70] = "";
 		for (size_t i = 0; i < c->ntiers; i++) {
@@ -598,8 +596,7 @@ static int set_placement(struct tcfg *c, const char *v, char *why, size_t wlen)
 			strcat(names, c->tiers[i].name);
 		}
 		return fail(why, wlen, -EINVAL,
-			    "unknown policy or tier '%s' (expected first, most-free, round-robin, "
-			    "random or one of the tiers: %s)",
+			    "unknown policy or tier '%s' (expected first, most-free, round-robin, random or one of the tiers: %s)",
 			    v, names);
 	}
 	c->placement = TCFG_PLACE_TIER;
@@ -756,8 +753,7 @@ static int open_section(struct loader *L, char *name, int line)
 	char *tn = trim(name + 4);
 	if (!valid_tier_name(tn))
 		return fail(L->err, L->errlen, -EINVAL,
-			    "%s:%d: [tier %s]: bad tier name (expected letters, digits, '_', '-' "
-			    "or '.', at most 64, and not a placement policy name)",
+			    "%s:%d: [tier %s]: bad tier name (expected letters, digits, '_', '-' or '.', at most 64, and not a placement policy name)",
 			    L->file, line, tn);
 	int dup = tcfg_tier_index(c, tn);
 	if (dup >= 0)
@@ -804,8 +800,7 @@ static int set_key(struct loader *L, char *key, char *value, int line)
 
 	if (L->section == SEC_NONE)
 		return fail(L->err, L->errlen, -EINVAL,
-			    "%s:%d: key '%s': outside any section (expected [global] or [tier "
-			    "NAME] first)",
+			    "%s:%d: key '%s': outside any section (expected [global] or [tier NAME] first)",
 			    L->file, line, key);
 	sec = sec_label(L, sb, sizeof(sb));
 	enum tcfg_scope scope = L->section == SEC_GLOBAL ? TCFG_SCOPE_GLOBAL : TCFG_SCOPE_TIER;
@@ -814,8 +809,7 @@ static int set_key(struct loader *L, char *key, char *value, int line)
 		list_keys(scope, keys, sizeof(keys));
 		if (i >= 0)
 			return fail(L->err, L->errlen, -EINVAL,
-				    "%s:%d: %s key '%s': unknown key in this section, it belongs in "
-				    "%s (expected one of: %s)",
+				    "%s:%d: %s key '%s': unknown key in this section, it belongs in %s (expected one of: %s)",
 				    L->file, line, sec, key,
 				    scope == TCFG_SCOPE_GLOBAL ? "[tier NAME]" : "[global]", keys);
 		return fail(L->err, L->errlen, -EINVAL,
@@ -872,16 +866,14 @@ static int read_file(struct loader *L, FILE *f)
 			char *close = strchr(s, ']');
 			if (!close) {
 				rc = fail(L->err, L->errlen, -EINVAL,
-					  "%s:%d: unterminated section header '%s' (expected "
-					  "[global] or [tier NAME])",
+					  "%s:%d: unterminated section header '%s' (expected [global] or [tier NAME])",
 					  L->file, line, s);
 				break;
 			}
 			char *rest = trim(close + 1);
 			if (*rest && *rest != '#' && *rest != ';') {
 				rc = fail(L->err, L->errlen, -EINVAL,
-					  "%s:%d: text '%s' after section header (expected a "
-					  "comment or nothing)",
+					  "%s:%d: text '%s' after section header (expected a comment or nothing)",
 					  L->file, line, rest);
 				break;
 			}
@@ -892,8 +884,7 @@ static int read_file(struct loader *L, FILE *f)
 		char *eq = strchr(s, '=');
 		if (!eq) {
 			rc = fail(L->err, L->errlen, -EINVAL,
-				  "%s:%d: cannot read '%s' (expected 'key = value', a [section] or "
-				  "a # comment)",
+				  "%s:%d: cannot read '%s' (expected 'key = value', a [section] or a # comment)",
 				  L->file, line, s);
 			break;
 		}
@@ -928,8 +919,7 @@ static int finish(struct loader *L)
 
 	if (c->ntiers == 0)
 		return fail(L->err, L->errlen, -EINVAL,
-			    "%s: no tiers declared (expected at least one [tier NAME] section "
-			    "with a path)",
+			    "%s: no tiers declared (expected at least one [tier NAME] section with a path)",
 			    L->file);
 	for (size_t t = 0; t < c->ntiers; t++) {
 		struct tcfg_tier *tr = &c->tiers[t];
@@ -938,8 +928,7 @@ static int finish(struct loader *L)
 			if (o->scope == TCFG_SCOPE_TIER && o->type == TCFG_T_PATH &&
 			    !L->seen[t][i])
 				return fail(L->err, L->errlen, -EINVAL,
-					    "%s:%d: [tier %s] key '%s': missing (expected %s = "
-					    "%s, the tier's directory)",
+					    "%s:%d: [tier %s] key '%s': missing (expected %s = %s, the tier's directory)",
 					    L->file, tr->line, tr->name, o->key, o->key, o->metavar);
 		}
 		if (tr->low_watermark >= tr->high_watermark) {
@@ -947,8 +936,7 @@ static int finish(struct loader *L)
 			if (!line)
 				line = tr->line;
 			return fail(L->err, L->errlen, -EINVAL,
-				    "%s:%d: [tier %s] key 'low_watermark': %g is not below "
-				    "high_watermark %g (expected low_watermark < high_watermark)",
+				    "%s:%d: [tier %s] key 'low_watermark': %g is not below high_watermark %g (expected low_watermark < high_watermark)",
 				    L->file, line, tr->name, tr->low_watermark, tr->high_watermark);
 		}
 	}
@@ -998,8 +986,7 @@ int tcfg_load(const char *file, struct tcfg **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (!file || !*file)
-		return fail(err, errlen, -EINVAL, "no configuration file given (expected -o "
-						  "config=FILE)");
+		return fail(err, errlen, -EINVAL, "no configuration file given (expected -o config=FILE)");
 	c = calloc(1, sizeof(*c));
 	L = calloc(1, sizeof(*L));
 	if (!c || !L || !(c->file = strdup(file))) {
@@ -1188,15 +1175,13 @@ int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errle
 		if (stat(t->path, &st) != 0) {
 			rc = -errno;
 			fail(err, errlen, rc,
-			     "%s:%d: [tier %s] key 'path': '%s': %s (expected an existing "
-			     "directory)",
+			     "%s:%d: [tier %s] key 'path': '%s': %s (expected an existing directory)",
 			     c->file, t->line, t->name, t->path, strerror(-rc));
 			goto out;
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			rc = fail(err, errlen, -ENOTDIR,
-				  "%s:%d: [tier %s] key 'path': '%s' is not a directory (expected "
-				  "an existing directory)",
+				  "%s:%d: [tier %s] key 'path': '%s' is not a directory (expected an existing directory)",
 				  c->file, t->line, t->name, t->path);
 			goto out;
 		}
@@ -1215,8 +1200,7 @@ int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errle
 			const char *how = strcmp(real[i], real[j]) == 0 ? "is the same directory as"
 									 : "lies inside";
 			rc = fail(err, errlen, -EINVAL,
-				  "%s:%d: [tier %s] key 'path': '%s' %s tier '%s' ('%s') (expected "
-				  "separate directories)",
+				  "%s:%d: [tier %s] key 'path': '%s' %s tier '%s' ('%s') (expected separate directories)",
 				  c->file, c->tiers[i].line, c->tiers[i].name, real[i], how,
 				  c->tiers[j].name, real[j]);
 			goto out;
@@ -1237,8 +1221,7 @@ int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errle
 			if (!how)
 				continue;
 			rc = fail(err, errlen, -EINVAL,
-				  "mountpoint '%s' %s the directory '%s' of tier '%s' (%s:%d) "
-				  "(expected a mountpoint outside all tier directories)",
+				  "mountpoint '%s' %s the directory '%s' of tier '%s' (%s:%d) (expected a mountpoint outside all tier directories)",
 				  mp, how, real[i], c->tiers[i].name, c->file, c->tiers[i].line);
 			goto out;
 		}
@@ -1257,16 +1240,14 @@ int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errle
 			t->capacity = (uint64_t)(fs * t->capacity_pct / 100.0L);
 			if (t->capacity == 0) {
 				rc = fail(err, errlen, -EINVAL,
-					  "%s:%d: [tier %s] key 'capacity': %g%% of the %llu-byte "
-					  "filesystem of '%s' is 0 bytes (expected a capacity above 0)",
+					  "%s:%d: [tier %s] key 'capacity': %g%% of the %llu-byte filesystem of '%s' is 0 bytes (expected a capacity above 0)",
 					  c->file, t->line, t->name, t->capacity_pct,
 					  (unsigned long long)fs, real[i]);
 				goto out;
 			}
 		} else if ((long double)t->capacity > fs) {
 			logf_(c, TCFG_LOG_WARN,
-			      "tier '%s': capacity %llu bytes exceeds the %llu-byte filesystem of '%s'; "
-			      "the backend's ENOSPC will move files on before that",
+			      "tier '%s': capacity %llu bytes exceeds the %llu-byte filesystem of '%s'; the backend's ENOSPC will move files on before that",
 			      t->name, (unsigned long long)t->capacity, (unsigned long long)fs,
 			      real[i]);
 		}
@@ -1332,11 +1313,9 @@ void tcfg_print_help(FILE *out)
 {
 	char left[128], text[TCFG_ERRLEN];
 
-	fprintf(out, "tierfs options (the [global] keys of tierfs.conf(5); -o overrides the "
-		     "file):\n");
+	fprintf(out, "tierfs options (the [global] keys of tierfs.conf(5); -o overrides the file):\n");
 	help_line(out, "-o config=FILE",
-		  "Configuration file, tierfs.conf(5); required. Tiers are declared there "
-		  "only.");
+		  "Configuration file, tierfs.conf(5); required. Tiers are declared there only.");
 	for (size_t i = 0; i < tcfg_noptions; i++) {
 		const struct tcfg_option *o = &tcfg_options[i];
 		if (!o->mount_option)
