@@ -1315,7 +1315,7 @@ void tcfg_print_help(FILE *out)
 
 	fprintf(out, "tierfs options (the [global] keys of tierfs.conf(5); -o overrides the file):\n");
 	help_line(out, "-o config=FILE",
-		  "Configuration file, tierfs.conf(5); required. Tiers are declared there only.");
+		  "Configuration file, tierfs.conf(5), where the tiers are declared; default $XDG_CONFIG_HOME/tierfs/tierfs.conf (~/.config/tierfs/tierfs.conf), then /etc/tierfs/tierfs.conf.");
 	for (size_t i = 0; i < tcfg_noptions; i++) {
 		const struct tcfg_option *o = &tcfg_options[i];
 		if (!o->mount_option)

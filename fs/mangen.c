@@ -94,7 +94,9 @@ static void man8(FILE *out)
 	      ".TP\n.BR \\-h \", \" \\-\\-help\nPrint the options and exit.\n"
 	      ".TP\n.BR \\-V \", \" \\-\\-version\nPrint the version and exit.\n"
 	      ".TP\n.BI \"\\-o config=\" FILE\n"
-	      "The configuration file (required). Tiers are declared there only.\n",
+	      "The configuration file, where the tiers are declared. Without this option, "
+	      "tierfs reads $XDG_CONFIG_HOME/tierfs/tierfs.conf (~/.config/tierfs/tierfs.conf "
+	      "when XDG_CONFIG_HOME is not set) if it exists, else /etc/tierfs/tierfs.conf.\n",
 	      out);
 	for (size_t i = 0; i < tcfg_noptions; i++)
 		if (tcfg_options[i].mount_option)
@@ -105,7 +107,9 @@ static void man8(FILE *out)
 	      ".BR fuse (8).\n"
 	      ".SH FILES\n"
 	      ".TP\n.I /etc/tierfs/tierfs.conf\n"
-	      "The usual configuration file.\n"
+	      "The system\\-wide configuration file.\n"
+	      ".TP\n.I ~/.config/tierfs/tierfs.conf\n"
+	      "A user's configuration file (under $XDG_CONFIG_HOME when set); read first.\n"
 	      ".TP\n.I $XDG_RUNTIME_DIR/tierfs\n"
 	      "Default state directory (control socket); /tmp/tierfs\\-$USER when "
 	      "XDG_RUNTIME_DIR is not set.\n"
