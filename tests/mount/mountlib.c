@@ -113,8 +113,9 @@ static void rm_rf(const char *path)
 		waitpid(p, NULL, 0);
 }
 
-void mnt_stop(void)
+int mnt_stop(void)
 {
+	int status = -1;
 	if (M.pid > 0) {
 		pid_t p = fork();
 		if (p == 0) {
@@ -134,12 +135,16 @@ void mnt_stop(void)
 			kill(M.pid, SIGKILL);
 			waitpid(M.pid, &st, 0);
 		}
+		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (status != 0)
+			dump_log();
 		M.pid = 0;
 	}
 	if (M.root[0]) {
 		rm_rf(M.mem);
 		rm_rf(M.root);
 	}
+	return status;
 }
 
 int run_tierfs(char *buf, size_t len, const char *const *argv)

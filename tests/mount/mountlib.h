@@ -24,7 +24,9 @@ extern struct mnt M;
  * (capacities), start tierfs in the foreground and wait for the mount.
  * Returns 0, or -1 with the daemon's log on stderr. */
 int mnt_start(const char *global_extra, const char *mem_cap, const char *ssd_cap, const char *opts);
-void mnt_stop(void);
+/* Unmount, wait for the daemon, remove everything.  Returns the daemon's
+ * exit status (0 = clean shutdown), 128+signal if it died, or -1. */
+int mnt_stop(void);
 /* Run tierfs with argv-style extra arguments, wait for it to exit, capture
  * stderr into buf; returns the exit status. */
 int run_tierfs(char *buf, size_t len, const char *const *argv);

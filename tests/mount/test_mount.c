@@ -36,7 +36,10 @@ static void setup_small(void)
 
 static void teardown(void)
 {
-	mnt_stop();
+	int pid = M.pid;
+	int status = mnt_stop();
+	if (pid > 0)
+		cr_assert_eq(status, 0, "tierfs exited with status %d (crash or sanitizer report)", status);
 }
 
 static int exists(const char *path)

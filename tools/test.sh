@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# test.sh - set up, build and pass every test: Criterion unit tests and
+# mount tests under CTest, once in a normal build and once under
+# AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup.sh build
+ctest --test-dir build --output-on-failure -j1
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+tools/setup.sh build-asan -DTIERFS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ctest --test-dir build-asan --output-on-failure -j1
