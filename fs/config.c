@@ -746,6 +746,8 @@ static int open_section(struct loader *L, char *name, int line)
 		L->section = SEC_GLOBAL;
 		return 0;
 	}
+	if (strcmp(name, "tier") == 0)
+		return fail(L->err, L->errlen, -EINVAL, "%s:%d: [tier]: tier name missing (expected [tier NAME])", L->file, line);
 	if (strncmp(name, "tier", 4) != 0 || (name[4] != ' ' && name[4] != '\t'))
 		return fail(L->err, L->errlen, -EINVAL,
 			    "%s:%d: [%s]: unknown section (expected [global] or [tier NAME])",
@@ -822,6 +824,10 @@ static int set_key(struct loader *L, char *key, char *value, int line)
 			    "%s:%d: %s key '%s': duplicate key (first set on line %d)", L->file,
 			    line, sec, key, L->seen[slot][i]);
 	L->seen[slot][i] = line;
+	size_t vn = strlen(value);
+	/* Quotes would become part of a path: say so rather than look for '"/x"'. */
+	if (vn >= 2 && (value[0] == '"' || value[0] == '\'') && value[vn - 1] == value[0])
+		return fail(L->err, L->errlen, -EINVAL, "%s:%d: %s key '%s': quoted value %s (expected the value without quotes)", L->file, line, sec, key, value);
 	if (bindings[i].offset == G_OFF(placement) && scope == TCFG_SCOPE_GLOBAL) {
 		/* A tier name may be declared further down: decide at the end. */
 		L->placement = strdup(value);
@@ -1260,6 +1266,21 @@ int tcfg_resolve(struct tcfg *c, const char *mountpoint, char *err, size_t errle
 		if (rc) {
 			fail(err, errlen, rc, "state_dir '%s': %s (expected a directory it can create)",
 			     c->state_dir, strerror(-rc));
+			goto out;
+		}
+		/* The control socket lives here: a directory someone else owns or
+		 * can write to (a squatted /tmp/tierfs-$USER) would hand it over. */
+		if (stat(c->state_dir, &st) != 0) {
+			rc = -errno;
+			fail(err, errlen, rc, "state_dir '%s': %s", c->state_dir, strerror(-rc));
+			goto out;
+		}
+		if (st.st_uid != geteuid()) {
+			rc = fail(err, errlen, -EPERM, "state_dir '%s' is owned by uid %u (expected a directory owned by uid %u)", c->state_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+			goto out;
+		}
+		if (st.st_mode & 022) {
+			rc = fail(err, errlen, -EPERM, "state_dir '%s' has mode %04o, writable by others (expected mode 0700 or 0755)", c->state_dir, (unsigned)(st.st_mode & 07777));
 			goto out;
 		}
 	}

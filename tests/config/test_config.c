@@ -364,6 +364,14 @@ Test(config, syntax_errors)
 	expect_error("[tier a] junk\npath = /x\n", 1, NULL, "text 'junk' after section header");
 }
 
+Test(config, quoted_values_and_nameless_tier)
+{
+	expect_error("[tier a]\npath = \"/x y\"\n", 2, "path",
+		     "quoted value \"/x y\" (expected the value without quotes)");
+	expect_error("[tier a]\npath = /x\nlatency = '2ms'\n", 3, "latency", "quoted value");
+	expect_error("[tier]\npath = /x\n", 1, NULL, "[tier]: tier name missing");
+}
+
 Test(config, undefined_variable)
 {
 	unsetenv("TCFG_NOPE");
@@ -759,6 +767,22 @@ Test(config, resolve_state_dir_is_a_file)
 	struct tcfg *c = load_tiers("[global]\nstate_dir = stf\n[tier a]\npath = a\n");
 	expect_resolve_error(c, NULL, "state_dir");
 	cr_assert_not_null(strstr(err, strerror(ENOTDIR)), "%s", err);
+	tcfg_free(c);
+}
+
+Test(config, resolve_state_dir_must_be_private)
+{
+	mkdirs("a");
+	mkdirs("st");
+	struct tcfg *c = load_tiers("[global]\nstate_dir = st\n[tier a]\npath = a\n");
+	cr_assert_eq(chmod(in_tmp("st"), 0777), 0);
+	expect_resolve_error(c, NULL, "has mode 0777, writable by others");
+	cr_assert_eq(chmod(in_tmp("st"), 0755), 0);
+	cr_assert_eq(tcfg_resolve(c, NULL, err, sizeof(err)), 0, "%s", err);
+	if (geteuid() == 0) {
+		cr_assert_eq(chown(in_tmp("st"), 65534, 65534), 0);
+		expect_resolve_error(c, NULL, "is owned by uid 65534 (expected a directory owned by uid 0)");
+	}
 	tcfg_free(c);
 }
 
