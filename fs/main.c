@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "tierfs.h"
+#include "kernel_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,15 +85,17 @@ static void usage(const char *prog)
 {
 	printf("usage: %s MOUNTPOINT -o config=FILE [-f] [-d] [-o OPTION...]\n\n"
 	       "tierfs mounts one directory over several storage tiers (memory, local SSD,\n"
-	       "parallel filesystem) and places each new file on one of them.\n\n"
-	       "tierfs options:\n"
-	       "    -o config=FILE         tier configuration (default: $XDG_CONFIG_HOME/tierfs/tierfs.conf,\n"
-	       "                           then /etc/tierfs/tierfs.conf); see tierfs.conf(5)\n",
+	       "parallel filesystem) and places each new file on one of them.\n\n",
 	       prog);
 	tcfg_print_help(stdout);
 	printf("\nFUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
+}
+
+static void config_log(void *arg, enum tcfg_log_level level, const char *msg)
+{
+	tfs_log((int)level, "%s", msg);
 }
 
 static char *default_config(void)
@@ -200,10 +203,11 @@ int main(int argc, char *argv[])
 		char *eq = strchr(cli.overrides[i], '=');
 		*eq = '\0';
 		if (tcfg_set(cfg, cli.overrides[i], eq + 1, err, sizeof(err)) != 0) {
-			fprintf(stderr, "tierfs: -o %s: %s\n", cli.overrides[i], err);
+			fprintf(stderr, "tierfs: %s\n", err);
 			goto out_cfg;
 		}
 	}
+	cfg->log = config_log;
 	if (tcfg_resolve(cfg, opts.mountpoint, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tierfs: %s\n", err);
 		goto out_cfg;
@@ -235,6 +239,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	if (cfg->passthrough && tfs_kio_install(&fs, se) != 0)
+		tfs_log(TCFG_LOG_WARN, "passthrough off: cannot install the device I/O hooks");
 	for (int t = 0; t < fs.ntiers; t++)
 		tfs_log(TCFG_LOG_INFO, "tier %s: %s, capacity %llu bytes, %llu in use", fs.tiers[t].name,
 			fs.tiers[t].path, (unsigned long long)fs.tiers[t].capacity,

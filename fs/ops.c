@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "tierfs.h"
+#include "kernel_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -723,6 +724,7 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 	pthread_mutex_lock(&n->lock);
 	h->next = n->handles;
 	n->handles = h;
+	n->cached_handles++;
 	pthread_mutex_unlock(&n->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
@@ -759,9 +761,44 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
 		rc = open_node(fs, n, path, fi);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else if (fuse_reply_open(req, fi) == -ENOENT)
+		return;
+	}
+	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
+	if (tfs_kio_passthrough_active() && S_ISREG(n->type)) {
+		/* The kernel wants every open of an inode with a passthrough
+		 * open to pass through too, and no passthrough open beside
+		 * cached ones: read-only opens pass through when they can, a
+		 * writer only when it must (its bytes are settled at release). */
+		pthread_mutex_lock(&n->lock);
+		int pass = n->pt_handles > 0 ||
+			   ((fi->flags & O_ACCMODE) == O_RDONLY && n->cached_handles == 1);
+		int id = 0;
+		if (pass) {
+			/* One backing file per inode: the kernel opens its own
+			 * per-open file from it with the caller's flags. */
+			if (n->backing_id <= 0)
+				n->backing_id = tfs_kio_backing_open(h->fd);
+			id = n->backing_id;
+		}
+		if (id > 0) {
+			h->passthrough = 1;
+			n->pt_handles++;
+			n->cached_handles--;
+		} else {
+			n->backing_id = 0;
+		}
+		pthread_mutex_unlock(&n->lock);
+		if (id > 0) {
+			if (tfs_kio_reply_open_passthrough(req, fi->fh, id) == -ENOENT)
+				op_release_handle(fs, fi);
+			return;
+		}
+		if (pass)
+			tfs_log(TCFG_LOG_DEBUG, "passthrough refused for %s: %s", path, strerror(-id));
+	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
 		op_release_handle(fs, fi); /* the caller was interrupted */
 }
 
@@ -907,18 +944,39 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
 {
 	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
 	struct tfs_node *n = h->node;
+	if (h->passthrough && (h->flags & O_ACCMODE) != O_RDONLY) {
+		/* Its writes went past us: charge what the file grew by now. */
+		struct stat st;
+		if (fstat(h->fd, &st) == 0) {
+			pthread_rwlock_rdlock(&n->io_lock);
+			if (resize_charge(fs, n, (uint64_t)st.st_size, 0) < 0)
+				tfs_log(TCFG_LOG_WARN, "a file written through passthrough overfills every tier");
+			pthread_rwlock_unlock(&n->io_lock);
+		}
+	}
 	pthread_mutex_lock(&n->lock);
 	struct tfs_handle **pp = &n->handles;
 	while (*pp && *pp != h)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = h->next;
+	int close_id = 0;
+	if (h->passthrough) {
+		if (--n->pt_handles == 0) {
+			close_id = n->backing_id;
+			n->backing_id = 0;
+		}
+	} else {
+		n->cached_handles--;
+	}
 	if (!n->handles && n->unlinked) {
 		tfs_uncharge(fs, n->tier, n->size);
 		n->size = 0;
 		n->unlinked = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
+	if (close_id > 0)
+		tfs_kio_backing_close(close_id);
 	close(h->fd);
 	free(h);
 	tfs_node_unref(fs, n);

@@ -63,12 +63,16 @@ struct tfs_node {
 	uint64_t size;		     /* lock: bytes charged to the tier for this file */
 	struct tfs_handle *handles;  /* lock: open handles */
 	int unlinked;		     /* lock: last name gone; uncharge at last release */
+	int pt_handles;		     /* lock: open handles the kernel passes through */
+	int backing_id;		     /* lock: their shared backing file id, 0 = none */
+	int cached_handles;	     /* lock: open handles served by the daemon */
 };
 
 struct tfs_handle {
 	struct tfs_node *node;
 	int fd;
 	int flags;		 /* backend open flags, for reopening after a move */
+	int passthrough;	 /* the kernel serves this open from node->backing_id */
 	struct tfs_handle *next; /* node->lock */
 };
 

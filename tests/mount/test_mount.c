@@ -477,6 +477,49 @@ Test(mount_other, allow_other_lets_other_users_in)
 	cr_assert_eq(s.st_uid, 65534, "backing file owned by the creating user");
 }
 
+Test(mount_other, passthrough_reads_are_exact_and_writes_still_accounted)
+{
+	cr_assert_eq(mnt_start("passthrough = true", NULL, NULL, NULL), 0);
+	size_t len = 3 << 20;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	cr_assert_eq(write_file(mp("p"), buf, len), 0);
+	int fd = open(mp("p"), O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(read(fd, back, len), (ssize_t)len);
+	cr_assert_eq(memcmp(buf, back, len), 0);
+	cr_assert_eq(pread(fd, back, 100, 12345), 100);
+	cr_assert_eq(memcmp(buf + 12345, back, 100), 0);
+	/* a writer alongside the passthrough reader */
+	int w = open(mp("p"), O_WRONLY);
+	cr_assert_geq(w, 0, "open for writing beside a passthrough reader: %s", strerror(errno));
+	cr_assert_eq(pwrite(w, "XYZ", 3, 0), 3);
+	cr_assert_eq(pwrite(w, "tail", 4, len), 4, "a passthrough writer may grow the file");
+	close(w);
+	close(fd);
+	char small[8];
+	fd = open(mp("p"), O_RDONLY);
+	cr_assert_eq(read(fd, small, 3), 3);
+	cr_assert_eq(memcmp(small, "XYZ", 3), 0);
+	close(fd);
+	/* a reader beside an open writer is served by the daemon */
+	w = open(mp("p"), O_RDWR);
+	cr_assert_geq(w, 0);
+	fd = open(mp("p"), O_RDONLY);
+	cr_assert_geq(fd, 0, "read-only open beside a writer: %s", strerror(errno));
+	cr_assert_eq(pread(fd, small, 4, len), 4);
+	cr_assert_eq(memcmp(small, "tail", 4), 0);
+	close(fd);
+	close(w);
+	struct stat st;
+	cr_assert_eq(stat(mp("p"), &st), 0);
+	cr_assert_eq(st.st_size, (off_t)len + 4);
+	cr_assert_str_eq(tier_of("p"), "mem");
+	free(buf);
+	free(back);
+}
+
 /* --- spill: invariant 3 --- */
 
 static void fill_pattern(unsigned char *buf, size_t len, unsigned seed)

@@ -1,0 +1,142 @@
+/*
+ * kernel_io.c - tierfs's own read/writev on the FUSE device, installed with
+ * fuse_session_custom_io(), to negotiate what Debian's libfuse 3.14 cannot:
+ * kernel FUSE passthrough (Linux 6.9+) for files opened read-only.
+ *
+ * How (verified facts in ../shared/notes/fuse-passthrough.md): read() sees
+ * the kernel's INIT request and remembers whether FUSE_PASSTHROUGH is
+ * offered; writev() amends libfuse's INIT reply with FUSE_INIT_EXT,
+ * FUSE_PASSTHROUGH in flags2 and max_stack_depth.  An OPEN reply for a
+ * passthrough file is sent by tfs_kio_reply_open_passthrough() with
+ * FOPEN_PASSTHROUGH and the backing id from FUSE_DEV_IOC_BACKING_OPEN.
+ *
+ * Not done together with the writeback cache: the kernel refuses the pair.
+ * Registering a backing file needs CAP_SYS_ADMIN: an ordinary user's mount
+ * falls back to the daemon's read path, and the log says why.
+ */
+#define _GNU_SOURCE
+#include "tierfs.h"
+#include "kernel_io.h"
+
+#include <errno.h>
+#include <linux/fuse.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Newer than the installed kernel headers (Linux 6.9). */
+#define TFS_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* bit 37 of the 64-bit init flags */
+#define TFS_FOPEN_PASSTHROUGH (1u << 7)
+struct tfs_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+#define TFS_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct tfs_backing_map)
+#define TFS_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+#ifndef FUSE_INIT_EXT
+#define FUSE_INIT_EXT (1u << 30)
+#endif
+
+static struct tfs_kio {
+	int want;		 /* passthrough requested in the config */
+	int offered;		 /* the kernel offered it in INIT */
+	_Atomic int active;	 /* negotiated: opens may pass through */
+	uint64_t init_unique;	 /* INIT request id, 0 once answered */
+	int session_fd;
+	int stack_depth;
+	char why_not[160];
+} kio;
+
+static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+	if (n >= (ssize_t)(sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags2) + 4)) {
+		const struct fuse_in_header *h = buf;
+		if (h->opcode == FUSE_INIT) {
+			const struct fuse_init_in *in = (const void *)(h + 1);
+			kio.init_unique = h->unique;
+			kio.offered = (in->flags & FUSE_INIT_EXT) && (in->flags2 & TFS_FUSE_PASSTHROUGH_FLAGS2);
+		}
+	}
+	return n;
+}
+
+static ssize_t kio_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct tfs *fs = userdata;
+	if (kio.init_unique && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
+	    iov[1].iov_len >= sizeof(struct fuse_init_out)) {
+		struct fuse_out_header *oh = iov[0].iov_base;
+		if (oh->unique == kio.init_unique && oh->error == 0) {
+			struct fuse_init_out *out = iov[1].iov_base;
+			kio.init_unique = 0;
+			if (!kio.want)
+				snprintf(kio.why_not, sizeof(kio.why_not), "not requested (passthrough = false)");
+			else if (!kio.offered)
+				snprintf(kio.why_not, sizeof(kio.why_not),
+					 "the kernel does not offer it (needs Linux 6.9+ with CONFIG_FUSE_PASSTHROUGH)");
+			else if (out->flags & FUSE_WRITEBACK_CACHE)
+				snprintf(kio.why_not, sizeof(kio.why_not),
+					 "the writeback cache is on and the kernel refuses both together");
+			else if (!fs->is_root)
+				snprintf(kio.why_not, sizeof(kio.why_not),
+					 "registering backing files needs CAP_SYS_ADMIN (mount as root)");
+			else {
+				out->flags |= FUSE_INIT_EXT;
+				out->flags2 |= TFS_FUSE_PASSTHROUGH_FLAGS2;
+				out->unused[0] = (uint32_t)kio.stack_depth; /* max_stack_depth */
+				atomic_store(&kio.active, 1);
+			}
+			if (atomic_load(&kio.active))
+				tfs_log(TCFG_LOG_INFO, "passthrough on: read-only opens are served by the kernel");
+			else if (kio.want)
+				tfs_log(TCFG_LOG_WARN, "passthrough off: %s", kio.why_not);
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+int tfs_kio_install(struct tfs *fs, struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {.writev = kio_writev, .read = kio_read};
+	kio.want = fs->cfg->passthrough;
+	kio.session_fd = fuse_session_fd(se);
+	/* A tier that is itself a stacking filesystem (overlay, ecryptfs)
+	 * needs one more level. */
+	kio.stack_depth = 1;
+	return fuse_session_custom_io(se, &io, kio.session_fd);
+}
+
+int tfs_kio_passthrough_active(void)
+{
+	return atomic_load(&kio.active);
+}
+
+const char *tfs_kio_status(void)
+{
+	return atomic_load(&kio.active) ? "on" : kio.why_not[0] ? kio.why_not : "off";
+}
+
+int tfs_kio_backing_open(int fd)
+{
+	struct tfs_backing_map map = {.fd = fd};
+	int id = ioctl(kio.session_fd, TFS_DEV_IOC_BACKING_OPEN, &map);
+	return id < 0 ? -errno : id;
+}
+
+void tfs_kio_backing_close(int id)
+{
+	uint32_t bid = (uint32_t)id;
+	(void)ioctl(kio.session_fd, TFS_DEV_IOC_BACKING_CLOSE, &bid);
+}
+
+int tfs_kio_reply_open_passthrough(fuse_req_t req, uint64_t fh, int backing_id)
+{
+	struct fuse_open_out out = {.fh = fh, .open_flags = TFS_FOPEN_PASSTHROUGH, .padding = (uint32_t)backing_id};
+	struct iovec iov = {.iov_base = &out, .iov_len = sizeof(out)};
+	return fuse_reply_iov(req, &iov, 1);
+}
