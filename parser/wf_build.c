@@ -264,10 +264,13 @@ int wfb_task(struct wf_builder *b, unsigned line, const char *id,
 		return wfb_error_code(b, -ENOMEM, line, "out of memory");
 	uint32_t i = (uint32_t)b->tasks.n, prev;
 	int rc = wf_smap_put(&b->task_ids, t.id, i, &prev);
-	if (rc == -EEXIST)
+	if (rc == -EEXIST && b->tasks.v[prev].line)
 		return wfb_error(b, line,
 				 "duplicate task id '%s' (first defined at line %u)",
 				 id, b->tasks.v[prev].line);
+	if (rc == -EEXIST)
+		return wfb_error(b, line, "duplicate task id '%s' (tasks #%u and #%zu)",
+				 id, prev, b->tasks.n);
 	if (rc)
 		return wfb_error_code(b, rc, line, "out of memory");
 	rc = wf_smap_put(&b->task_names, t.name, i, &prev);

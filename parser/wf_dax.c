@@ -46,8 +46,12 @@ static void xml_error(void *arg, xmlErrorPtr e)
 	if (!e || d->xml_err[0] || e->level < XML_ERR_ERROR)
 		return;
 	snprintf(d->xml_err, sizeof(d->xml_err), "%s", e->message ? e->message : "XML error");
+	/* one line per message: libxml2 appends "Bytes: 0x.." on a new line */
+	for (char *c = d->xml_err; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
 	size_t n = strlen(d->xml_err);
-	while (n && (d->xml_err[n - 1] == '\n' || d->xml_err[n - 1] == ' '))
+	while (n && d->xml_err[n - 1] == ' ')
 		d->xml_err[--n] = '\0';
 	d->xml_err_line = e->line > 0 ? (unsigned)e->line : 0;
 }
@@ -58,10 +62,47 @@ static void xml_silent(void *ctx, xmlErrorPtr e) { (void)ctx; (void)e; }
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 static void xml_init(void) { xmlInitParser(); }
 
+/* The node's own line: the parser's line runs ahead of the reader. */
 static unsigned line_of(struct dax *d)
 {
-	int l = xmlTextReaderGetParserLineNumber(d->r);
+	xmlNodePtr n = xmlTextReaderCurrentNode(d->r);
+	long l = n ? xmlGetLineNo(n) : -1;
+	if (l <= 0)
+		l = xmlTextReaderGetParserLineNumber(d->r);
 	return l > 0 ? (unsigned)l : 0;
+}
+
+/* Refuse a DOCTYPE before libxml2 sees it: entity declarations are where
+ * billion-laughs and external-entity attacks live, and no DAX has one. */
+static int refuse_doctype(struct wf_builder *b, const char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const char *lt = memchr(buf + i, '<', len - i);
+		if (!lt)
+			return 0;
+		i = (size_t)(lt - buf);
+		if (len - i >= 4 && memcmp(lt, "<!--", 4) == 0) {
+			const char *end = memmem(lt + 4, len - i - 4, "-->", 3);
+			if (!end)
+				return 0; /* unterminated comment: libxml2 reports it */
+			i = (size_t)(end - buf) + 3;
+		} else if (len - i >= 2 && lt[1] == '?') {
+			const char *end = memmem(lt + 2, len - i - 2, "?>", 2);
+			if (!end)
+				return 0;
+			i = (size_t)(end - buf) + 2;
+		} else if (len - i >= 9 && memcmp(lt, "<!DOCTYPE", 9) == 0) {
+			unsigned line = 1;
+			for (size_t k = 0; k < i; k++)
+				line += buf[k] == '\n';
+			return wfb_error(b, line,
+					 "DOCTYPE declarations are refused in workflow files (no DTDs, no entities)");
+		} else {
+			return 0;
+		}
+	}
+	return 0;
 }
 
 static char *attr(struct dax *d, const char *name)
@@ -304,6 +345,8 @@ int wf_read_dax(struct wf_builder *b, const char *buf, size_t len, enum wf_forma
 	int rc = 0;
 	if (len > INT32_MAX)
 		return wfb_error_code(b, -EFBIG, 0, "XML document larger than 2 GiB");
+	if ((rc = refuse_doctype(b, buf, len)))
+		return rc;
 	pthread_once(&xml_once, xml_init);
 	xmlStructuredErrorFunc old_fn = xmlStructuredError;
 	void *old_ctx = xmlStructuredErrorContext;

@@ -283,7 +283,7 @@ int wf_read_json(struct wf_builder *b, const char *buf, size_t len, enum wf_form
 	int rc;
 	if (!root) {
 		syntax_error_pos(buf, len, end, &line, &col);
-		if (end && (size_t)(end - buf) >= len)
+		if (end && (size_t)(end - buf) + 1 >= len)
 			return wfb_error(b, line, "malformed JSON: unexpected end of input at column %u (truncated file?)", col);
 		return wfb_error(b, line, "malformed JSON at column %u (or nested deeper than %d levels)",
 				 col, CJSON_NESTING_LIMIT);

@@ -7,6 +7,9 @@
  * Aliases make the document a DAG, so a walk can cost far more than the
  * document's size (YAML's billion laughs): every node the walk touches is
  * charged to a budget proportional to the number of nodes parsed.
+ * libyaml has no nesting limit and its scanner is quadratic in flow depth
+ * (100k nested "[" take half a minute), so a first event-only pass stops
+ * at WF_YAML_MAX_DEPTH before the document is built.
  */
 #include "wf_internal.h"
 
@@ -14,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#define WF_YAML_MAX_DEPTH 64
 
 struct yw {
 	struct wf_builder *b;
@@ -141,24 +146,63 @@ static int read_job(struct yw *y, const yaml_node_t *j, size_t i)
 	return 0;
 }
 
+static int yaml_syntax_error(struct wf_builder *b, const yaml_parser_t *p)
+{
+	return wfb_error(b, (unsigned)p->problem_mark.line + 1,
+			 "malformed YAML at column %u: %s%s%s",
+			 (unsigned)p->problem_mark.column + 1,
+			 p->problem ? p->problem : "parse error",
+			 p->context ? " " : "", p->context ? p->context : "");
+}
+
+static int check_depth(struct wf_builder *b, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0;
+	if (!yaml_parser_initialize(&p))
+		return wfb_error_code(b, -ENOMEM, 0, "cannot create YAML parser");
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = yaml_syntax_error(b, &p);
+			break;
+		}
+		yaml_event_type_t t = ev.type;
+		unsigned line = (unsigned)ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+			if (++depth > WF_YAML_MAX_DEPTH) {
+				rc = wfb_error(b, line, "YAML nested deeper than %d levels",
+					       WF_YAML_MAX_DEPTH);
+				break;
+			}
+		} else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (t == YAML_STREAM_END_EVENT) {
+			break;
+		}
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 int wf_read_yaml(struct wf_builder *b, const char *buf, size_t len, enum wf_format *fmt)
 {
 	yaml_parser_t p;
 	struct yw y = { .b = b };
-	int rc = 0;
+	int rc = check_depth(b, buf, len);
+	if (rc)
+		return rc;
 	if (!yaml_parser_initialize(&p))
 		return wfb_error_code(b, -ENOMEM, 0, "cannot create YAML parser");
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&p, &y.doc)) {
-		rc = wfb_error(b, (unsigned)p.problem_mark.line + 1,
-			       "malformed YAML at column %u: %s%s%s",
-			       (unsigned)p.problem_mark.column + 1,
-			       p.problem ? p.problem : "parse error",
-			       p.context ? " " : "", p.context ? p.context : "");
+		rc = yaml_syntax_error(b, &p);
 		yaml_parser_delete(&p);
 		return rc;
 	}
-	y.budget = 4 * (uint64_t)(y.doc.nodes.top - y.doc.nodes.start) + 1024;
+	y.budget = 16 * (uint64_t)(y.doc.nodes.top - y.doc.nodes.start) + ((uint64_t)1 << 20);
 	yaml_node_t *root = yaml_document_get_root_node(&y.doc);
 	if (!root || root->type != YAML_MAPPING_NODE || !get(&y, root, "pegasus")) {
 		rc = wfb_error_code(b, -ENOTSUP, 0,
