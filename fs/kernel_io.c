@@ -1,7 +1,14 @@
 /*
  * kernel_io.c - tierfs's own read/writev on the FUSE device, installed with
  * fuse_session_custom_io(), to negotiate what Debian's libfuse 3.14 cannot:
- * kernel FUSE passthrough (Linux 6.9+) for files opened read-only.
+ * kernel FUSE passthrough (Linux 6.9+) for files opened read-only, and
+ * FUSE_HANDLE_KILLPRIV_V2, without which the kernel asks getxattr
+ * "security.capability" before every single write (one more round trip).
+ *
+ * With KILLPRIV_V2 the kernel flags the requests that must drop suid/sgid
+ * (a write, truncate, chown or O_TRUNC open by a caller without
+ * CAP_FSETID).  libfuse 3.14 drops those flags, so read() notes them in a
+ * thread-local: libfuse handles each request on the thread that read it.
  *
  * How (verified facts in ../shared/notes/fuse-passthrough.md): read() sees
  * the kernel's INIT request and remembers whether FUSE_PASSTHROUGH is
@@ -41,7 +48,10 @@ struct tfs_backing_map {
 #define FUSE_INIT_EXT (1u << 30)
 #endif
 
+static __thread int tls_kill_suidgid;
+
 static struct tfs_kio {
+	int killpriv;		 /* the kernel offered FUSE_HANDLE_KILLPRIV_V2 */
 	int want;		 /* passthrough requested in the config */
 	int offered;		 /* the kernel offered it in INIT */
 	_Atomic int active;	 /* negotiated: opens may pass through */
@@ -54,13 +64,37 @@ static struct tfs_kio {
 static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
-	if (n >= (ssize_t)(sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags2) + 4)) {
-		const struct fuse_in_header *h = buf;
-		if (h->opcode == FUSE_INIT) {
-			const struct fuse_init_in *in = (const void *)(h + 1);
+	tls_kill_suidgid = 0;
+	if (n < (ssize_t)sizeof(struct fuse_in_header))
+		return n;
+	const struct fuse_in_header *h = buf;
+	const void *arg = h + 1;
+	size_t alen = (size_t)n - sizeof(*h);
+	switch (h->opcode) {
+	case FUSE_INIT:
+		if (alen >= offsetof(struct fuse_init_in, flags2) + 4) {
+			const struct fuse_init_in *in = arg;
 			kio.init_unique = h->unique;
 			kio.offered = (in->flags & FUSE_INIT_EXT) && (in->flags2 & TFS_FUSE_PASSTHROUGH_FLAGS2);
+			kio.killpriv = (in->flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
 		}
+		break;
+	case FUSE_WRITE:
+		if (alen >= sizeof(struct fuse_write_in))
+			tls_kill_suidgid = (((const struct fuse_write_in *)arg)->write_flags & FUSE_WRITE_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_SETATTR:
+		if (alen >= sizeof(struct fuse_setattr_in))
+			tls_kill_suidgid = (((const struct fuse_setattr_in *)arg)->valid & FATTR_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_OPEN:
+		if (alen >= sizeof(struct fuse_open_in))
+			tls_kill_suidgid = (((const struct fuse_open_in *)arg)->open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
+		break;
+	case FUSE_CREATE:
+		if (alen >= sizeof(struct fuse_create_in))
+			tls_kill_suidgid = (((const struct fuse_create_in *)arg)->open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
+		break;
 	}
 	return n;
 }
@@ -74,6 +108,8 @@ static ssize_t kio_writev(int fd, struct iovec *iov, int count, void *userdata)
 		if (oh->unique == kio.init_unique && oh->error == 0) {
 			struct fuse_init_out *out = iov[1].iov_base;
 			kio.init_unique = 0;
+			if (kio.killpriv)
+				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
 			if (!kio.want)
 				snprintf(kio.why_not, sizeof(kio.why_not), "not requested (passthrough = false)");
 			else if (!kio.offered)
@@ -109,6 +145,11 @@ int tfs_kio_install(struct tfs *fs, struct fuse_session *se)
 	 * needs one more level. */
 	kio.stack_depth = 1;
 	return fuse_session_custom_io(se, &io, kio.session_fd);
+}
+
+int tfs_kio_kill_suidgid(void)
+{
+	return tls_kill_suidgid;
 }
 
 int tfs_kio_passthrough_active(void)

@@ -1,6 +1,6 @@
 /*
  * kernel_io.h - the daemon's own I/O on the FUSE device (kernel_io.c):
- * FUSE passthrough negotiated behind libfuse 3.14's back.
+ * FUSE passthrough and KILLPRIV_V2 negotiated behind libfuse 3.14's back.
  */
 #ifndef TIERFS_KERNEL_IO_H
 #define TIERFS_KERNEL_IO_H
@@ -12,6 +12,8 @@ struct tfs;
 /* Install tierfs's read/writev on the mounted session. */
 int tfs_kio_install(struct tfs *fs, struct fuse_session *se) __attribute__((warn_unused_result));
 int tfs_kio_passthrough_active(void);
+/* The request being handled on this thread must drop suid/sgid. */
+int tfs_kio_kill_suidgid(void);
 /* "on", or why passthrough is off. */
 const char *tfs_kio_status(void);
 /* Register fd as a backing file: returns the backing id or -errno. */

@@ -239,8 +239,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
-	if (cfg->passthrough && tfs_kio_install(&fs, se) != 0)
-		tfs_log(TCFG_LOG_WARN, "passthrough off: cannot install the device I/O hooks");
+	if (tfs_kio_install(&fs, se) != 0)
+		tfs_log(TCFG_LOG_WARN, "cannot install the device I/O hooks: no passthrough, one more round trip per write");
 	for (int t = 0; t < fs.ntiers; t++)
 		tfs_log(TCFG_LOG_INFO, "tier %s: %s, capacity %llu bytes, %llu in use", fs.tiers[t].name,
 			fs.tiers[t].path, (unsigned long long)fs.tiers[t].capacity,

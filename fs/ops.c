@@ -91,6 +91,19 @@ static int node_dup_fd(struct tfs_node *n)
 	return fd < 0 ? -ESTALE : fd;
 }
 
+/* Drop suid, and sgid when group-executable, as the kernel would for a
+ * caller without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2 makes that our job). */
+static void kill_suidgid(int fd)
+{
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	mode_t drop = S_ISUID | ((st.st_mode & S_IXGRP) ? S_ISGID : 0);
+	if (st.st_mode & drop)
+		(void)fchmod(fd, st.st_mode & ~drop & 07777);
+	(void)fremovexattr(fd, "security.capability");
+}
+
 static void fill_entry(struct tfs *fs, struct fuse_entry_param *e, struct tfs_node *n, const struct stat *st)
 {
 	memset(e, 0, sizeof(*e));
@@ -333,6 +346,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		rc = do_truncate(fs, n, h, path, attr->st_size);
 		if (rc)
 			goto out;
+	}
+	if (tfs_kio_kill_suidgid() && !(to_set & FUSE_SET_ATTR_MODE) && S_ISREG(n->type)) {
+		int fd = h ? h->fd : openat(fs->tiers[node_tier(n)].rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		kill_suidgid(fd);
+		if (!h && fd >= 0)
+			close(fd);
 	}
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
@@ -747,6 +766,8 @@ static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 	pthread_rwlock_unlock(&n->io_lock);
 	if (fd < 0)
 		return -errno;
+	if ((flags & O_TRUNC) && tfs_kio_kill_suidgid())
+		kill_suidgid(fd);
 	rc = attach_handle(fs, n, fd, flags, fi);
 	if (rc)
 		close(fd);
@@ -910,6 +931,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		uint64_t end = (h->flags & O_APPEND) ? n->size + size : (uint64_t)off + size;
 		pthread_mutex_unlock(&n->lock);
 		rc = resize_charge(fs, n, end, 1);
+		if (!rc && attempt == 0 && tfs_kio_kill_suidgid())
+			kill_suidgid(h->fd);
 		if (!rc) {
 			res = pwrite(h->fd, buf, size, off);
 			if (res < 0)

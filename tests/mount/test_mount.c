@@ -431,6 +431,15 @@ Test(mount_other, permissions_enforced_for_other_users)
 	cr_assert_eq(mkdir(mp("sticky"), 01777), 0);
 	cr_assert_eq(chmod(mp("sticky"), 01777), 0);
 	cr_assert_eq(write_file(mp("sticky/rootfile"), "r", 1), 0);
+	/* root's own write keeps the bit (CAP_FSETID) */
+	cr_assert_eq(write_file(mp("rootsuid"), "r", 1), 0);
+	cr_assert_eq(chmod(mp("rootsuid"), 04755), 0);
+	int rfd = open(mp("rootsuid"), O_WRONLY);
+	cr_assert_eq(write(rfd, "x", 1), 1);
+	close(rfd);
+	struct stat rst;
+	cr_assert_eq(stat(mp("rootsuid"), &rst), 0);
+	cr_assert(rst.st_mode & S_ISUID);
 	pid_t p = fork();
 	if (p == 0) {
 		if (setgid(65534) || setuid(65534))
@@ -448,6 +457,15 @@ Test(mount_other, permissions_enforced_for_other_users)
 			_exit(15); /* sticky directory */
 		if (chmod(mp("private"), 0777) != -1 || errno != EPERM)
 			_exit(16);
+		/* writing a setuid file one may write drops its setuid bit */
+		if (write_file(mp("sticky/suid"), "s", 1) || chmod(mp("sticky/suid"), 04755))
+			_exit(17);
+		int fd = open(mp("sticky/suid"), O_WRONLY);
+		if (fd < 0 || write(fd, "x", 1) != 1)
+			_exit(18);
+		close(fd);
+		if (stat(mp("sticky/suid"), &st) || (st.st_mode & S_ISUID))
+			_exit(19);
 		_exit(0);
 	}
 	int st;
