@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,7 +266,9 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	ret = ret != 0;
+	/* libfuse reports an exit by SIGTERM/SIGINT/SIGHUP as that signal
+	 * number: that is the ordinary way to stop, not a failure. */
+	ret = !(ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP);
 	tfs_log(TCFG_LOG_INFO, "unmounting %s", opts.mountpoint);
 
 out_unmount:

@@ -73,18 +73,22 @@ int mnt_start(const char *global_extra, const char *mem_cap, const char *ssd_cap
 	fprintf(f, "[tier pfs]\npath = %s\ncapacity = 1G\n", M.pfs);
 	fclose(f);
 
-	char optbuf[1024];
-	snprintf(optbuf, sizeof(optbuf), "config=%s%s%s", M.conf, opts ? "," : "", opts ? opts : "");
+	snprintf(M.opts, sizeof(M.opts), "config=%s%s%s", M.conf, opts ? "," : "", opts ? opts : "");
+	return mnt_restart();
+}
+
+int mnt_restart(void)
+{
 	M.pid = fork();
 	if (M.pid < 0)
 		return -1;
 	if (M.pid == 0) {
-		int fd = open(M.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(M.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(TIERFS_BIN, "tierfs", M.mnt, "-f", "-o", optbuf, (char *)NULL);
+		execl(TIERFS_BIN, "tierfs", M.mnt, "-f", "-o", M.opts, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {

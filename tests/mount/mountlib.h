@@ -15,6 +15,7 @@ struct mnt {
 	char mnt[300];	 /* mountpoint */
 	char conf[300];
 	char log[300];
+	char opts[1024];
 	pid_t pid;
 };
 
@@ -27,6 +28,9 @@ int mnt_start(const char *global_extra, const char *mem_cap, const char *ssd_cap
 /* Unmount, wait for the daemon, remove everything.  Returns the daemon's
  * exit status (0 = clean shutdown), 128+signal if it died, or -1. */
 int mnt_stop(void);
+/* Start tierfs again over the same tiers and config (after a stop or a
+ * kill); returns 0 once mounted. */
+int mnt_restart(void);
 /* Run tierfs with argv-style extra arguments, wait for it to exit, capture
  * stderr into buf; returns the exit status. */
 int run_tierfs(char *buf, size_t len, const char *const *argv);

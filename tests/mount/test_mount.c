@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,6 +537,115 @@ Test(mount_other, passthrough_reads_are_exact_and_writes_still_accounted)
 	cr_assert_str_eq(tier_of("p"), "mem");
 	free(buf);
 	free(back);
+}
+
+static int fuse_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[4096];
+	int found = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, path) && strstr(line, "fuse.tierfs"))
+			found = 1;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+Test(mount_other, sigterm_unmounts_cleanly)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, NULL), 0);
+	cr_assert_eq(write_file(mp("kept"), "kept", 4), 0);
+	kill(M.pid, SIGTERM);
+	int st;
+	cr_assert_eq(waitpid(M.pid, &st, 0), M.pid);
+	M.pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_assert(!fuse_mounted(M.mnt), "SIGTERM left the mount behind");
+	char buf[8];
+	cr_assert_eq(read_file(tp(M.mem, "kept"), buf, sizeof(buf)), 4);
+}
+
+Test(mount_other, killed_daemon_loses_nothing_and_remounts)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, NULL), 0);
+	cr_assert_eq(mkdir(mp("d"), 0755), 0);
+	cr_assert_eq(write_file(mp("d/f"), "precious", 8), 0);
+	struct stat before;
+	cr_assert_eq(stat(mp("d/f"), &before), 0);
+	kill(M.pid, SIGKILL);
+	waitpid(M.pid, NULL, 0);
+	M.pid = 0;
+	struct stat st;
+	errno = 0;
+	cr_assert_eq(open(mp("d/f"), O_RDONLY), -1);
+	cr_assert_eq(errno, ENOTCONN, "a dead daemon's mount says so");
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "fusermount3 -u %s", M.mnt);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(mnt_restart(), 0);
+	char buf[16];
+	cr_assert_eq(read_file(mp("d/f"), buf, sizeof(buf)), 8);
+	cr_assert_str_eq(buf, "precious");
+	cr_assert_eq(stat(mp("d/f"), &st), 0);
+	cr_assert_eq(st.st_ino, before.st_ino, "st_ino is the same after a remount");
+}
+
+Test(mount_other, many_files_do_not_hold_descriptors)
+{
+	/* More files than the 20,000 open-file limit, all looked up by the
+	 * kernel at once: the daemon keeps no descriptor per file. */
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, NULL), 0);
+	enum { N = 21000 };
+	cr_assert_eq(mkdir(mp("many"), 0755), 0);
+	char name[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many/f%05d", i);
+		int fd = open(mp(name), O_CREAT | O_WRONLY, 0644);
+		cr_assert_geq(fd, 0, "create %d: %s", i, strerror(errno));
+		close(fd);
+	}
+	int count = 0;
+	struct stat st;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many/f%05d", i);
+		count += stat(mp(name), &st) == 0;
+	}
+	cr_assert_eq(count, N);
+	char fddir[64];
+	snprintf(fddir, sizeof(fddir), "/proc/%d/fd", (int)M.pid);
+	DIR *d = opendir(fddir);
+	cr_assert_not_null(d);
+	int fds = 0;
+	while (readdir(d))
+		fds++;
+	closedir(d);
+	cr_assert_lt(fds, 100, "daemon holds %d descriptors", fds);
+	DIR *md = opendir(mp("many"));
+	int listed = 0;
+	struct dirent *de;
+	while ((de = readdir(md)) != NULL)
+		listed += de->d_name[0] == 'f';
+	closedir(md);
+	cr_assert_eq(listed, N);
+}
+
+Test(spill, st_ino_survives_spill_and_remount)
+{
+	size_t len = 5 << 20;
+	unsigned char *buf = calloc(1, len);
+	cr_assert_eq(write_file(mp("moved"), buf, len), 0);
+	cr_assert_str_eq(tier_of("moved"), "ssd");
+	struct stat a, b;
+	cr_assert_eq(stat(mp("moved"), &a), 0);
+	int pid = M.pid;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	M.pid = 0;
+	cr_assert_eq(mnt_restart(), 0);
+	cr_assert_eq(stat(mp("moved"), &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	free(buf);
 }
 
 /* --- spill: invariant 3 --- */
