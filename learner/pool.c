@@ -1,0 +1,146 @@
+/*
+ * pool.c - a fixed pool of worker threads for the trainer's parallel loops.
+ *
+ * The caller runs tasks too, so a pool of N threads has N-1 workers.  Tasks
+ * are handed out by an atomic counter; which thread runs a task never
+ * changes a result, because every task writes only its own output.
+ * Lock: mu protects gen, fn, arg, ntasks, running and stop.
+ */
+#include "lrn_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct lrn_pool {
+	int n;
+	pthread_t *th;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	unsigned long gen;
+	lrn_task_fn fn;
+	void *arg;
+	size_t ntasks;
+	atomic_size_t next;
+	int running; /* workers still inside the current generation */
+	int stop;
+};
+
+struct worker_arg {
+	struct lrn_pool *p;
+	int id;
+};
+
+static void drain(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks, int id)
+{
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= ntasks)
+			break;
+		fn(arg, i, id);
+	}
+}
+
+static void *worker(void *v)
+{
+	struct worker_arg *wa = v;
+	struct lrn_pool *p = wa->p;
+	int id = wa->id;
+	unsigned long seen = 0;
+	free(wa);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->gen == seen)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->stop)
+			break;
+		seen = p->gen;
+		lrn_task_fn fn = p->fn;
+		void *arg = p->arg;
+		size_t nt = p->ntasks;
+		pthread_mutex_unlock(&p->mu);
+		drain(p, fn, arg, nt, id);
+		pthread_mutex_lock(&p->mu);
+		if (--p->running == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int lrn_pool_create(int nthreads, struct lrn_pool **out)
+{
+	struct lrn_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->n = nthreads < 1 ? 1 : nthreads;
+	p->th = calloc((size_t)p->n, sizeof(pthread_t));
+	if (!p->th) {
+		free(p);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	for (int i = 1; i < p->n; i++) {
+		struct worker_arg *wa = malloc(sizeof(*wa));
+		if (wa) {
+			wa->p = p;
+			wa->id = i;
+		}
+		if (!wa || pthread_create(&p->th[i], NULL, worker, wa) != 0) {
+			free(wa);
+			p->n = i; /* destroy joins the ones started */
+			lrn_pool_destroy(p);
+			return -EAGAIN;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+int lrn_pool_size(const struct lrn_pool *p)
+{
+	return p->n;
+}
+
+void lrn_pool_run(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks)
+{
+	if (p->n == 1 || ntasks <= 1) {
+		for (size_t i = 0; i < ntasks; i++)
+			fn(arg, i, 0);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->arg = arg;
+	p->ntasks = ntasks;
+	atomic_store(&p->next, 0);
+	p->running = p->n - 1;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	drain(p, fn, arg, ntasks, 0);
+	pthread_mutex_lock(&p->mu);
+	while (p->running > 0)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void lrn_pool_destroy(struct lrn_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 1; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p->th);
+	free(p);
+}

@@ -1,0 +1,774 @@
+/*
+ * train.c - histogram gradient boosting with a softmax objective.
+ *
+ * Each round computes gradients for every class from the current margins,
+ * then grows one tree per class on binned features: a node's histogram of
+ * gradient sums per (feature, bin) gives every candidate split at once;
+ * the smaller child's histogram is built from its rows, the larger one's
+ * is the parent's minus it.
+ *
+ * Determinism: every parallel loop writes disjoint outputs (one feature's
+ * histogram, one fixed chunk of rows), and sums across chunks are added in
+ * chunk order, so the model depends on the seed only, not on the number
+ * of threads or on scheduling.
+ *
+ * Missing values (NaN) fall in bin 0 and every split sends them left,
+ * which is what the saved default_left says.
+ */
+#include "lrn_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK 16384	      /* rows per task in row-parallel loops; fixed for determinism */
+#define SERIAL_WORK 32768 /* below this many (row, feature) pairs a histogram is built inline */
+
+struct gpair {
+	float g, h;
+};
+struct hbin {
+	double g, h;
+};
+
+struct split {
+	double gain;
+	int feat, bin; /* left = bins <= bin */
+	double gl, hl;
+};
+
+struct tnode {
+	size_t begin, end; /* rows in ctx.idx */
+	int depth, id;	   /* id: index in the raw tree */
+	double g, h;
+	struct hbin *hist;
+	struct split best;
+};
+
+struct trainer {
+	const struct lrn_params *p;
+	struct lrn_pool *pool;
+	size_t N, F, K, NV;
+	const struct lrn_data *train, *valid;
+	/* binning */
+	float **cuts;	/* per feature: nb[f]-1 cut values */
+	int *nb;	/* bins per feature */
+	size_t *off;	/* first histogram slot of each feature */
+	size_t nbins;	/* total slots */
+	uint8_t *bins;	/* column-major: bins[f * N + r] */
+	/* state */
+	double *w;	/* per row weight */
+	int *y;		/* per row label */
+	double *margin; /* N * K */
+	double *vmargin; /* NV * K */
+	struct gpair *gh; /* K * N */
+	uint8_t *in_sample;
+	size_t *idx, *tmp; /* row indexes partitioned by node */
+	size_t nsample;
+	uint8_t *fmask; /* features allowed in this tree */
+	/* per tree */
+	int cls;
+	struct hbin **free_hists;
+	size_t nfree, free_cap;
+};
+
+/* ---- binning ---------------------------------------------------------------- */
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+struct bin_task {
+	struct trainer *t;
+	int rc;
+};
+
+/* Cut values for feature f: distinct values when few, else quantiles of a
+ * fixed sample of rows.  Bin of x = number of cuts <= x. */
+static void bin_feature(void *arg, size_t f, int worker)
+{
+	struct bin_task *bt = arg;
+	struct trainer *t = bt->t;
+	size_t N = t->N, step = N > 200000 ? N / 200000 : 1, n = 0;
+	float *v = malloc(sizeof(float) * (N / step + 1));
+	if (!v) {
+		bt->rc = -ENOMEM;
+		return;
+	}
+	for (size_t r = 0; r < N; r += step) {
+		float x = lrn_data_row(t->train, r)[f];
+		if (x == x)
+			v[n++] = x;
+	}
+	qsort(v, n, sizeof(float), cmp_float);
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++)
+		if (nd == 0 || v[i] != v[nd - 1])
+			v[nd++] = v[i];
+	int B = t->p->max_bin;
+	float *cuts = malloc(sizeof(float) * (size_t)B);
+	int nc = 0;
+	if (!cuts) {
+		free(v);
+		bt->rc = -ENOMEM;
+		return;
+	}
+	if (nd <= (size_t)B) {
+		for (size_t i = 1; i < nd; i++)
+			cuts[nc++] = v[i];
+	} else {
+		/* Quantiles over the distinct values weighted by count would be
+		 * better on heavy ties; the sorted sample serves the same end. */
+		size_t m = 0;
+		for (size_t r = 0; r < N; r += step) {
+			float x = lrn_data_row(t->train, r)[f];
+			if (x == x)
+				v[m++] = x;
+		}
+		qsort(v, m, sizeof(float), cmp_float);
+		for (int i = 1; i < B; i++) {
+			float c = v[(size_t)((double)i * (double)m / B)];
+			if (c > v[0] && (nc == 0 || c > cuts[nc - 1]))
+				cuts[nc++] = c;
+		}
+	}
+	free(v);
+	t->cuts[f] = cuts;
+	t->nb[f] = nc + 1;
+	uint8_t *col = t->bins + f * N;
+	for (size_t r = 0; r < N; r++) {
+		float x = lrn_data_row(t->train, r)[f];
+		int lo = 0, hi = nc;
+		if (x != x) {
+			col[r] = 0;
+			continue;
+		}
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			if (cuts[mid] <= x)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		col[r] = (uint8_t)lo;
+	}
+}
+
+/* ---- gradients and loss ------------------------------------------------------- */
+
+struct grad_task {
+	struct trainer *t;
+	const double *margin;
+	const struct lrn_data *d;
+	size_t rows;
+	int want_grad;
+	double *loss; /* per chunk */
+};
+
+static void grad_chunk(void *arg, size_t c, int worker)
+{
+	struct grad_task *gt = arg;
+	struct trainer *t = gt->t;
+	size_t K = t->K, end = (c + 1) * CHUNK < gt->rows ? (c + 1) * CHUNK : gt->rows;
+	double loss = 0, p[LRN_MAX_CLASSES];
+	for (size_t r = c * CHUNK; r < end; r++) {
+		const double *m = gt->margin + r * K;
+		double mx = m[0], s = 0;
+		for (size_t k = 1; k < K; k++)
+			mx = m[k] > mx ? m[k] : mx;
+		for (size_t k = 0; k < K; k++)
+			s += (p[k] = exp(m[k] - mx));
+		int y = lrn_data_label(gt->d, r);
+		double w = gt->want_grad ? t->w[r] : 1;
+		loss += w * -log(fmax(p[y] / s, 1e-15));
+		if (!gt->want_grad)
+			continue;
+		for (size_t k = 0; k < K; k++) {
+			double pk = p[k] / s;
+			struct gpair *gp = &t->gh[k * t->N + r];
+			gp->g = (float)((pk - (y == (int)k)) * w);
+			gp->h = (float)(fmax(2 * pk * (1 - pk), 1e-16) * w);
+		}
+	}
+	gt->loss[c] = loss;
+}
+
+/* Weighted mean log loss of d under margin; gradients too when want_grad. */
+static double grad_pass(struct trainer *t, const struct lrn_data *d, const double *margin, size_t rows, int want_grad)
+{
+	size_t nch = (rows + CHUNK - 1) / CHUNK;
+	double *loss = calloc(nch ? nch : 1, sizeof(double));
+	if (!loss)
+		return NAN;
+	struct grad_task gt = {t, margin, d, rows, want_grad, loss};
+	lrn_pool_run(t->pool, grad_chunk, &gt, nch);
+	double s = 0, wsum = 0;
+	for (size_t c = 0; c < nch; c++)
+		s += loss[c];
+	free(loss);
+	if (want_grad)
+		for (size_t r = 0; r < rows; r++)
+			wsum += t->w[r];
+	else
+		wsum = (double)rows;
+	return wsum > 0 ? s / wsum : NAN;
+}
+
+/* ---- histograms ----------------------------------------------------------------- */
+
+static struct hbin *hist_get(struct trainer *t)
+{
+	if (t->nfree)
+		return t->free_hists[--t->nfree];
+	return malloc(sizeof(struct hbin) * t->nbins);
+}
+
+static void hist_put(struct trainer *t, struct hbin *h)
+{
+	if (!h)
+		return;
+	if (t->nfree == t->free_cap) {
+		size_t cap = t->free_cap ? t->free_cap * 2 : 16;
+		struct hbin **v = realloc(t->free_hists, sizeof(*v) * cap);
+		if (!v) {
+			free(h);
+			return;
+		}
+		t->free_hists = v;
+		t->free_cap = cap;
+	}
+	t->free_hists[t->nfree++] = h;
+}
+
+struct hist_task {
+	struct trainer *t;
+	const struct tnode *n;
+	struct hbin *hist;
+};
+
+static void hist_feature(void *arg, size_t f, int worker)
+{
+	struct hist_task *ht = arg;
+	struct trainer *t = ht->t;
+	struct hbin *h = ht->hist + t->off[f];
+	memset(h, 0, sizeof(*h) * (size_t)t->nb[f]);
+	if (!t->fmask[f])
+		return;
+	const uint8_t *col = t->bins + f * t->N;
+	const struct gpair *gh = t->gh + (size_t)t->cls * t->N;
+	const size_t *idx = t->idx;
+	for (size_t i = ht->n->begin; i < ht->n->end; i++) {
+		size_t r = idx[i];
+		struct hbin *b = &h[col[r]];
+		b->g += gh[r].g;
+		b->h += gh[r].h;
+	}
+}
+
+static void build_hist(struct trainer *t, const struct tnode *n, struct hbin *hist)
+{
+	struct hist_task ht = {t, n, hist};
+	if ((n->end - n->begin) * t->F < SERIAL_WORK) {
+		for (size_t f = 0; f < t->F; f++)
+			hist_feature(&ht, f, 0);
+	} else
+		lrn_pool_run(t->pool, hist_feature, &ht, t->F);
+}
+
+static double score(double g, double h, double lambda)
+{
+	return g * g / (h + lambda);
+}
+
+static void find_split(struct trainer *t, struct tnode *n)
+{
+	const struct lrn_params *p = t->p;
+	double parent = score(n->g, n->h, p->lambda);
+	n->best.gain = -1;
+	n->best.feat = -1;
+	if (n->depth >= p->max_depth || n->h < 2 * p->min_child_weight)
+		return;
+	for (size_t f = 0; f < t->F; f++) {
+		if (!t->fmask[f])
+			continue;
+		const struct hbin *h = n->hist + t->off[f];
+		double gl = 0, hl = 0;
+		for (int b = 0; b + 1 < t->nb[f]; b++) {
+			gl += h[b].g;
+			hl += h[b].h;
+			double gr = n->g - gl, hr = n->h - hl;
+			if (hl < p->min_child_weight || hr < p->min_child_weight)
+				continue;
+			double gain = score(gl, hl, p->lambda) + score(gr, hr, p->lambda) - parent;
+			if (gain > n->best.gain) {
+				n->best = (struct split){gain, (int)f, b, gl, hl};
+			}
+		}
+	}
+	if (n->best.feat >= 0 && !(n->best.gain > p->gamma && n->best.gain > 1e-12))
+		n->best.feat = -1;
+}
+
+/* ---- one tree ---------------------------------------------------------------------- */
+
+struct growing {
+	struct lrn_rawtree rt;
+	int cap;
+};
+
+static int raw_add(struct growing *g)
+{
+	if (g->rt.n == g->cap) {
+		int cap = g->cap ? g->cap * 2 : 64;
+		struct lrn_rawtree *rt = &g->rt;
+		int32_t *l = realloc(rt->left, sizeof(int32_t) * (size_t)cap);
+		if (l)
+			rt->left = l;
+		int32_t *r = realloc(rt->right, sizeof(int32_t) * (size_t)cap);
+		if (r)
+			rt->right = r;
+		int32_t *f = realloc(rt->feat, sizeof(int32_t) * (size_t)cap);
+		if (f)
+			rt->feat = f;
+		float *th = realloc(rt->thr, sizeof(float) * (size_t)cap);
+		if (th)
+			rt->thr = th;
+		uint8_t *dl = realloc(rt->dleft, (size_t)cap);
+		if (dl)
+			rt->dleft = dl;
+		float *gn = realloc(rt->gain, sizeof(float) * (size_t)cap);
+		if (gn)
+			rt->gain = gn;
+		if (!l || !r || !f || !th || !dl || !gn)
+			return -ENOMEM;
+		g->cap = cap;
+	}
+	int i = g->rt.n++;
+	g->rt.left[i] = g->rt.right[i] = -1;
+	g->rt.feat[i] = 0;
+	g->rt.thr[i] = 0;
+	g->rt.dleft[i] = 1;
+	g->rt.gain[i] = 0;
+	return i;
+}
+
+/* Stable partition of n's rows: bins <= split bin first. */
+static size_t partition(struct trainer *t, const struct tnode *n)
+{
+	const uint8_t *col = t->bins + (size_t)n->best.feat * t->N;
+	size_t *idx = t->idx, *tmp = t->tmp, l = n->begin, r = 0;
+	int b = n->best.bin;
+	for (size_t i = n->begin; i < n->end; i++) {
+		size_t row = idx[i];
+		if (col[row] <= b)
+			idx[l++] = row;
+		else
+			tmp[r++] = row;
+	}
+	memcpy(idx + l, tmp, sizeof(size_t) * r);
+	return l;
+}
+
+static void add_leaf(struct trainer *t, const struct tnode *n, float value)
+{
+	size_t K = t->K;
+	for (size_t i = n->begin; i < n->end; i++)
+		t->margin[t->idx[i] * K + (size_t)t->cls] += value;
+}
+
+static float leaf_value(const struct trainer *t, const struct tnode *n)
+{
+	return (float)(-n->g / (n->h + t->p->lambda) * t->p->eta);
+}
+
+/* Grow the tree for class t->cls over the sampled rows. */
+static int grow_tree(struct trainer *t, struct lrn_rawtree *out)
+{
+	const struct lrn_params *p = t->p;
+	struct growing g = {0};
+	size_t maxopen = (size_t)1 << (p->max_depth < 20 ? p->max_depth : 20);
+	if (p->max_leaves > 0 && (size_t)p->max_leaves < maxopen)
+		maxopen = (size_t)p->max_leaves;
+	struct tnode *open = malloc(sizeof(*open) * (maxopen + 2));
+	size_t nopen = 0, nleaves = 1;
+	int rc = 0;
+	if (!open)
+		return -ENOMEM;
+
+	struct tnode root = {.begin = 0, .end = t->nsample, .best.feat = -1};
+	if ((root.id = raw_add(&g)) < 0 || !(root.hist = hist_get(t))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	build_hist(t, &root, root.hist);
+	/* Node sums from one feature's histogram: every row falls in one bin. */
+	for (int b = 0; b < t->nb[0]; b++) {
+		root.g += root.hist[b].g;
+		root.h += root.hist[b].h;
+	}
+	if (!t->fmask[0]) {
+		const struct gpair *gh = t->gh + (size_t)t->cls * t->N;
+		root.g = root.h = 0;
+		for (size_t i = 0; i < t->nsample; i++) {
+			root.g += gh[t->idx[i]].g;
+			root.h += gh[t->idx[i]].h;
+		}
+	}
+	find_split(t, &root);
+	open[nopen++] = root;
+
+	for (;;) {
+		/* Best-first: the open node with the largest gain; ties go to the
+		 * lowest raw id so growth order is reproducible. */
+		size_t bi = nopen;
+		for (size_t i = 0; i < nopen; i++)
+			if (open[i].best.feat >= 0 && (bi == nopen || open[i].best.gain > open[bi].best.gain))
+				bi = i;
+		if (bi == nopen || (p->max_leaves > 0 && nleaves >= (size_t)p->max_leaves))
+			break;
+		struct tnode n = open[bi];
+		open[bi] = open[--nopen];
+		int li = raw_add(&g), ri = raw_add(&g);
+		if (li < 0 || ri < 0) {
+			hist_put(t, n.hist);
+			rc = -ENOMEM;
+			goto out;
+		}
+		struct lrn_rawtree *rt = &g.rt;
+		rt->left[n.id] = li;
+		rt->right[n.id] = ri;
+		rt->feat[n.id] = n.best.feat;
+		rt->thr[n.id] = t->cuts[n.best.feat][n.best.bin];
+		rt->dleft[n.id] = 1;
+		rt->gain[n.id] = (float)n.best.gain;
+		size_t mid = partition(t, &n);
+		struct tnode L = {.begin = n.begin, .end = mid, .depth = n.depth + 1, .id = li, .g = n.best.gl, .h = n.best.hl, .best.feat = -1};
+		struct tnode R = {.begin = mid, .end = n.end, .depth = n.depth + 1, .id = ri, .g = n.g - n.best.gl, .h = n.h - n.best.hl, .best.feat = -1};
+		nleaves++;
+		int leaf_depth = n.depth + 1 >= p->max_depth;
+		if (!leaf_depth) {
+			struct tnode *small = (L.end - L.begin) <= (R.end - R.begin) ? &L : &R;
+			struct tnode *large = small == &L ? &R : &L;
+			small->hist = hist_get(t);
+			if (!small->hist) {
+				hist_put(t, n.hist);
+				rc = -ENOMEM;
+				goto out;
+			}
+			build_hist(t, small, small->hist);
+			large->hist = n.hist;
+			for (size_t s = 0; s < t->nbins; s++) {
+				large->hist[s].g -= small->hist[s].g;
+				large->hist[s].h -= small->hist[s].h;
+			}
+			n.hist = NULL;
+			find_split(t, &L);
+			find_split(t, &R);
+		}
+		hist_put(t, n.hist);
+		struct tnode *kids[2] = {&L, &R};
+		for (int k = 0; k < 2; k++) {
+			if (kids[k]->best.feat >= 0 && nopen < maxopen + 2) {
+				open[nopen++] = *kids[k];
+			} else {
+				hist_put(t, kids[k]->hist);
+				float v = leaf_value(t, kids[k]);
+				rt->thr[kids[k]->id] = v;
+				add_leaf(t, kids[k], v);
+			}
+		}
+	}
+	/* What is still open becomes leaves. */
+	for (size_t i = 0; i < nopen; i++) {
+		float v = leaf_value(t, &open[i]);
+		g.rt.thr[open[i].id] = v;
+		add_leaf(t, &open[i], v);
+		hist_put(t, open[i].hist);
+	}
+	nopen = 0;
+	g.rt.cls = t->cls;
+	*out = g.rt;
+	g.rt = (struct lrn_rawtree){0};
+out:
+	for (size_t i = 0; i < nopen; i++)
+		hist_put(t, open[i].hist);
+	free(open);
+	lrn_rawtree_free(&g.rt);
+	return rc;
+}
+
+/* Walk a raw tree over a float row (rows outside the sample, validation). */
+static float raw_predict(const struct lrn_rawtree *rt, const float *x)
+{
+	int i = 0;
+	while (rt->left[i] >= 0) {
+		float v = x[rt->feat[i]];
+		i = (v < rt->thr[i] || v != v) ? rt->left[i] : rt->right[i];
+	}
+	return rt->thr[i];
+}
+
+/* ---- the boosting loop ------------------------------------------------------------ */
+
+static void trainer_free(struct trainer *t)
+{
+	for (size_t f = 0; t->cuts && f < t->F; f++)
+		free(t->cuts[f]);
+	free(t->cuts);
+	free(t->nb);
+	free(t->off);
+	free(t->bins);
+	free(t->w);
+	free(t->margin);
+	free(t->vmargin);
+	free(t->gh);
+	free(t->in_sample);
+	free(t->idx);
+	free(t->tmp);
+	free(t->fmask);
+	for (size_t i = 0; i < t->nfree; i++)
+		free(t->free_hists[i]);
+	free(t->free_hists);
+	lrn_pool_destroy(t->pool);
+}
+
+static int check_inputs(const struct lrn_data *train, const struct lrn_data *valid, const struct lrn_params *p)
+{
+	size_t K = lrn_data_nclasses(train), F = lrn_data_nfeatures(train);
+	if (lrn_data_rows(train) == 0)
+		return lrn_err(-EINVAL, "no training rows");
+	if (K < 2)
+		return lrn_err(-EINVAL, "training rows carry %zu class(es); at least 2 are needed", K);
+	for (size_t r = 0; r < lrn_data_rows(train); r++)
+		if (lrn_data_label(train, r) < 0)
+			return lrn_err(-EINVAL, "training row %zu has no label", r + 1);
+	if (p->nclass_weight && p->nclass_weight != K)
+		return lrn_err(-EINVAL, "class_weight: %zu weights for %zu classes", p->nclass_weight, K);
+	if (p->max_depth < 1 || p->max_depth > LRN_MAX_DEPTH || p->max_bin < 2 || p->max_bin > 256 || p->rounds < 1)
+		return lrn_err(-EINVAL, "parameters out of range (max_depth 1..%d, max_bin 2..256, rounds >= 1)", LRN_MAX_DEPTH);
+	if (!valid)
+		return 0;
+	if (lrn_data_nfeatures(valid) != F || lrn_data_nclasses(valid) != K)
+		return lrn_err(-EINVAL, "validation rows have %zu features and %zu classes, training rows %zu and %zu",
+			       lrn_data_nfeatures(valid), lrn_data_nclasses(valid), F, K);
+	for (size_t f = 0; f < F; f++)
+		if (strcmp(lrn_data_feature_name(valid, f), lrn_data_feature_name(train, f)) != 0)
+			return lrn_err(-EINVAL, "validation feature %zu is \"%s\", training feature \"%s\"", f + 1,
+				       lrn_data_feature_name(valid, f), lrn_data_feature_name(train, f));
+	for (size_t r = 0; r < lrn_data_rows(valid); r++)
+		if (lrn_data_label(valid, r) < 0)
+			return lrn_err(-EINVAL, "validation row %zu has no label", r + 1);
+	return 0;
+}
+
+static uint64_t mix(uint64_t seed, uint64_t a, uint64_t b)
+{
+	uint64_t s = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL);
+	return lrn_splitmix64(&s);
+}
+
+static void pick_features(struct trainer *t, int round, int cls)
+{
+	size_t F = t->F, keep = (size_t)ceil(t->p->colsample * (double)F);
+	if (keep >= F) {
+		memset(t->fmask, 1, F);
+		return;
+	}
+	if (keep < 1)
+		keep = 1;
+	size_t order[LRN_MAX_FEATURES];
+	uint64_t s = mix(t->p->seed, (uint64_t)round + 1, (uint64_t)cls + 7);
+	for (size_t f = 0; f < F; f++)
+		order[f] = f;
+	for (size_t i = F; i > 1; i--) {
+		size_t j = (size_t)(lrn_splitmix64(&s) % i), tmp = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = tmp;
+	}
+	memset(t->fmask, 0, F);
+	for (size_t i = 0; i < keep; i++)
+		t->fmask[order[i]] = 1;
+}
+
+static void pick_rows(struct trainer *t, int round)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < t->N; r++) {
+		int in = 1;
+		if (t->p->subsample < 1) {
+			uint64_t h = mix(t->p->seed, (uint64_t)round + 1000003, r);
+			in = (double)(h >> 11) * 0x1.0p-53 < t->p->subsample;
+		}
+		t->in_sample[r] = (uint8_t)in;
+		if (in)
+			t->idx[n++] = r;
+	}
+	t->nsample = n;
+}
+
+int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const struct lrn_params *p,
+	      lrn_progress_fn progress, void *ud, struct lrn_model **out)
+{
+	struct trainer T = {0}, *t = &T;
+	struct lrn_rawtree *trees = NULL;
+	size_t ntrees = 0, tcap = 0;
+	struct lrn_model *m = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_inputs(train, valid, p)) < 0)
+		return rc;
+	t->p = p;
+	t->train = train;
+	t->valid = valid && lrn_data_rows(valid) ? valid : NULL;
+	t->N = lrn_data_rows(train);
+	t->F = lrn_data_nfeatures(train);
+	t->K = lrn_data_nclasses(train);
+	t->NV = t->valid ? lrn_data_rows(valid) : 0;
+	int nth = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if ((rc = lrn_pool_create(nth, &t->pool)) < 0) {
+		rc = lrn_err(rc, "cannot start %d training threads", nth);
+		goto out;
+	}
+	size_t N = t->N, F = t->F, K = t->K;
+	t->cuts = calloc(F, sizeof(float *));
+	t->nb = calloc(F, sizeof(int));
+	t->off = calloc(F, sizeof(size_t));
+	t->bins = malloc(N * F);
+	t->w = malloc(sizeof(double) * N);
+	t->margin = malloc(sizeof(double) * N * K);
+	t->vmargin = malloc(sizeof(double) * (t->NV ? t->NV : 1) * K);
+	t->gh = malloc(sizeof(struct gpair) * N * K);
+	t->in_sample = malloc(N);
+	t->idx = malloc(sizeof(size_t) * N);
+	t->tmp = malloc(sizeof(size_t) * N);
+	t->fmask = malloc(F);
+	if (!t->cuts || !t->nb || !t->off || !t->bins || !t->w || !t->margin || !t->vmargin || !t->gh ||
+	    !t->in_sample || !t->idx || !t->tmp || !t->fmask) {
+		rc = lrn_err(-ENOMEM, "out of memory for %zu training rows", N);
+		goto out;
+	}
+	struct bin_task bt = {t, 0};
+	lrn_pool_run(t->pool, bin_feature, &bt, F);
+	if (bt.rc < 0) {
+		rc = lrn_err(bt.rc, "out of memory binning features");
+		goto out;
+	}
+	for (size_t f = 0; f < F; f++) {
+		t->off[f] = t->nbins;
+		t->nbins += (size_t)t->nb[f];
+	}
+
+	/* Weights and a prior as the starting margin. */
+	double cnt[LRN_MAX_CLASSES] = {0}, cw[LRN_MAX_CLASSES], wsum = 0;
+	for (size_t r = 0; r < N; r++)
+		cnt[lrn_data_label(train, r)] += 1;
+	for (size_t k = 0; k < K; k++) {
+		cw[k] = p->nclass_weight ? p->class_weight[k] : 1;
+		if (p->class_weight_balanced)
+			cw[k] = cnt[k] > 0 ? (double)N / ((double)K * cnt[k]) : 0;
+	}
+	for (size_t r = 0; r < N; r++)
+		wsum += (t->w[r] = cw[lrn_data_label(train, r)]);
+	if (!(wsum > 0)) {
+		rc = lrn_err(-EINVAL, "class weights leave no training row with weight");
+		goto out;
+	}
+	float base[LRN_MAX_CLASSES];
+	for (size_t k = 0; k < K; k++)
+		base[k] = (float)log(fmax(cnt[k] * cw[k] / wsum, 1e-6));
+	for (size_t r = 0; r < N; r++)
+		for (size_t k = 0; k < K; k++)
+			t->margin[r * K + k] = base[k];
+	for (size_t r = 0; r < t->NV; r++)
+		for (size_t k = 0; k < K; k++)
+			t->vmargin[r * K + k] = base[k];
+
+	double best_loss = INFINITY;
+	int best_round = 0, round;
+	for (round = 1; round <= p->rounds; round++) {
+		grad_pass(t, train, t->margin, N, 1);
+		pick_rows(t, round);
+		if (tcap < ntrees + K) {
+			size_t cap = tcap ? tcap * 2 : 64 * K;
+			struct lrn_rawtree *v = realloc(trees, sizeof(*v) * cap);
+			if (!v) {
+				rc = lrn_err(-ENOMEM, "out of memory at round %d", round);
+				goto out;
+			}
+			trees = v;
+			tcap = cap;
+		}
+		for (size_t k = 0; k < K; k++) {
+			t->cls = (int)k;
+			pick_features(t, round, (int)k);
+			/* The partition leaves idx permuted; each class starts over. */
+			if (k > 0) {
+				size_t n = 0;
+				for (size_t r = 0; r < N; r++)
+					if (t->in_sample[r])
+						t->idx[n++] = r;
+			}
+			struct lrn_rawtree *rt = &trees[ntrees];
+			if ((rc = grow_tree(t, rt)) < 0) {
+				rc = lrn_err(rc, "out of memory growing tree %zu", ntrees);
+				goto out;
+			}
+			ntrees++;
+			if (t->nsample < N)
+				for (size_t r = 0; r < N; r++)
+					if (!t->in_sample[r])
+						t->margin[r * K + k] += raw_predict(rt, lrn_data_row(train, r));
+			for (size_t r = 0; r < t->NV; r++)
+				t->vmargin[r * K + k] += raw_predict(rt, lrn_data_row(t->valid, r));
+		}
+		struct lrn_progress pr = {round, p->rounds, NAN, NAN, best_round};
+		pr.train_loss = grad_pass(t, train, t->margin, N, 0);
+		if (t->valid) {
+			pr.valid_loss = grad_pass(t, t->valid, t->vmargin, t->NV, 0);
+			if (pr.valid_loss < best_loss) {
+				best_loss = pr.valid_loss;
+				best_round = round;
+			}
+		} else
+			best_round = round;
+		pr.best_round = best_round;
+		if (progress)
+			progress(ud, &pr);
+		if (t->valid && p->early_stopping > 0 && round - best_round >= p->early_stopping)
+			break;
+	}
+	/* Keep the rounds up to the best one. */
+	while (ntrees > (size_t)best_round * K)
+		lrn_rawtree_free(&trees[--ntrees]);
+
+	const char *fn[LRN_MAX_FEATURES], *cn[LRN_MAX_CLASSES];
+	for (size_t f = 0; f < F; f++)
+		fn[f] = lrn_data_feature_name(train, f);
+	for (size_t k = 0; k < K; k++)
+		cn[k] = lrn_data_class_name(train, k);
+	m = lrn_model_new("tierfs-gbdt", F, fn, K, cn);
+	if (!m) {
+		rc = lrn_err(-ENOMEM, "out of memory building the model");
+		goto out;
+	}
+	for (size_t k = 0; k < K; k++)
+		m->base[k] = base[k];
+	rc = lrn_model_compile(m, trees, ntrees, "trained model");
+	trees = NULL;
+	if (rc < 0)
+		goto out;
+	*out = m;
+	m = NULL;
+out:
+	for (size_t i = 0; trees && i < ntrees; i++)
+		lrn_rawtree_free(&trees[i]);
+	free(trees);
+	lrn_model_destroy(m);
+	trainer_free(t);
+	return rc;
+}
