@@ -421,8 +421,9 @@ static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
 }
 
 /* Give a new object the caller's ownership when the daemon runs as root;
- * the group follows a setgid parent as the kernel would. */
-static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path)
+ * the group follows a setgid parent as the kernel would.  chown clears
+ * setuid/setgid, so the requested mode is put back afterwards. */
+static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, mode_t mode)
 {
 	if (!fs->is_root)
 		return;
@@ -434,8 +435,16 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path)
 	struct stat pst;
 	if (fstatat(fs->tiers[t].rootfd, parent, &pst, 0) == 0 && (pst.st_mode & S_ISGID))
 		gid = pst.st_gid;
-	if (fchownat(fs->tiers[t].rootfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	struct stat st;
+	if (fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == ctx->uid &&
+	    st.st_gid == gid)
+		return;
+	if (fchownat(fs->tiers[t].rootfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		tfs_log(TCFG_LOG_WARN, "cannot give %s to uid %u: %s", path, (unsigned)ctx->uid, strerror(errno));
+		return;
+	}
+	if (!S_ISLNK(st.st_mode) && (mode & (S_ISUID | S_ISGID)))
+		(void)fchmodat(fs->tiers[t].rootfd, path, st.st_mode & 07777, 0);
 }
 
 static void parent_changed(struct tfs *fs, const char *path, int t)
@@ -480,7 +489,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 		rc = symlinkat(target, root, path) < 0 ? -errno : 0;
 	if (rc)
 		goto out;
-	set_owner(fs, req, t, path);
+	set_owner(fs, req, t, path, kind == MK_SYMLINK ? 0 : mode);
 	parent_changed(fs, path, t);
 	rc = do_lookup(fs, p, name, &e);
 out:
@@ -861,7 +870,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		rc = -errno;
 		goto out;
 	}
-	set_owner(fs, req, t, path);
+	set_owner(fs, req, t, path, mode);
 	parent_changed(fs, path, t);
 	rc = do_lookup(fs, p, name, &e);
 	if (!rc) {

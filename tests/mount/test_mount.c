@@ -467,6 +467,11 @@ Test(mount_other, permissions_enforced_for_other_users)
 		close(fd);
 		if (stat(mp("sticky/suid"), &st) || (st.st_mode & S_ISUID))
 			_exit(19);
+		/* a new file keeps the setgid bit its creator may set */
+		fd = open(mp("sticky/sgid"), O_CREAT | O_WRONLY, 02755);
+		if (fd < 0 || fstat(fd, &st) || (st.st_mode & 07777) != 02755 || st.st_gid != 65534)
+			_exit(20);
+		close(fd);
 		_exit(0);
 	}
 	int st;
