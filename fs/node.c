@@ -208,9 +208,22 @@ struct tfs_node *tfs_node_get(struct tfs *fs, uint64_t ino, mode_t type, struct 
 		pthread_mutex_unlock(&fs->table_lock);
 		return &fs->root;
 	}
-	pthread_rwlock_wrlock(&fs->tree_lock);
+	/* Fast path: a node the kernel knows already, by the same name. */
+	pthread_rwlock_rdlock(&fs->tree_lock);
 	pthread_mutex_lock(&fs->table_lock);
 	struct tfs_node *n = table_lookup(fs, ino);
+	int same = n && n->type == (type & S_IFMT) && n->parent == parent && n->name &&
+		   strcmp(n->name, name) == 0;
+	if (same)
+		n->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	if (same)
+		goto known;
+
+	pthread_rwlock_wrlock(&fs->tree_lock);
+	pthread_mutex_lock(&fs->table_lock);
+	n = table_lookup(fs, ino);
 	if (n && n->type != (type & S_IFMT)) {
 		/* The ino was reused by the backing filesystem for an object of
 		 * another kind: forget the old mapping for new lookups. */
@@ -243,7 +256,10 @@ struct tfs_node *tfs_node_get(struct tfs *fs, uint64_t ino, mode_t type, struct 
 	pthread_mutex_unlock(&fs->table_lock);
 	set_name(fs, n, parent, name);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!fresh && !S_ISDIR(type)) {
+	if (fresh)
+		return n;
+known:
+	if (!S_ISDIR(type)) {
 		pthread_mutex_lock(&n->lock);
 		if (!n->handles && n->tier != tier) {
 			n->tier = tier; /* moved behind our back (or by recovery) */
