@@ -612,7 +612,8 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 	}
 
 	/* one use per (file, task), flags merged */
-	qsort(b->uses.v, b->uses.n, sizeof(*b->uses.v), cmp_use);
+	if (b->uses.n)
+		qsort(b->uses.v, b->uses.n, sizeof(*b->uses.v), cmp_use);
 	size_t nu = 0;
 	for (size_t i = 0; i < b->uses.n; i++) {
 		if (nu && b->uses.v[nu - 1].file == b->uses.v[i].file &&
@@ -949,12 +950,23 @@ int wf_file_features(const wf_graph *g, const char *relpath,
 	int n = wf_normalize(relpath, strlen(relpath), buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	for (const char *s = buf; s; s = strchr(s, '/')) {
-		if (*s == '/')
-			s++;
-		size_t len = (size_t)n - (size_t)(s - buf);
+	/* one backward pass hashes every suffix that starts a component;
+	 * probe them longest first */
+	uint32_t starts[PATH_MAX / 2 + 1];
+	uint64_t hashes[PATH_MAX / 2 + 1];
+	uint32_t ns = 0;
+	uint64_t h = WF_FNV_OFFSET;
+	for (int i = n; i-- > 0;) {
+		h = wf_hash_step(h, (unsigned char)buf[i]);
+		if (i == 0 || buf[i - 1] == '/') {
+			starts[ns] = (uint32_t)i;
+			hashes[ns++] = wf_hash_finish(h);
+		}
+	}
+	while (ns-- > 0) {
+		const char *s = buf + starts[ns];
 		uint32_t val;
-		if (wf_smap_get(&g->lookup, s, len, wf_hash(s, len), &val)) {
+		if (wf_smap_get(&g->lookup, s, (size_t)n - starts[ns], hashes[ns], &val)) {
 			/* A longer match that is ambiguous is not made unique
 			 * by cutting more: every shorter suffix matches at
 			 * least the same files. */

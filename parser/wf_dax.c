@@ -58,6 +58,11 @@ static void xml_error(void *arg, xmlErrorPtr e)
 
 /* libxml2's generic handler would print to stderr; the library never does. */
 static void xml_silent(void *ctx, xmlErrorPtr e) { (void)ctx; (void)e; }
+static void xml_silent_generic(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 static void xml_init(void) { xmlInitParser(); }
@@ -350,7 +355,11 @@ int wf_read_dax(struct wf_builder *b, const char *buf, size_t len, enum wf_forma
 	pthread_once(&xml_once, xml_init);
 	xmlStructuredErrorFunc old_fn = xmlStructuredError;
 	void *old_ctx = xmlStructuredErrorContext;
+	xmlGenericErrorFunc old_gen = xmlGenericError;
+	void *old_gen_ctx = xmlGenericErrorContext;
+	/* both handlers are per thread in libxml2, so this is thread-safe */
 	xmlSetStructuredErrorFunc(NULL, xml_silent);
+	xmlSetGenericErrorFunc(NULL, xml_silent_generic);
 	d.r = xmlReaderForMemory(buf, (int)len, wfb_src(b), NULL,
 				 XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
 	if (!d.r) {
@@ -397,5 +406,6 @@ out:
 	free(d.child);
 	xmlFreeTextReader(d.r);
 	xmlSetStructuredErrorFunc(old_ctx, old_fn);
+	xmlSetGenericErrorFunc(old_gen_ctx, old_gen);
 	return rc;
 }

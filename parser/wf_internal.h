@@ -28,6 +28,20 @@ struct wf_smap {
 	struct wf_sslot *slots;
 	uint32_t cap, count;
 };
+/* FNV-1a over the bytes taken from last to first, then an avalanche so
+ * the low bits used for the slot depend on every byte. Running backwards
+ * lets a lookup hash every '/'-suffix of a path in one pass. */
+#define WF_FNV_OFFSET 0xcbf29ce484222325ULL
+static inline uint64_t wf_hash_step(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 0x100000001b3ULL;
+}
+static inline uint64_t wf_hash_finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
 uint64_t wf_hash(const char *s, size_t n);
 WF_WUR int wf_smap_put(struct wf_smap *m, const char *key, uint32_t val,
 		       uint32_t *existing);

@@ -67,19 +67,12 @@ void wf_arena_free(struct wf_arena *a)
 	a->head = NULL;
 }
 
-/* FNV-1a, then a final avalanche so that the low bits used for the slot
- * index depend on every input byte. */
 uint64_t wf_hash(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	uint64_t h = WF_FNV_OFFSET;
+	while (n--)
+		h = wf_hash_step(h, (unsigned char)s[n]);
+	return wf_hash_finish(h);
 }
 
 struct wf_sslot {
