@@ -138,6 +138,15 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg)
 		tr->name = cfg->tiers[t].name;
 		tr->path = cfg->tiers[t].path;
 		tr->capacity = cfg->tiers[t].capacity;
+		const struct tcfg_tier *ct = &cfg->tiers[t];
+		tfs_pipe_init(&tr->rd, ct->emulate_read_bandwidth, ct->emulate_latency_ns);
+		tfs_pipe_init(&tr->wr, ct->emulate_write_bandwidth, ct->emulate_latency_ns);
+		tr->emulated = ct->emulate_read_bandwidth || ct->emulate_write_bandwidth || ct->emulate_latency_ns;
+		if (tr->emulated)
+			tfs_log(TCFG_LOG_INFO, "tier %s: emulating %llu B/s read, %llu B/s write, %llu ns latency",
+				ct->name, (unsigned long long)ct->emulate_read_bandwidth,
+				(unsigned long long)ct->emulate_write_bandwidth,
+				(unsigned long long)ct->emulate_latency_ns);
 		tr->rootfd = open(tr->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat st;
 		if (tr->rootfd < 0 || fstat(tr->rootfd, &st) < 0) {
@@ -220,6 +229,7 @@ int main(int argc, char *argv[])
 	}
 	fs_ready = 1;
 	fs.is_root = geteuid() == 0;
+	fs.clock = tfs_real_clock;
 	if (open_tiers(&fs, cfg) != 0)
 		goto out_fs;
 	fs.policy = make_policy(cfg);

@@ -803,7 +803,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * writer only when it must (its bytes are settled at release). */
 		pthread_mutex_lock(&n->lock);
 		int pass = n->pt_handles > 0 ||
-			   ((fi->flags & O_ACCMODE) == O_RDONLY && n->cached_handles == 1);
+			   ((fi->flags & O_ACCMODE) == O_RDONLY && n->cached_handles == 1 &&
+			    !fs->tiers[n->tier].emulated);
 		int id = 0;
 		if (pass) {
 			/* One backing file per inode: the kernel opens its own
@@ -920,10 +921,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (size > READ_BUF_MAX)
 		size = READ_BUF_MAX;
 	ssize_t n = pread(h->fd, buf, size, off);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+		return;
+	}
+	struct tfs *fs = fs_of(req);
+	tfs_emulate(fs, &fs->tiers[tfs_tier_hint(h->node)].rd, (uint64_t)n);
+	fuse_reply_buf(req, buf, (size_t)n);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -946,6 +950,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 			res = pwrite(h->fd, buf, size, off);
 			if (res < 0)
 				rc = -errno;
+			else
+				tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
 		}
 		pthread_rwlock_unlock(&n->io_lock);
 		if (rc != -ENOSPC && rc != -EDQUOT)
@@ -1478,8 +1484,12 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 	ssize_t res = -1;
 	if (!rc) {
 		res = copy_file_range(in->fd, &off_in, out->fd, &off_out, len, (unsigned)flags);
-		if (res < 0)
+		if (res < 0) {
 			rc = -errno;
+		} else {
+			tfs_emulate(fs, &fs->tiers[tfs_tier_hint(in->node)].rd, (uint64_t)res);
+			tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
+		}
 	}
 	pthread_rwlock_unlock(&n->io_lock);
 	if (rc)

@@ -225,6 +225,9 @@ int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t i
 	rc = copy_data(in, out, (uint64_t)st.st_size);
 	if (rc)
 		goto out_tmp;
+	/* A move costs bandwidth on both tiers, as it would on real ones. */
+	tfs_emulate(fs, &fs->tiers[src].rd, (uint64_t)st.st_size);
+	tfs_emulate(fs, &fs->tiers[dst].wr, (uint64_t)st.st_size);
 	if (fs->is_root && fchown(out, st.st_uid, st.st_gid) < 0) {
 		rc = -errno;
 		goto out_tmp;

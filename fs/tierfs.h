@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "learner.h"
+#include "throttle.h"
 #include "tierfs_config.h"
 
 #define TFS_XATTR_INO "user.tierfs.ino"
@@ -44,6 +45,9 @@ struct tfs_tier {
 	dev_t dev;
 	uint64_t capacity;
 	_Atomic uint64_t used; /* bytes of regular files held, own accounting */
+	struct tfs_pipe rd;    /* emulated read speed (emulate_read_bandwidth, emulate_latency) */
+	struct tfs_pipe wr;    /* emulated write speed */
+	int emulated;	       /* any emulate_* key set: no passthrough for its files */
 };
 
 struct tfs_handle;
@@ -93,7 +97,22 @@ struct tfs {
 	struct tfs_node root;
 
 	_Atomic uint64_t spills;
+	struct tfs_clock clock; /* real, or a test's */
 };
+
+/* Charge an emulated tier for bytes moved (no-op unless emulation is on). */
+static inline void tfs_emulate(struct tfs *fs, struct tfs_pipe *p, uint64_t bytes)
+{
+	if (p->rate || p->latency_ns)
+		tfs_pipe_pass(p, &fs->clock, bytes);
+}
+
+/* A file's tier read without its lock, for accounting that tolerates a
+ * concurrent move. */
+static inline int tfs_tier_hint(const struct tfs_node *n)
+{
+	return __atomic_load_n(&n->tier, __ATOMIC_RELAXED);
+}
 
 /* node.c */
 int tfs_init(struct tfs *fs, struct tcfg *cfg) __attribute__((warn_unused_result));

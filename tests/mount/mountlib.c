@@ -66,8 +66,9 @@ int mnt_start(const char *global_extra, const char *mem_cap, const char *ssd_cap
 	FILE *f = fopen(M.conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "[global]\nstate_dir = %s/state\nplacement = first\n%s\n", M.root,
-		global_extra ? global_extra : "");
+	fprintf(f, "[global]\nstate_dir = %s/state\n%s\n", M.root,
+		global_extra && strstr(global_extra, "placement") ? "" : "placement = first");
+	fprintf(f, "%s\n", global_extra ? global_extra : "");
 	fprintf(f, "[tier mem]\npath = %s\ncapacity = %s\n", M.mem, mem_cap ? mem_cap : "64M");
 	fprintf(f, "[tier ssd]\npath = %s\ncapacity = %s\n", M.ssd, ssd_cap ? ssd_cap : "256M");
 	fprintf(f, "[tier pfs]\npath = %s\ncapacity = 1G\n", M.pfs);

@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static void setup(void)
@@ -651,6 +652,50 @@ Test(spill, st_ino_survives_spill_and_remount)
 	cr_assert_eq(stat(mp("moved"), &b), 0);
 	cr_assert_eq(a.st_ino, b.st_ino);
 	free(buf);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(mount_other, emulated_bandwidth_paces_writes_and_reads)
+{
+	/* The ssd tier emulates 20 MiB/s writes and 40 MiB/s reads.  A lower
+	 * bound on the elapsed time follows from the throttle's own sleeps,
+	 * whatever the machine's load: it is not a speed threshold. */
+	cr_assert_eq(mnt_start("placement = ssd", NULL,
+			       "256M\nemulate_write_bandwidth = 20M\nemulate_read_bandwidth = 40M", NULL),
+		     0);
+	size_t len = 10 << 20;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(i * 7 + (i >> 11));
+	double t0 = now_s();
+	cr_assert_eq(write_file(mp("slow"), buf, len), 0);
+	double wt = now_s() - t0;
+	cr_assert_str_eq(tier_of("slow"), "ssd");
+	cr_assert_geq(wt, 0.45, "10 MiB at 20 MiB/s took only %.3f s", wt);
+	/* drop the kernel's cached pages so the read reaches the daemon */
+	int fd = open(mp("slow"), O_RDONLY);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	cr_assert_eq(write_file(mp("fast"), buf, 1 << 20), 0);
+	t0 = now_s();
+	fd = open(mp("slow"), O_RDONLY);
+	size_t got = 0;
+	ssize_t n;
+	while (got < len && (n = read(fd, back + got, len - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	double rt = now_s() - t0;
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(buf, back, len), 0);
+	cr_assert_geq(rt, 0.2, "10 MiB at 40 MiB/s read in only %.3f s", rt);
+	free(buf);
+	free(back);
 }
 
 /* --- spill: invariant 3 --- */
