@@ -174,29 +174,32 @@ static void vmsg(struct wf_builder *b, char *buf, size_t len, unsigned line,
 	vsnprintf(buf + n, len - (size_t)n, fmt, ap);
 }
 
+static int verror(struct wf_builder *b, int code, unsigned line,
+		  const char *fmt, va_list ap)
+{
+	if (!b->failed && b->err && b->errlen)
+		vmsg(b, b->err, b->errlen, line, fmt, ap);
+	b->failed = true;
+	return code;
+}
+
 int wfb_error_code(struct wf_builder *b, int code, unsigned line,
 		   const char *fmt, ...)
 {
-	if (!b->failed && b->err && b->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vmsg(b, b->err, b->errlen, line, fmt, ap);
-		va_end(ap);
-	}
-	b->failed = true;
+	va_list ap;
+	va_start(ap, fmt);
+	code = verror(b, code, line, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
 int wfb_error(struct wf_builder *b, unsigned line, const char *fmt, ...)
 {
-	if (!b->failed && b->err && b->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vmsg(b, b->err, b->errlen, line, fmt, ap);
-		va_end(ap);
-	}
-	b->failed = true;
-	return -EINVAL;
+	va_list ap;
+	va_start(ap, fmt);
+	int code = verror(b, -EINVAL, line, fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 void wfb_warn(struct wf_builder *b, unsigned line, const char *fmt, ...)

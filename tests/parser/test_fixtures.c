@@ -118,6 +118,15 @@ static void log_count(void *ud, enum wf_log_level level, const char *msg)
 	(*(int *)ud)++;
 }
 
+static void expect_runtimes(const wf_graph *g, const double want[4])
+{
+	for (uint32_t i = 0; i < 4; i++) {
+		struct wf_task_info t;
+		cr_assert_eq(wf_task_info(g, i, &t), 0);
+		cr_expect_float_eq(t.runtime, want[i], 1e-9, "task %s runtime %g", t.id, t.runtime);
+	}
+}
+
 Test(fixtures, runtimes_and_repairs)
 {
 	/* DAX 2.1: job@runtime, C's -30 repaired with one warning; b1's
@@ -133,23 +142,13 @@ Test(fixtures, runtimes_and_repairs)
 	cr_expect_eq(s.repaired_sizes, 0);
 	cr_expect_eq(s.size_conflicts, 1);
 	cr_expect_eq(warned, 1);
-	double want[] = { 10.5, 20, 30, 40 };
-	for (uint32_t i = 0; i < 4; i++) {
-		struct wf_task_info t;
-		cr_assert_eq(wf_task_info(g, i, &t), 0);
-		cr_expect_float_eq(t.runtime, want[i], 1e-9, "task %s runtime %g", t.id, t.runtime);
-	}
+	expect_runtimes(g, (const double[]){ 10.5, 20, 30, 40 });
 	wf_destroy(g);
 
 	/* DAX 3.6: pegasus profile beats metadata time (A), metadata alone
 	 * (B), none (C: negative = unknown) */
 	g = load_ok(GOOD "mini-dax36.xml");
-	double want36[] = { 10.5, 20, -1, -1 };
-	for (uint32_t i = 0; i < 4; i++) {
-		struct wf_task_info t;
-		cr_assert_eq(wf_task_info(g, i, &t), 0);
-		cr_expect_float_eq(t.runtime, want36[i], 1e-9, "task %s runtime %g", t.id, t.runtime);
-	}
+	expect_runtimes(g, (const double[]){ 10.5, 20, -1, -1 });
 	wf_destroy(g);
 
 	/* 1.5: runtimes come from the execution join */
