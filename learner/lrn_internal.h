@@ -42,6 +42,8 @@ struct lrn_cnode {
 	int32_t next[2];
 };
 #define LRN_MISSING_RIGHT 0x80000000u
+#define LRN_COMPLETE_DEPTH 8
+#define LRN_C_MISSING_RIGHT 0x8000u
 
 struct lrn_model {
 	char *source; /* "tierfs-gbdt" or "xgboost" */
@@ -56,6 +58,15 @@ struct lrn_model {
 	uint16_t *tcls;		 /* per tree: margin it adds to */
 	size_t nnodes;
 	double *importance; /* per feature: total split gain */
+	/* When every tree is at most LRN_COMPLETE_DEPTH deep, all trees are
+	 * also laid out as complete trees of depth cdepth (a shallower leaf
+	 * repeated below itself): node i has children 2i+1 and 2i+2, so a
+	 * walk is cdepth steps of compare-and-index with no pointers.
+	 * cdepth == 0 when the model does not fit this layout. */
+	int cdepth;
+	uint16_t *cfeat; /* ntrees * (2^cdepth - 1): feature | LRN_C_MISSING_RIGHT */
+	float *cthr;	 /* ntrees * (2^cdepth - 1) */
+	float *cleaf;	 /* ntrees * 2^cdepth */
 	/* Kept for saving: the trees as handed over, in node order. */
 	struct lrn_rawtree *raw;
 };

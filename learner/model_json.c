@@ -95,7 +95,7 @@ static int as_array(const cJSON *v, int n, const char *what, const char *path, i
 
 static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what, const char *path, int32_t *out)
 {
-	int c, rc = as_array(arr, n, what, path, &c);
+	int c = 0, rc = as_array(arr, n, what, path, &c);
 	if (rc < 0)
 		return rc;
 	int i = 0;
@@ -103,7 +103,7 @@ static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what
 	cJSON_ArrayForEach(it, arr)
 	{
 		char p[256];
-		long v;
+		long v = 0;
 		snprintf(p, sizeof(p), "%s[%d]", path, i);
 		if ((rc = as_int(it, lo, hi, 0, what, p, &v)) < 0)
 			return rc;
@@ -114,7 +114,7 @@ static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what
 
 static int float_items(const cJSON *arr, int n, const char *what, const char *path, float *out)
 {
-	int c, rc = as_array(arr, n, what, path, &c);
+	int c = 0, rc = as_array(arr, n, what, path, &c);
 	if (rc < 0)
 		return rc;
 	int i = 0;
@@ -132,7 +132,7 @@ static int float_items(const cJSON *arr, int n, const char *what, const char *pa
 /* Names: an array of distinct non-empty strings. */
 static int names(const cJSON *arr, int min, int max, const char *what, const char *path, const char ***out, int *count)
 {
-	int c, rc = as_array(arr, -1, what, path, &c);
+	int c = 0, rc = as_array(arr, -1, what, path, &c);
 	if (rc < 0)
 		return rc;
 	if (c < min || c > max)
@@ -236,7 +236,7 @@ int lrn_model_from_ours(const cJSON *root, const char *what, struct lrn_model **
 	struct lrn_rawtree *raw = NULL;
 	struct lrn_model *m = NULL;
 	int nf = 0, nc = 0, nt = 0, rc, binary = 0;
-	long ver;
+	long ver = 0;
 
 	if ((rc = need(root, "format", what, "", &v)) < 0)
 		return rc;
@@ -292,13 +292,14 @@ int lrn_model_from_ours(const cJSON *root, const char *what, struct lrn_model **
 	cJSON_ArrayForEach(t, trees)
 	{
 		char p[64];
-		long c;
+		long c = 0;
 		snprintf(p, sizeof(p), "trees[%d]", i);
 		if ((rc = read_tree(t, &our_keys, what, p, (size_t)nf, &raw[i])) < 0)
 			goto out;
-		snprintf(p, sizeof(p), "trees[%d].class", i);
-		if ((rc = need(t, "class", what, p + 0, &v)) < 0)
+		snprintf(p, sizeof(p), "trees[%d]", i);
+		if ((rc = need(t, "class", what, p, &v)) < 0)
 			goto out;
+		snprintf(p, sizeof(p), "trees[%d].class", i);
 		if ((rc = as_int(v, 0, (long)m->nmargins - 1, 0, what, p, &c)) < 0)
 			goto out;
 		raw[i++].cls = (int)c;
@@ -324,7 +325,7 @@ int lrn_model_from_xgboost(const cJSON *root, const char *what, struct lrn_model
 	struct lrn_rawtree *raw = NULL;
 	struct lrn_model *m = NULL;
 	int nt = 0, ni = 0, nfn = 0, rc, binary = 0;
-	long nfeat, nclass;
+	long nfeat = 0, nclass = 0;
 	float base_score = 0;
 
 	if ((rc = need(root, "learner", what, "", &learner)) < 0)
@@ -401,7 +402,7 @@ int lrn_model_from_xgboost(const cJSON *root, const char *what, struct lrn_model
 	cJSON_ArrayForEach(t, trees)
 	{
 		char p[96];
-		long cls;
+		long cls = 0;
 		snprintf(p, sizeof(p), "learner.gradient_booster.model.trees[%d]", i);
 		if ((rc = read_tree(t, &xgb_keys, what, p, (size_t)nfeat, &raw[i])) < 0)
 			goto out;
