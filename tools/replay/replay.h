@@ -63,7 +63,7 @@ struct rp_task_result {
 };
 
 struct rp_summary {
-	double makespan_s;       /* first task start to last task end */
+	double makespan_s;       /* clock start (workers ready) to last task end */
 	double io_time_s;        /* sum of rp_task_result.io_s */
 	double stage_s;
 	uint64_t read_bytes, write_bytes;

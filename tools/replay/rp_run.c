@@ -71,6 +71,7 @@ struct rp_run {
 	uint32_t *queue, qhead, qtail;
 	uint32_t running, finished;
 	bool failed;
+	bool go;               /* set once every worker exists, with t0 */
 	int err_rc;
 	char err[1024];
 
@@ -164,6 +165,13 @@ static int walk_parent(int dirfd, const char *path, bool create, const char **la
 	return fd;
 }
 
+/* ENOTDIR and ELOOP here mostly mean a symlink on the way, which the walk
+ * refuses on purpose; say so rather than leave the user guessing. */
+static const char *hint(int rc)
+{
+	return rc == -ENOTDIR || rc == -ELOOP ? " (a component is not a directory or is a symlink, which tierreplay never follows)" : "";
+}
+
 static int open_below(rp_run *r, const char *path, int flags, bool create_dirs)
 {
 	const char *last;
@@ -203,7 +211,7 @@ static int write_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *wh
 	int fd, rc = 0;
 	fd = open_below(r, f->path, O_WRONLY | O_CREAT | (shared ? 0 : O_TRUNC), true);
 	if (fd < 0)
-		return fail(r, fd, "%s: cannot create %s/%s: %s", who, r->dir, f->path, strerror(-fd));
+		return fail(r, fd, "%s: cannot create %s/%s: %s%s", who, r->dir, f->path, strerror(-fd), hint(fd));
 	while (off < f->bytes) {
 		size_t n = f->bytes - off < r->o.chunk ? (size_t)(f->bytes - off) : r->o.chunk;
 		rp_content_fill(f->key, off, buf, n);
@@ -232,7 +240,7 @@ static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who
 		return fail(r, -ENODATA, "%s: input file %s/%s is missing (expected %" PRIu64 " bytes)", who,
 			    r->dir, f->path, f->bytes);
 	if (fd < 0)
-		return fail(r, fd, "%s: cannot open input %s/%s: %s", who, r->dir, f->path, strerror(-fd));
+		return fail(r, fd, "%s: cannot open input %s/%s: %s%s", who, r->dir, f->path, strerror(-fd), hint(fd));
 	for (;;) {
 		ssize_t n = read(fd, buf, r->o.chunk);
 		size_t good, cmp;
@@ -587,6 +595,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	rp_run *r = w->r;
 	pthread_mutex_lock(&r->lock);
+	while (!r->go)
+		pthread_cond_wait(&r->cond, &r->lock);
 	for (;;) {
 		while (!r->failed && r->finished < r->ntasks && r->qhead == r->qtail && r->running > 0)
 			pthread_cond_wait(&r->cond, &r->lock);
@@ -637,7 +647,6 @@ int rp_execute(rp_run *r)
 	ws = calloc(r->o.workers, sizeof(*ws));
 	if (!ws)
 		return fail(r, -ENOMEM, "out of memory for %u workers", r->o.workers);
-	r->t0 = now();
 	for (unsigned i = 0; i < r->o.workers; i++) {
 		ws[i].r = r;
 		ws[i].buf = malloc(r->o.chunk);
@@ -653,6 +662,12 @@ int rp_execute(rp_run *r)
 		}
 		started++;
 	}
+	/* the clock starts when all workers can run, not while threads spawn */
+	pthread_mutex_lock(&r->lock);
+	r->t0 = now();
+	r->go = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(ws[i].th, NULL);
 		free(ws[i].buf);
