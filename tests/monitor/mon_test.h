@@ -4,6 +4,7 @@
 #ifndef MON_TEST_H
 #define MON_TEST_H
 
+#include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,6 +41,15 @@ static inline struct mon_config test_config(struct test_clock *c, uint64_t cap_m
 	cfg.clock = test_clock_read;
 	cfg.clock_ud = c;
 	return cfg;
+}
+
+/* A monitor from cfg; the test stops if creation fails. */
+static inline struct mon *test_mon(struct mon_config *cfg)
+{
+	struct mon *m = NULL;
+	cr_assert_eq(mon_create(cfg, &m), 0);
+	cr_assert_not_null(m);
+	return m;
 }
 
 #endif

@@ -15,14 +15,6 @@
 
 #include "mon_test.h"
 
-static struct mon *make(struct test_clock *clk, struct mon_config *cfg)
-{
-	struct mon *m = NULL;
-	cr_assert_eq(mon_create(cfg, &m), 0);
-	cr_assert_not_null(m);
-	return m;
-}
-
 static struct mon_state snap(struct mon *m)
 {
 	struct mon_state s;
@@ -39,7 +31,7 @@ Test(monitor_rates, ten_mib_in_one_second_is_ten_mib_per_s)
 {
 	struct test_clock clk = { 5 * NS_PER_S };
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1ull << 34, 1ull << 40);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 
 	/* 10 MiB in 160 writes of 64 KiB on ssd, 3 MiB read on mem. */
 	for (int i = 0; i < 160; i++)
@@ -99,7 +91,7 @@ Test(monitor_rates, tick_without_time_records_nothing)
 {
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 100, 100, 100);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	cr_assert_eq(mon_tick(m), -EAGAIN, "no time has passed since create");
 	mon_write(m, 0, 1000);
 	test_clock_advance(&clk, 2.0);
@@ -122,10 +114,10 @@ Test(monitor_rates, ewma_closes_half_the_gap_per_half_life)
 	struct test_clock clk = { 0 }, clk2 = { 0 };
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1 << 30, 1 << 30);
 	cfg.half_life_s = H;
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	struct mon_config cfg2 = test_config(&clk2, 1 << 30, 1 << 30, 1 << 30);
 	cfg2.half_life_s = H;
-	struct mon *m2 = make(&clk2, &cfg2);
+	struct mon *m2 = test_mon(&cfg2);
 
 	/* One idle second seeds both averages at 0. */
 	test_clock_advance(&clk, 1);
@@ -172,7 +164,7 @@ Test(monitor_rates, default_half_life_is_documented_value)
 {
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	cr_assert_float_eq(snap(m).half_life_s, MON_DEFAULT_HALF_LIFE_S, 0);
 	mon_destroy(m);
 }
@@ -182,7 +174,7 @@ Test(monitor_rates, ring_wraps_at_3600)
 {
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1 << 30, 1 << 30);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	const size_t extra = 17, total = MON_DEFAULT_HISTORY + extra;
 	cr_assert_eq(mon_history(m), 3600);
 	for (size_t i = 1; i <= total; i++) {
@@ -215,7 +207,7 @@ Test(monitor_rates, small_history_wraps_too)
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	cfg.history = 5;
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	for (int i = 0; i < 12; i++) {
 		test_clock_advance(&clk, 1);
 		tick(m);
@@ -232,7 +224,7 @@ Test(monitor_rates, used_free_fill_and_open)
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1000, 5000, 0);
 	cfg.tiers[1].used = 4000; /* the daemon's scan at mount */
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 
 	cr_assert_eq(mon_free_bytes(m, 0), 1000);
 	cr_assert_eq(mon_free_bytes(m, 1), 1000);
@@ -282,7 +274,7 @@ Test(monitor_rates, migration_backlog)
 {
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	mon_migrate_begin(m, 1, 4096);
 	mon_migrate_begin(m, 2, 1000);
 	mon_migrate_begin(m, 2, 24);
@@ -328,7 +320,7 @@ Test(monitor_rates, statvfs_discrepancy_is_reported_not_fixed)
 	cfg.tiers[2].path = "/nonexistent/tierfs-montest";
 	cfg.log = capture;
 	cfg.log_ud = &lc;
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	mon_used(m, 0, 123);
 
 	test_clock_advance(&clk, 1);
@@ -371,7 +363,7 @@ Test(monitor_rates, statvfs_failure_names_tier_and_path)
 	cfg.log = capture;
 	cfg.log_ud = &lc;
 	cfg.statvfs_every = 3;
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	test_clock_advance(&clk, 1);
 	tick(m);
 	cr_assert_eq(lc.n, 1);
@@ -435,7 +427,7 @@ Test(monitor_rates, null_and_bad_tier_are_safe)
 
 	struct test_clock clk = { 0 };
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
-	struct mon *m = make(&clk, &cfg);
+	struct mon *m = test_mon(&cfg);
 	mon_write(m, 3, 100);
 	mon_read(m, -1, 100);
 	mon_open(m, 99);
