@@ -221,7 +221,7 @@ const char *const *lrn_params_help(void);
 struct lrn_progress {
 	int round;	   /* rounds done */
 	int rounds;	   /* rounds asked */
-	double train_loss; /* multi-class log loss on the training rows */
+	double train_loss; /* log loss on the training rows before this round (free with the gradients) */
 	double valid_loss; /* on the validation rows, or NaN */
 	int best_round;	   /* round with the best validation loss so far */
 };

@@ -7,10 +7,13 @@
  * the smaller child's histogram is built from its rows, the larger one's
  * is the parent's minus it.
  *
- * Determinism: every parallel loop writes disjoint outputs (one feature's
- * histogram, one fixed chunk of rows), and sums across chunks are added in
- * chunk order, so the model depends on the seed only, not on the number
- * of threads or on scheduling.
+ * Parallelism: the trees of one round (one per class) grow at the same
+ * time, each in its own grower with its own row index and histograms;
+ * gradients and losses are computed over fixed chunks of rows.
+ * Determinism: every parallel task writes disjoint outputs (one class's
+ * tree and margin column, one chunk of rows), and sums across chunks are
+ * added in chunk order, so the model depends on the seed only, not on the
+ * number of threads or on scheduling.
  *
  * Missing values (NaN) fall in bin 0 and every split sends them left,
  * which is what the saved default_left says.
@@ -23,8 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK 16384	      /* rows per task in row-parallel loops; fixed for determinism */
-#define SERIAL_WORK 32768 /* below this many (row, feature) pairs a histogram is built inline */
+#define CHUNK 16384 /* rows per task in row-parallel loops; fixed for determinism */
 
 struct gpair {
 	float g, h;
@@ -57,21 +59,28 @@ struct trainer {
 	int *nb;	/* bins per feature */
 	size_t *off;	/* first histogram slot of each feature */
 	size_t nbins;	/* total slots */
-	uint8_t *bins;	/* column-major: bins[f * N + r] */
+	uint8_t *bins;	/* row-major: bins[r * F + f], so one row's bins share a cache line */
 	/* state */
-	double *w;	/* per row weight */
-	int *y;		/* per row label */
-	double *margin; /* N * K */
-	double *vmargin; /* NV * K */
+	double *w;	  /* per row weight */
+	double *margin;	  /* N * K; column k written only by class k's grower */
+	double *vmargin;  /* NV * K, likewise */
 	struct gpair *gh; /* K * N */
 	uint8_t *in_sample;
-	size_t *idx, *tmp; /* row indexes partitioned by node */
 	size_t nsample;
-	uint8_t *fmask; /* features allowed in this tree */
-	/* per tree */
+	int round;
+	struct grower *growers; /* one per class */
+};
+
+/* What growing one class's tree needs for itself. */
+struct grower {
+	struct trainer *t;
 	int cls;
+	uint32_t *idx, *tmp; /* sampled rows, partitioned by node */
+	uint8_t *fmask;	     /* features this tree may split on */
 	struct hbin **free_hists;
 	size_t nfree, free_cap;
+	struct lrn_rawtree *out;
+	int rc;
 };
 
 /* ---- binning ---------------------------------------------------------------- */
@@ -107,8 +116,7 @@ static void bin_feature(void *arg, size_t f, int worker)
 	qsort(v, n, sizeof(float), cmp_float);
 	size_t nd = 0;
 	for (size_t i = 0; i < n; i++)
-		if (nd == 0 || v[i] != v[nd - 1])
-			v[nd++] = v[i];
+		nd += i == 0 || v[i] != v[i - 1];
 	int B = t->p->max_bin;
 	float *cuts = malloc(sizeof(float) * (size_t)B);
 	int nc = 0;
@@ -118,20 +126,14 @@ static void bin_feature(void *arg, size_t f, int worker)
 		return;
 	}
 	if (nd <= (size_t)B) {
-		for (size_t i = 1; i < nd; i++)
-			cuts[nc++] = v[i];
+		for (size_t i = 1; i < n; i++)
+			if (v[i] != v[i - 1])
+				cuts[nc++] = v[i];
 	} else {
-		/* Quantiles over the distinct values weighted by count would be
-		 * better on heavy ties; the sorted sample serves the same end. */
-		size_t m = 0;
-		for (size_t r = 0; r < N; r += step) {
-			float x = lrn_data_row(t->train, r)[f];
-			if (x == x)
-				v[m++] = x;
-		}
-		qsort(v, m, sizeof(float), cmp_float);
+		/* Quantiles of the sorted sample; a value that fills several
+		 * quantiles becomes one cut. */
 		for (int i = 1; i < B; i++) {
-			float c = v[(size_t)((double)i * (double)m / B)];
+			float c = v[(size_t)((double)i * (double)n / B)];
 			if (c > v[0] && (nc == 0 || c > cuts[nc - 1]))
 				cuts[nc++] = c;
 		}
@@ -139,12 +141,13 @@ static void bin_feature(void *arg, size_t f, int worker)
 	free(v);
 	t->cuts[f] = cuts;
 	t->nb[f] = nc + 1;
-	uint8_t *col = t->bins + f * N;
+	uint8_t *col = t->bins + f;
+	size_t F = t->F;
 	for (size_t r = 0; r < N; r++) {
 		float x = lrn_data_row(t->train, r)[f];
 		int lo = 0, hi = nc;
 		if (x != x) {
-			col[r] = 0;
+			col[r * F] = 0;
 			continue;
 		}
 		while (lo < hi) {
@@ -154,7 +157,7 @@ static void bin_feature(void *arg, size_t f, int worker)
 			else
 				hi = mid;
 		}
-		col[r] = (uint8_t)lo;
+		col[r * F] = (uint8_t)lo;
 	}
 }
 
@@ -174,24 +177,26 @@ static void grad_chunk(void *arg, size_t c, int worker)
 	struct grad_task *gt = arg;
 	struct trainer *t = gt->t;
 	size_t K = t->K, end = (c + 1) * CHUNK < gt->rows ? (c + 1) * CHUNK : gt->rows;
-	double loss = 0, p[LRN_MAX_CLASSES];
+	double loss = 0;
+	float p[LRN_MAX_CLASSES];
 	for (size_t r = c * CHUNK; r < end; r++) {
 		const double *m = gt->margin + r * K;
-		double mx = m[0], s = 0;
+		double mx = m[0];
+		float s = 0;
 		for (size_t k = 1; k < K; k++)
 			mx = m[k] > mx ? m[k] : mx;
 		for (size_t k = 0; k < K; k++)
-			s += (p[k] = exp(m[k] - mx));
+			s += (p[k] = expf((float)(m[k] - mx)));
 		int y = lrn_data_label(gt->d, r);
 		double w = gt->want_grad ? t->w[r] : 1;
-		loss += w * -log(fmax(p[y] / s, 1e-15));
+		loss += w * -logf(fmaxf(p[y] / s, 1e-15f));
 		if (!gt->want_grad)
 			continue;
 		for (size_t k = 0; k < K; k++) {
-			double pk = p[k] / s;
+			float pk = p[k] / s;
 			struct gpair *gp = &t->gh[k * t->N + r];
-			gp->g = (float)((pk - (y == (int)k)) * w);
-			gp->h = (float)(fmax(2 * pk * (1 - pk), 1e-16) * w);
+			gp->g = (float)((pk - (float)(y == (int)k)) * w);
+			gp->h = (float)(fmaxf(2 * pk * (1 - pk), 1e-16f) * w);
 		}
 	}
 	gt->loss[c] = loss;
@@ -220,63 +225,50 @@ static double grad_pass(struct trainer *t, const struct lrn_data *d, const doubl
 
 /* ---- histograms ----------------------------------------------------------------- */
 
-static struct hbin *hist_get(struct trainer *t)
+static struct hbin *hist_get(struct grower *g)
 {
-	if (t->nfree)
-		return t->free_hists[--t->nfree];
-	return malloc(sizeof(struct hbin) * t->nbins);
+	if (g->nfree)
+		return g->free_hists[--g->nfree];
+	return malloc(sizeof(struct hbin) * g->t->nbins);
 }
 
-static void hist_put(struct trainer *t, struct hbin *h)
+static void hist_put(struct grower *g, struct hbin *h)
 {
 	if (!h)
 		return;
-	if (t->nfree == t->free_cap) {
-		size_t cap = t->free_cap ? t->free_cap * 2 : 16;
-		struct hbin **v = realloc(t->free_hists, sizeof(*v) * cap);
+	if (g->nfree == g->free_cap) {
+		size_t cap = g->free_cap ? g->free_cap * 2 : 16;
+		struct hbin **v = realloc(g->free_hists, sizeof(*v) * cap);
 		if (!v) {
 			free(h);
 			return;
 		}
-		t->free_hists = v;
-		t->free_cap = cap;
+		g->free_hists = v;
+		g->free_cap = cap;
 	}
-	t->free_hists[t->nfree++] = h;
+	g->free_hists[g->nfree++] = h;
 }
 
-struct hist_task {
-	struct trainer *t;
-	const struct tnode *n;
-	struct hbin *hist;
-};
-
-static void hist_feature(void *arg, size_t f, int worker)
+/* Row by row: each row's gradient pair is loaded once for all features.
+ * Every feature is counted, even one colsample left out: find_split skips
+ * it, and the subtraction trick needs whole histograms anyway. */
+static void build_hist(struct grower *g, const struct tnode *n, struct hbin *hist)
 {
-	struct hist_task *ht = arg;
-	struct trainer *t = ht->t;
-	struct hbin *h = ht->hist + t->off[f];
-	memset(h, 0, sizeof(*h) * (size_t)t->nb[f]);
-	if (!t->fmask[f])
-		return;
-	const uint8_t *col = t->bins + f * t->N;
-	const struct gpair *gh = t->gh + (size_t)t->cls * t->N;
-	const size_t *idx = t->idx;
-	for (size_t i = ht->n->begin; i < ht->n->end; i++) {
-		size_t r = idx[i];
-		struct hbin *b = &h[col[r]];
-		b->g += gh[r].g;
-		b->h += gh[r].h;
+	const struct trainer *t = g->t;
+	const struct gpair *gh = t->gh + (size_t)g->cls * t->N;
+	const uint32_t *idx = g->idx;
+	const size_t F = t->F, *off = t->off;
+	memset(hist, 0, sizeof(*hist) * t->nbins);
+	for (size_t i = n->begin; i < n->end; i++) {
+		uint32_t r = idx[i];
+		const uint8_t *b = t->bins + (size_t)r * F;
+		double gg = gh[r].g, hh = gh[r].h;
+		for (size_t f = 0; f < F; f++) {
+			struct hbin *h = &hist[off[f] + b[f]];
+			h->g += gg;
+			h->h += hh;
+		}
 	}
-}
-
-static void build_hist(struct trainer *t, const struct tnode *n, struct hbin *hist)
-{
-	struct hist_task ht = {t, n, hist};
-	if ((n->end - n->begin) * t->F < SERIAL_WORK) {
-		for (size_t f = 0; f < t->F; f++)
-			hist_feature(&ht, f, 0);
-	} else
-		lrn_pool_run(t->pool, hist_feature, &ht, t->F);
 }
 
 static double score(double g, double h, double lambda)
@@ -284,8 +276,9 @@ static double score(double g, double h, double lambda)
 	return g * g / (h + lambda);
 }
 
-static void find_split(struct trainer *t, struct tnode *n)
+static void find_split(const struct grower *g, struct tnode *n)
 {
+	const struct trainer *t = g->t;
 	const struct lrn_params *p = t->p;
 	double parent = score(n->g, n->h, p->lambda);
 	n->best.gain = -1;
@@ -293,7 +286,7 @@ static void find_split(struct trainer *t, struct tnode *n)
 	if (n->depth >= p->max_depth || n->h < 2 * p->min_child_weight)
 		return;
 	for (size_t f = 0; f < t->F; f++) {
-		if (!t->fmask[f])
+		if (!g->fmask[f])
 			continue;
 		const struct hbin *h = n->hist + t->off[f];
 		double gl = 0, hl = 0;
@@ -357,27 +350,31 @@ static int raw_add(struct growing *g)
 }
 
 /* Stable partition of n's rows: bins <= split bin first. */
-static size_t partition(struct trainer *t, const struct tnode *n)
+static size_t partition(struct grower *g, const struct tnode *n)
 {
-	const uint8_t *col = t->bins + (size_t)n->best.feat * t->N;
-	size_t *idx = t->idx, *tmp = t->tmp, l = n->begin, r = 0;
+	const size_t F = g->t->F;
+	const uint8_t *col = g->t->bins + (size_t)n->best.feat;
+	uint32_t *idx = g->idx, *tmp = g->tmp;
+	size_t l = n->begin, r = 0;
 	int b = n->best.bin;
+	/* Branch-free: the direction of a row is data, not a jump to mispredict. */
 	for (size_t i = n->begin; i < n->end; i++) {
-		size_t row = idx[i];
-		if (col[row] <= b)
-			idx[l++] = row;
-		else
-			tmp[r++] = row;
+		uint32_t row = idx[i];
+		size_t left = col[(size_t)row * F] <= b;
+		idx[l] = row;
+		tmp[r] = row;
+		l += left;
+		r += 1 - left;
 	}
-	memcpy(idx + l, tmp, sizeof(size_t) * r);
+	memcpy(idx + l, tmp, sizeof(uint32_t) * r);
 	return l;
 }
 
-static void add_leaf(struct trainer *t, const struct tnode *n, float value)
+static void add_leaf(struct grower *g, const struct tnode *n, float value)
 {
-	size_t K = t->K;
+	size_t K = g->t->K;
 	for (size_t i = n->begin; i < n->end; i++)
-		t->margin[t->idx[i] * K + (size_t)t->cls] += value;
+		g->t->margin[(size_t)g->idx[i] * K + (size_t)g->cls] += value;
 }
 
 static float leaf_value(const struct trainer *t, const struct tnode *n)
@@ -385,11 +382,12 @@ static float leaf_value(const struct trainer *t, const struct tnode *n)
 	return (float)(-n->g / (n->h + t->p->lambda) * t->p->eta);
 }
 
-/* Grow the tree for class t->cls over the sampled rows. */
-static int grow_tree(struct trainer *t, struct lrn_rawtree *out)
+/* Grow the tree for class g->cls over the sampled rows in g->idx. */
+static int grow_tree(struct grower *g, struct lrn_rawtree *out)
 {
+	struct trainer *t = g->t;
 	const struct lrn_params *p = t->p;
-	struct growing g = {0};
+	struct growing gt = {0};
 	size_t maxopen = (size_t)1 << (p->max_depth < 20 ? p->max_depth : 20);
 	if (p->max_leaves > 0 && (size_t)p->max_leaves < maxopen)
 		maxopen = (size_t)p->max_leaves;
@@ -400,30 +398,22 @@ static int grow_tree(struct trainer *t, struct lrn_rawtree *out)
 		return -ENOMEM;
 
 	struct tnode root = {.begin = 0, .end = t->nsample, .best.feat = -1};
-	if ((root.id = raw_add(&g)) < 0 || !(root.hist = hist_get(t))) {
+	if ((root.id = raw_add(&gt)) < 0 || !(root.hist = hist_get(g))) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	build_hist(t, &root, root.hist);
-	/* Node sums from one feature's histogram: every row falls in one bin. */
-	for (int b = 0; b < t->nb[0]; b++) {
-		root.g += root.hist[b].g;
-		root.h += root.hist[b].h;
+	build_hist(g, &root, root.hist);
+	const struct gpair *gh = t->gh + (size_t)g->cls * t->N;
+	for (size_t i = 0; i < t->nsample; i++) {
+		root.g += gh[g->idx[i]].g;
+		root.h += gh[g->idx[i]].h;
 	}
-	if (!t->fmask[0]) {
-		const struct gpair *gh = t->gh + (size_t)t->cls * t->N;
-		root.g = root.h = 0;
-		for (size_t i = 0; i < t->nsample; i++) {
-			root.g += gh[t->idx[i]].g;
-			root.h += gh[t->idx[i]].h;
-		}
-	}
-	find_split(t, &root);
+	find_split(g, &root);
 	open[nopen++] = root;
 
 	for (;;) {
 		/* Best-first: the open node with the largest gain; ties go to the
-		 * lowest raw id so growth order is reproducible. */
+		 * earliest in the list, so growth order is reproducible. */
 		size_t bi = nopen;
 		for (size_t i = 0; i < nopen; i++)
 			if (open[i].best.feat >= 0 && (bi == nopen || open[i].best.gain > open[bi].best.gain))
@@ -432,72 +422,72 @@ static int grow_tree(struct trainer *t, struct lrn_rawtree *out)
 			break;
 		struct tnode n = open[bi];
 		open[bi] = open[--nopen];
-		int li = raw_add(&g), ri = raw_add(&g);
+		int li = raw_add(&gt), ri = raw_add(&gt);
 		if (li < 0 || ri < 0) {
-			hist_put(t, n.hist);
+			hist_put(g, n.hist);
 			rc = -ENOMEM;
 			goto out;
 		}
-		struct lrn_rawtree *rt = &g.rt;
+		struct lrn_rawtree *rt = &gt.rt;
 		rt->left[n.id] = li;
 		rt->right[n.id] = ri;
 		rt->feat[n.id] = n.best.feat;
 		rt->thr[n.id] = t->cuts[n.best.feat][n.best.bin];
 		rt->dleft[n.id] = 1;
 		rt->gain[n.id] = (float)n.best.gain;
-		size_t mid = partition(t, &n);
+		size_t mid = partition(g, &n);
 		struct tnode L = {.begin = n.begin, .end = mid, .depth = n.depth + 1, .id = li, .g = n.best.gl, .h = n.best.hl, .best.feat = -1};
 		struct tnode R = {.begin = mid, .end = n.end, .depth = n.depth + 1, .id = ri, .g = n.g - n.best.gl, .h = n.h - n.best.hl, .best.feat = -1};
 		nleaves++;
-		int leaf_depth = n.depth + 1 >= p->max_depth;
-		if (!leaf_depth) {
+		if (n.depth + 1 < p->max_depth) {
+			/* Build the smaller child; the larger is parent minus it. */
 			struct tnode *small = (L.end - L.begin) <= (R.end - R.begin) ? &L : &R;
 			struct tnode *large = small == &L ? &R : &L;
-			small->hist = hist_get(t);
+			small->hist = hist_get(g);
 			if (!small->hist) {
-				hist_put(t, n.hist);
+				hist_put(g, n.hist);
 				rc = -ENOMEM;
 				goto out;
 			}
-			build_hist(t, small, small->hist);
+			build_hist(g, small, small->hist);
 			large->hist = n.hist;
 			for (size_t s = 0; s < t->nbins; s++) {
 				large->hist[s].g -= small->hist[s].g;
 				large->hist[s].h -= small->hist[s].h;
 			}
 			n.hist = NULL;
-			find_split(t, &L);
-			find_split(t, &R);
+			find_split(g, &L);
+			find_split(g, &R);
 		}
-		hist_put(t, n.hist);
+		hist_put(g, n.hist);
 		struct tnode *kids[2] = {&L, &R};
 		for (int k = 0; k < 2; k++) {
 			if (kids[k]->best.feat >= 0 && nopen < maxopen + 2) {
 				open[nopen++] = *kids[k];
 			} else {
-				hist_put(t, kids[k]->hist);
+				hist_put(g, kids[k]->hist);
 				float v = leaf_value(t, kids[k]);
 				rt->thr[kids[k]->id] = v;
-				add_leaf(t, kids[k], v);
+				add_leaf(g, kids[k], v);
 			}
 		}
 	}
 	/* What is still open becomes leaves. */
 	for (size_t i = 0; i < nopen; i++) {
 		float v = leaf_value(t, &open[i]);
-		g.rt.thr[open[i].id] = v;
-		add_leaf(t, &open[i], v);
-		hist_put(t, open[i].hist);
+		gt.rt.thr[open[i].id] = v;
+		add_leaf(g, &open[i], v);
+		hist_put(g, open[i].hist);
 	}
 	nopen = 0;
-	g.rt.cls = t->cls;
-	*out = g.rt;
-	g.rt = (struct lrn_rawtree){0};
+	gt.rt.cls = g->cls;
+	*out = gt.rt;
+	gt.rt = (struct lrn_rawtree){0};
 out:
 	for (size_t i = 0; i < nopen; i++)
-		hist_put(t, open[i].hist);
+		hist_put(g, open[i].hist);
 	free(open);
-	lrn_rawtree_free(&g.rt);
+	lrn_rawtree_free(&gt.rt);
 	return rc;
 }
 
@@ -527,12 +517,16 @@ static void trainer_free(struct trainer *t)
 	free(t->vmargin);
 	free(t->gh);
 	free(t->in_sample);
-	free(t->idx);
-	free(t->tmp);
-	free(t->fmask);
-	for (size_t i = 0; i < t->nfree; i++)
-		free(t->free_hists[i]);
-	free(t->free_hists);
+	for (size_t k = 0; t->growers && k < t->K; k++) {
+		struct grower *g = &t->growers[k];
+		free(g->idx);
+		free(g->tmp);
+		free(g->fmask);
+		for (size_t i = 0; i < g->nfree; i++)
+			free(g->free_hists[i]);
+		free(g->free_hists);
+	}
+	free(t->growers);
 	lrn_pool_destroy(t->pool);
 }
 
@@ -571,17 +565,18 @@ static uint64_t mix(uint64_t seed, uint64_t a, uint64_t b)
 	return lrn_splitmix64(&s);
 }
 
-static void pick_features(struct trainer *t, int round, int cls)
+static void pick_features(struct grower *g)
 {
+	const struct trainer *t = g->t;
 	size_t F = t->F, keep = (size_t)ceil(t->p->colsample * (double)F);
 	if (keep >= F) {
-		memset(t->fmask, 1, F);
+		memset(g->fmask, 1, F);
 		return;
 	}
 	if (keep < 1)
 		keep = 1;
 	size_t order[LRN_MAX_FEATURES];
-	uint64_t s = mix(t->p->seed, (uint64_t)round + 1, (uint64_t)cls + 7);
+	uint64_t s = mix(t->p->seed, (uint64_t)t->round + 1, (uint64_t)g->cls + 7);
 	for (size_t f = 0; f < F; f++)
 		order[f] = f;
 	for (size_t i = F; i > 1; i--) {
@@ -589,23 +584,44 @@ static void pick_features(struct trainer *t, int round, int cls)
 		order[i - 1] = order[j];
 		order[j] = tmp;
 	}
-	memset(t->fmask, 0, F);
+	memset(g->fmask, 0, F);
 	for (size_t i = 0; i < keep; i++)
-		t->fmask[order[i]] = 1;
+		g->fmask[order[i]] = 1;
 }
 
-static void pick_rows(struct trainer *t, int round)
+/* One task per class: grow its tree and bring its margin column (rows
+ * outside the sample, validation rows) up to date. */
+static void grow_class(void *arg, size_t k, int worker)
+{
+	struct trainer *t = arg;
+	struct grower *g = &t->growers[k];
+	size_t n = 0, K = t->K;
+	for (size_t r = 0; r < t->N; r++)
+		if (t->in_sample[r])
+			g->idx[n++] = (uint32_t)r;
+	pick_features(g);
+	g->rc = grow_tree(g, g->out);
+	if (g->rc < 0)
+		return;
+	if (t->nsample < t->N)
+		for (size_t r = 0; r < t->N; r++)
+			if (!t->in_sample[r])
+				t->margin[r * K + k] += raw_predict(g->out, lrn_data_row(t->train, r));
+	for (size_t r = 0; r < t->NV; r++)
+		t->vmargin[r * K + k] += raw_predict(g->out, lrn_data_row(t->valid, r));
+}
+
+static void pick_rows(struct trainer *t)
 {
 	size_t n = 0;
 	for (size_t r = 0; r < t->N; r++) {
 		int in = 1;
 		if (t->p->subsample < 1) {
-			uint64_t h = mix(t->p->seed, (uint64_t)round + 1000003, r);
+			uint64_t h = mix(t->p->seed, (uint64_t)t->round + 1000003, r);
 			in = (double)(h >> 11) * 0x1.0p-53 < t->p->subsample;
 		}
 		t->in_sample[r] = (uint8_t)in;
-		if (in)
-			t->idx[n++] = r;
+		n += (size_t)in;
 	}
 	t->nsample = n;
 }
@@ -644,11 +660,18 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 	t->vmargin = malloc(sizeof(double) * (t->NV ? t->NV : 1) * K);
 	t->gh = malloc(sizeof(struct gpair) * N * K);
 	t->in_sample = malloc(N);
-	t->idx = malloc(sizeof(size_t) * N);
-	t->tmp = malloc(sizeof(size_t) * N);
-	t->fmask = malloc(F);
-	if (!t->cuts || !t->nb || !t->off || !t->bins || !t->w || !t->margin || !t->vmargin || !t->gh ||
-	    !t->in_sample || !t->idx || !t->tmp || !t->fmask) {
+	t->growers = calloc(K, sizeof(struct grower));
+	int ok = t->cuts && t->nb && t->off && t->bins && t->w && t->margin && t->vmargin && t->gh && t->in_sample && t->growers;
+	for (size_t k = 0; ok && k < K; k++) {
+		struct grower *g = &t->growers[k];
+		g->t = t;
+		g->cls = (int)k;
+		g->idx = malloc(sizeof(uint32_t) * N);
+		g->tmp = malloc(sizeof(uint32_t) * N);
+		g->fmask = malloc(F);
+		ok = g->idx && g->tmp && g->fmask;
+	}
+	if (!ok) {
 		rc = lrn_err(-ENOMEM, "out of memory for %zu training rows", N);
 		goto out;
 	}
@@ -691,8 +714,10 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 	double best_loss = INFINITY;
 	int best_round = 0, round;
 	for (round = 1; round <= p->rounds; round++) {
-		grad_pass(t, train, t->margin, N, 1);
-		pick_rows(t, round);
+		t->round = round;
+		/* The loss before this round comes free with the gradients. */
+		double train_loss = grad_pass(t, train, t->margin, N, 1);
+		pick_rows(t);
 		if (tcap < ntrees + K) {
 			size_t cap = tcap ? tcap * 2 : 64 * K;
 			struct lrn_rawtree *v = realloc(trees, sizeof(*v) * cap);
@@ -704,30 +729,17 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 			tcap = cap;
 		}
 		for (size_t k = 0; k < K; k++) {
-			t->cls = (int)k;
-			pick_features(t, round, (int)k);
-			/* The partition leaves idx permuted; each class starts over. */
-			if (k > 0) {
-				size_t n = 0;
-				for (size_t r = 0; r < N; r++)
-					if (t->in_sample[r])
-						t->idx[n++] = r;
-			}
-			struct lrn_rawtree *rt = &trees[ntrees];
-			if ((rc = grow_tree(t, rt)) < 0) {
-				rc = lrn_err(rc, "out of memory growing tree %zu", ntrees);
+			memset(&trees[ntrees + k], 0, sizeof(trees[0]));
+			t->growers[k].out = &trees[ntrees + k];
+		}
+		lrn_pool_run(t->pool, grow_class, t, K);
+		ntrees += K;
+		for (size_t k = 0; k < K; k++)
+			if (t->growers[k].rc < 0) {
+				rc = lrn_err(t->growers[k].rc, "out of memory growing the trees of round %d", round);
 				goto out;
 			}
-			ntrees++;
-			if (t->nsample < N)
-				for (size_t r = 0; r < N; r++)
-					if (!t->in_sample[r])
-						t->margin[r * K + k] += raw_predict(rt, lrn_data_row(train, r));
-			for (size_t r = 0; r < t->NV; r++)
-				t->vmargin[r * K + k] += raw_predict(rt, lrn_data_row(t->valid, r));
-		}
-		struct lrn_progress pr = {round, p->rounds, NAN, NAN, best_round};
-		pr.train_loss = grad_pass(t, train, t->margin, N, 0);
+		struct lrn_progress pr = {round, p->rounds, train_loss, NAN, best_round};
 		if (t->valid) {
 			pr.valid_loss = grad_pass(t, t->valid, t->vmargin, t->NV, 0);
 			if (pr.valid_loss < best_loss) {
