@@ -31,7 +31,7 @@
 
 #include "monitor.h"
 
-#define MON_SHARDS 16
+#define MON_SHARDS    16
 #define MON_CACHELINE 64
 
 struct mon_tier_ctr {
@@ -106,7 +106,8 @@ static uint64_t mon_monotonic_ns(void *ud)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void mon_note(const struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mon_note(const struct mon *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void mon_note(const struct mon *m, const char *fmt, ...)
 {
 	if (!m->log)
@@ -128,8 +129,8 @@ static int mon_name_ok(const char *s)
 		return 0;
 	for (; s[n]; n++) {
 		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '-' || c == '.'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
 			return 0;
 	}
 	return n <= MON_NAME_MAX;
@@ -217,13 +218,14 @@ static inline struct mon_shard *mon_shard_of_thread(struct mon *m)
 {
 	unsigned s = mon_my_shard;
 	if (__builtin_expect(s == 0, 0)) {
-		s = 1 + atomic_fetch_add_explicit(&mon_shard_seq, 1, memory_order_relaxed) % MON_SHARDS;
+		s = 1 +
+		    atomic_fetch_add_explicit(&mon_shard_seq, 1, memory_order_relaxed) % MON_SHARDS;
 		mon_my_shard = s;
 	}
 	return &m->shards[s - 1];
 }
 
-#define MON_ADD(field, v) atomic_fetch_add_explicit(&(field), (v), memory_order_relaxed)
+#define MON_ADD(field, v)     atomic_fetch_add_explicit(&(field), (v), memory_order_relaxed)
 #define MON_BAD_TIER(m, tier) (!(m) || (unsigned)(tier) >= (m)->ntiers)
 
 void mon_read(struct mon *m, int tier, uint64_t bytes)
@@ -283,7 +285,8 @@ void mon_migrate_begin(struct mon *m, int dst_tier, uint64_t bytes)
 void mon_migrate_end(struct mon *m, int dst_tier, uint64_t bytes)
 {
 	if (!MON_BAD_TIER(m, dst_tier))
-		atomic_fetch_sub_explicit(&m->gauge[dst_tier].migrating, (int64_t)bytes, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&m->gauge[dst_tier].migrating, (int64_t)bytes,
+					  memory_order_relaxed);
 }
 
 /* ---- folding -------------------------------------------------------------- */
@@ -356,7 +359,8 @@ struct mon_fs_news {
 	int err_changed, short_changed;
 };
 
-static void mon_apply_probe(struct mon_tier *t, const struct mon_probe *p, uint64_t used, struct mon_fs_news *news)
+static void mon_apply_probe(struct mon_tier *t, const struct mon_probe *p, uint64_t used,
+			    struct mon_fs_news *news)
 {
 	int was_err = t->fs_checked ? t->fs_errno : 0, was_short = t->fs_short;
 	t->fs_checked = 1;
@@ -370,21 +374,25 @@ static void mon_apply_probe(struct mon_tier *t, const struct mon_probe *p, uint6
 	news->short_changed = !p->err && t->fs_short != was_short;
 }
 
-static void mon_tell_fs_news(const struct mon *m, const struct mon_tier_state *s, const struct mon_fs_news *news,
-			     const char *path)
+static void mon_tell_fs_news(const struct mon *m, const struct mon_tier_state *s,
+			     const struct mon_fs_news *news, const char *path)
 {
 	if (news->err_changed && s->fs_errno)
-		mon_note(m, "tier %s: statvfs of backing directory %s failed: %s", s->name, path, strerror(s->fs_errno));
+		mon_note(m, "tier %s: statvfs of backing directory %s failed: %s", s->name, path,
+			 strerror(s->fs_errno));
 	else if (news->err_changed)
 		mon_note(m, "tier %s: statvfs of backing directory %s works again", s->name, path);
 	if (news->short_changed && s->fs_short)
-		mon_note(m,
-			 "tier %s: backing filesystem of %s has %llu bytes available but the tier's accounting promises %llu free (capacity %llu, used %llu)",
-			 s->name, path, (unsigned long long)s->fs_avail, (unsigned long long)s->free,
-			 (unsigned long long)s->capacity, (unsigned long long)s->used);
+		mon_note(
+		    m,
+		    "tier %s: backing filesystem of %s has %llu bytes available but the tier's accounting promises %llu free (capacity %llu, used %llu)",
+		    s->name, path, (unsigned long long)s->fs_avail, (unsigned long long)s->free,
+		    (unsigned long long)s->capacity, (unsigned long long)s->used);
 	else if (news->short_changed)
-		mon_note(m, "tier %s: backing filesystem of %s again has room for the tier's free space (%llu bytes available)",
-			 s->name, path, (unsigned long long)s->fs_avail);
+		mon_note(
+		    m,
+		    "tier %s: backing filesystem of %s again has room for the tier's free space (%llu bytes available)",
+		    s->name, path, (unsigned long long)s->fs_avail);
 }
 
 static void mon_fill_tier_state(const struct mon *m, size_t i, const struct mon_totals *tot,
@@ -394,12 +402,12 @@ int mon_tick(struct mon *m)
 {
 	if (!m)
 		return -EINVAL;
-	struct mon_probe probe[MON_MAX_TIERS] = { 0 };
+	struct mon_probe probe[MON_MAX_TIERS] = {0};
 	if (MON_LOAD(m->ticks) % m->statvfs_every == 0)
 		mon_statvfs(m, probe);
 
 	double frame[1 + MON_MAX_TIERS * MON_TIER_NCOLS + MON_GLOBAL_NCOLS];
-	struct mon_fs_news news[MON_MAX_TIERS] = { 0 };
+	struct mon_fs_news news[MON_MAX_TIERS] = {0};
 	struct mon_tier_state told[MON_MAX_TIERS];
 	struct mon_totals tot;
 
@@ -422,7 +430,8 @@ int mon_tick(struct mon *m)
 		mon_rate_update(&t->rd, (double)(tot.rbytes[i] - pv->rbytes[i]) / dt, alpha, first);
 		mon_rate_update(&t->wr, (double)(tot.wbytes[i] - pv->wbytes[i]) / dt, alpha, first);
 		mon_rate_update(&t->rops, (double)(tot.reads[i] - pv->reads[i]) / dt, alpha, first);
-		mon_rate_update(&t->wops, (double)(tot.writes[i] - pv->writes[i]) / dt, alpha, first);
+		mon_rate_update(&t->wops, (double)(tot.writes[i] - pv->writes[i]) / dt, alpha,
+				first);
 		mon_rate_update(&t->fill, ((double)used - (double)t->prev_used) / dt, alpha, first);
 		t->prev_used = used;
 		if (probe[i].done)
@@ -434,7 +443,8 @@ int mon_tick(struct mon *m)
 		frame[mon_col_tier(i, MON_COL_READ_BPS)] = t->rd.last;
 		frame[mon_col_tier(i, MON_COL_WRITE_BPS)] = t->wr.last;
 		frame[mon_col_tier(i, MON_COL_OPS)] = t->rops.last + t->wops.last;
-		frame[mon_col_tier(i, MON_COL_USED_FRAC)] = t->capacity ? (double)used / (double)t->capacity : 0;
+		frame[mon_col_tier(i, MON_COL_USED_FRAC)] =
+		    t->capacity ? (double)used / (double)t->capacity : 0;
 		frame[mon_col_tier(i, MON_COL_FILL_BPS)] = t->fill.last;
 		frame[mon_col_tier(i, MON_COL_OPEN)] = open > 0 ? (double)open : 0;
 	}
@@ -563,15 +573,16 @@ size_t mon_copy_frames(struct mon *m, double *dst, size_t max_frames)
 	/* The oldest of the newest n frames sits n slots behind the head. */
 	size_t start = (m->ring_head + m->history - n) % m->history;
 	for (size_t k = 0; k < n; k++)
-		memcpy(dst + k * m->ncols, m->ring + ((start + k) % m->history) * m->ncols, m->ncols * sizeof(double));
+		memcpy(dst + k * m->ncols, m->ring + ((start + k) % m->history) * m->ncols,
+		       m->ncols * sizeof(double));
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
 
 /* ---- V8 ---------------------------------------------------------------------- */
 
-int mon_task_input_bytes(const char *const *paths, size_t n, mon_size_fn size_of, void *arg, uint64_t *total,
-			 size_t *missing)
+int mon_task_input_bytes(const char *const *paths, size_t n, mon_size_fn size_of, void *arg,
+			 uint64_t *total, size_t *missing)
 {
 	if ((!paths && n) || !size_of || !total)
 		return -EINVAL;

@@ -30,13 +30,14 @@
 #define MON_CSV_MAX_COLS (1 + MON_MAX_TIERS * MON_TIER_NCOLS + MON_GLOBAL_NCOLS)
 
 static const char *const mon_tier_suffix[MON_TIER_NCOLS] = {
-	[MON_COL_READ_BPS] = "read_Bps",   [MON_COL_WRITE_BPS] = "write_Bps", [MON_COL_OPS] = "ops_per_s",
-	[MON_COL_USED_FRAC] = "used_frac", [MON_COL_FILL_BPS] = "fill_Bps",   [MON_COL_OPEN] = "open",
+    [MON_COL_READ_BPS] = "read_Bps", [MON_COL_WRITE_BPS] = "write_Bps",
+    [MON_COL_OPS] = "ops_per_s",     [MON_COL_USED_FRAC] = "used_frac",
+    [MON_COL_FILL_BPS] = "fill_Bps", [MON_COL_OPEN] = "open",
 };
 static const char *const mon_global_name[MON_GLOBAL_NCOLS] = {
-	[MON_COL_CREATES] = "creates_per_s",
-	[MON_COL_META] = "meta_per_s",
-	[MON_COL_BACKLOG] = "migration_backlog_bytes",
+    [MON_COL_CREATES] = "creates_per_s",
+    [MON_COL_META] = "meta_per_s",
+    [MON_COL_BACKLOG] = "migration_backlog_bytes",
 };
 
 const char *mon_tier_col_suffix(enum mon_tier_col c)
@@ -149,7 +150,8 @@ struct mon_reader {
 	size_t nfields; /* may exceed MON_CSV_MAX_COLS: only the first ones are kept */
 };
 
-static int mon_rd_fail(struct mon_reader *r, size_t col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int mon_rd_fail(struct mon_reader *r, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int mon_rd_fail(struct mon_reader *r, size_t col, const char *fmt, ...)
 {
 	if (r->err && r->errlen) {
@@ -174,7 +176,9 @@ static int mon_rd_split(struct mon_reader *r, char *line)
 		if (comma)
 			*comma = '\0';
 		if (strchr(p, '"'))
-			return mon_rd_fail(r, r->nfields + 1, "quoted field %s (the series has plain numbers and names only)", p);
+			return mon_rd_fail(
+			    r, r->nfields + 1,
+			    "quoted field %s (the series has plain numbers and names only)", p);
 		if (r->nfields < MON_CSV_MAX_COLS)
 			r->fields[r->nfields] = p;
 		r->nfields++;
@@ -192,12 +196,13 @@ static int mon_rd_header(struct mon_reader *r, struct mon_series *s)
 	if (strcmp(r->fields[0], "time") != 0)
 		return mon_rd_fail(r, 1, "expected column 'time' first, found '%s'", r->fields[0]);
 	if (nf > MON_CSV_MAX_COLS)
-		return mon_rd_fail(r, 0, "header has %zu columns, more than the %d of %d tiers", nf, MON_CSV_MAX_COLS,
-				   MON_MAX_TIERS);
+		return mon_rd_fail(r, 0, "header has %zu columns, more than the %d of %d tiers", nf,
+				   MON_CSV_MAX_COLS, MON_MAX_TIERS);
 	if (nf < mon_ncols(1) || (nf - 1 - MON_GLOBAL_NCOLS) % MON_TIER_NCOLS != 0)
-		return mon_rd_fail(r, 0,
-				   "header has %zu columns (expected time, %d per tier for at least one tier, then %d global columns)",
-				   nf, MON_TIER_NCOLS, MON_GLOBAL_NCOLS);
+		return mon_rd_fail(
+		    r, 0,
+		    "header has %zu columns (expected time, %d per tier for at least one tier, then %d global columns)",
+		    nf, MON_TIER_NCOLS, MON_GLOBAL_NCOLS);
 	s->ntiers = (nf - 1 - MON_GLOBAL_NCOLS) / MON_TIER_NCOLS;
 	s->ncols = nf;
 	for (size_t t = 0; t < s->ntiers; t++) {
@@ -206,30 +211,39 @@ static int mon_rd_header(struct mon_reader *r, struct mon_series *s)
 			const char *f = r->fields[col], *suf = mon_tier_suffix[c];
 			size_t fl = strlen(f), sl = strlen(suf);
 			if (fl <= sl + 1 || f[fl - sl - 1] != '_' || strcmp(f + fl - sl, suf) != 0)
-				return mon_rd_fail(r, col + 1, "expected a column '<tier>_%s' (per tier: read_Bps, write_Bps, ops_per_s, used_frac, fill_Bps, open), found '%s'",
-						   suf, f);
+				return mon_rd_fail(
+				    r, col + 1,
+				    "expected a column '<tier>_%s' (per tier: read_Bps, write_Bps, ops_per_s, used_frac, fill_Bps, open), found '%s'",
+				    suf, f);
 			size_t nl = fl - sl - 1;
 			if (c == 0) {
 				if (nl > MON_NAME_MAX)
-					return mon_rd_fail(r, col + 1, "tier name in '%s' is longer than %d characters", f,
-							   MON_NAME_MAX);
+					return mon_rd_fail(
+					    r, col + 1,
+					    "tier name in '%s' is longer than %d characters", f,
+					    MON_NAME_MAX);
 				memcpy(s->tier_names[t], f, nl);
 				s->tier_names[t][nl] = '\0';
 				for (size_t u = 0; u < t; u++)
 					if (strcmp(s->tier_names[u], s->tier_names[t]) == 0)
-						return mon_rd_fail(r, col + 1, "tier '%s' appears twice in the header",
-								   s->tier_names[t]);
-			} else if (nl != strlen(s->tier_names[t]) || strncmp(f, s->tier_names[t], nl) != 0) {
-				return mon_rd_fail(r, col + 1, "expected column '%s_%s' (tier '%s' continues), found '%s'",
-						   s->tier_names[t], suf, s->tier_names[t], f);
+						return mon_rd_fail(
+						    r, col + 1,
+						    "tier '%s' appears twice in the header",
+						    s->tier_names[t]);
+			} else if (nl != strlen(s->tier_names[t]) ||
+				   strncmp(f, s->tier_names[t], nl) != 0) {
+				return mon_rd_fail(
+				    r, col + 1,
+				    "expected column '%s_%s' (tier '%s' continues), found '%s'",
+				    s->tier_names[t], suf, s->tier_names[t], f);
 			}
 		}
 	}
 	for (size_t g = 0; g < MON_GLOBAL_NCOLS; g++) {
 		size_t col = mon_col_global(s->ntiers, g);
 		if (strcmp(r->fields[col], mon_global_name[g]) != 0)
-			return mon_rd_fail(r, col + 1, "expected column '%s', found '%s'", mon_global_name[g],
-					   r->fields[col]);
+			return mon_rd_fail(r, col + 1, "expected column '%s', found '%s'",
+					   mon_global_name[g], r->fields[col]);
 	}
 	return 0;
 }
@@ -237,30 +251,39 @@ static int mon_rd_header(struct mon_reader *r, struct mon_series *s)
 /* Fill rates are the only values that may be negative. */
 static int mon_col_signed(size_t ntiers, size_t col)
 {
-	return col >= 1 && col < 1 + ntiers * MON_TIER_NCOLS && (col - 1) % MON_TIER_NCOLS == MON_COL_FILL_BPS;
+	return col >= 1 && col < 1 + ntiers * MON_TIER_NCOLS &&
+	       (col - 1) % MON_TIER_NCOLS == MON_COL_FILL_BPS;
 }
 
-static int mon_rd_row(struct mon_reader *r, const struct mon_series *s, char *const *names, double *row,
-		      double prev_time)
+static int mon_rd_row(struct mon_reader *r, const struct mon_series *s, char *const *names,
+		      double *row, double prev_time)
 {
 	if (r->nfields != s->ncols)
-		return mon_rd_fail(r, 0, "%zu values, the header has %zu columns", r->nfields, s->ncols);
+		return mon_rd_fail(r, 0, "%zu values, the header has %zu columns", r->nfields,
+				   s->ncols);
 	for (size_t c = 0; c < s->ncols; c++) {
 		const char *f = r->fields[c];
 		char *end;
 		errno = 0;
 		double v = *f ? strtod(f, &end) : 0;
 		if (!*f)
-			return mon_rd_fail(r, c + 1, "column '%s': empty value (expected a number)", names[c]);
+			return mon_rd_fail(r, c + 1, "column '%s': empty value (expected a number)",
+					   names[c]);
 		if (*end || end == f)
-			return mon_rd_fail(r, c + 1, "column '%s': '%s' is not a number", names[c], f);
+			return mon_rd_fail(r, c + 1, "column '%s': '%s' is not a number", names[c],
+					   f);
 		if (!isfinite(v) || errno == ERANGE)
-			return mon_rd_fail(r, c + 1, "column '%s': '%s' is not a finite number", names[c], f);
+			return mon_rd_fail(r, c + 1, "column '%s': '%s' is not a finite number",
+					   names[c], f);
 		if (v < 0 && !mon_col_signed(s->ntiers, c))
-			return mon_rd_fail(r, c + 1, "column '%s': negative value %s (expected >= 0)", names[c], f);
+			return mon_rd_fail(r, c + 1,
+					   "column '%s': negative value %s (expected >= 0)",
+					   names[c], f);
 		if (c == 0 && v < prev_time)
-			return mon_rd_fail(r, 1, "time %s is before the previous line's %.17g (time must not decrease)", f,
-					   prev_time);
+			return mon_rd_fail(
+			    r, 1,
+			    "time %s is before the previous line's %.17g (time must not decrease)",
+			    f, prev_time);
 		row[c] = v;
 	}
 	return 0;
@@ -275,8 +298,8 @@ int mon_read_csv(const char *path, struct mon_series **out, char *err, size_t er
 	*out = NULL;
 	if (!path)
 		return -EINVAL;
-	struct mon_reader r = { .path = path, .err = err, .errlen = errlen };
-	char *names[MON_CSV_MAX_COLS] = { 0 };
+	struct mon_reader r = {.path = path, .err = err, .errlen = errlen};
+	char *names[MON_CSV_MAX_COLS] = {0};
 	char *line = NULL;
 	size_t rows_cap = 0;
 	int rc;
@@ -302,7 +325,8 @@ int mon_read_csv(const char *path, struct mon_series **out, char *err, size_t er
 			if (ferror(f)) {
 				rc = -(errno ? errno : EIO);
 				if (err && errlen)
-					snprintf(err, errlen, "%s:%zu: read error: %s", path, r.line + 1, strerror(-rc));
+					snprintf(err, errlen, "%s:%zu: read error: %s", path,
+						 r.line + 1, strerror(-rc));
 				goto out;
 			}
 			break;
@@ -310,15 +334,18 @@ int mon_read_csv(const char *path, struct mon_series **out, char *err, size_t er
 		r.line++;
 		size_t len = strlen(line);
 		if (len > MON_CSV_MAX_LINE && line[len - 1] != '\n') {
-			rc = mon_rd_fail(&r, 0, "line is longer than the %d bytes a series line may have",
+			rc = mon_rd_fail(&r, 0,
+					 "line is longer than the %d bytes a series line may have",
 					 MON_CSV_MAX_LINE);
 			goto out;
 		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0) {
-			rc = mon_rd_fail(&r, 0, r.line == 1 ? "empty header line (expected 'time,<tier>_read_Bps,...')"
-							   : "empty line (expected a line of numbers)");
+			rc = mon_rd_fail(
+			    &r, 0,
+			    r.line == 1 ? "empty header line (expected 'time,<tier>_read_Bps,...')"
+					: "empty line (expected a line of numbers)");
 			goto out;
 		}
 		if ((rc = mon_rd_split(&r, line)) != 0)

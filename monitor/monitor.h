@@ -30,10 +30,10 @@ extern "C" {
 
 #define MON_WUR __attribute__((warn_unused_result))
 
-#define MON_MAX_TIERS 8
-#define MON_NAME_MAX 64		     /* tier name: letters, digits, '_', '-', '.' */
-#define MON_DEFAULT_HISTORY 3600     /* frames kept: one hour at one tick per second */
-#define MON_DEFAULT_HALF_LIFE_S 5.0 /* EWMA half-life of the rates in mon_state */
+#define MON_MAX_TIERS		8
+#define MON_NAME_MAX		64   /* tier name: letters, digits, '_', '-', '.' */
+#define MON_DEFAULT_HISTORY	3600 /* frames kept: one hour at one tick per second */
+#define MON_DEFAULT_HALF_LIFE_S 5.0  /* EWMA half-life of the rates in mon_state */
 
 struct mon;
 
@@ -126,11 +126,11 @@ struct mon_tier_state {
 	uint64_t read_bytes_total, write_bytes_total, reads_total, writes_total, opens_total;
 	/* Backing filesystem, as of the last statvfs check (path given only).
 	 * fs_used counts everything on that filesystem, ours or not. */
-	int fs_checked;		  /* a check has run */
-	int fs_errno;		  /* errno of the last statvfs, 0 = fine */
+	int fs_checked;		    /* a check has run */
+	int fs_errno;		    /* errno of the last statvfs, 0 = fine */
 	uint64_t fs_used, fs_avail; /* bytes */
-	int64_t fs_unaccounted;	  /* fs_used - used: bytes there our accounting does not hold */
-	int fs_short;		  /* free (within capacity) > fs_avail: the promise cannot be kept */
+	int64_t fs_unaccounted;	    /* fs_used - used: bytes there our accounting does not hold */
+	int fs_short; /* free (within capacity) > fs_avail: the promise cannot be kept */
 };
 
 struct mon_state {
@@ -138,11 +138,11 @@ struct mon_state {
 	struct mon_tier_state tiers[MON_MAX_TIERS];
 	double creates_per_s, creates_per_s_last;
 	double meta_per_s, meta_per_s_last;
-	uint64_t creates_total, meta_total;	/* live */
-	uint64_t migration_backlog_bytes;	/* live */
-	uint64_t ticks;				/* successful mon_tick() calls */
-	size_t frames;				/* frames held in the ring */
-	double uptime_s;			/* by the monitor's clock, at snapshot time */
+	uint64_t creates_total, meta_total; /* live */
+	uint64_t migration_backlog_bytes;   /* live */
+	uint64_t ticks;			    /* successful mon_tick() calls */
+	size_t frames;			    /* frames held in the ring */
+	double uptime_s;		    /* by the monitor's clock, at snapshot time */
 	double half_life_s;
 };
 

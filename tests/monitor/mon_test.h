@@ -11,7 +11,7 @@
 
 #include "monitor.h"
 
-#define MiB (1024.0 * 1024.0)
+#define MiB	 (1024.0 * 1024.0)
 #define NS_PER_S 1000000000ull
 
 struct test_clock {
@@ -29,15 +29,15 @@ static inline void test_clock_advance(struct test_clock *c, double seconds)
 }
 
 /* Three tiers as the default tierfs.conf names them. */
-static inline struct mon_config test_config(struct test_clock *c, uint64_t cap_mem, uint64_t cap_ssd,
-					    uint64_t cap_pfs)
+static inline struct mon_config test_config(struct test_clock *c, uint64_t cap_mem,
+					    uint64_t cap_ssd, uint64_t cap_pfs)
 {
 	struct mon_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.ntiers = 3;
-	cfg.tiers[0] = (struct mon_tier_config){ .name = "mem", .capacity = cap_mem };
-	cfg.tiers[1] = (struct mon_tier_config){ .name = "ssd", .capacity = cap_ssd };
-	cfg.tiers[2] = (struct mon_tier_config){ .name = "pfs", .capacity = cap_pfs };
+	cfg.tiers[0] = (struct mon_tier_config){.name = "mem", .capacity = cap_mem};
+	cfg.tiers[1] = (struct mon_tier_config){.name = "ssd", .capacity = cap_ssd};
+	cfg.tiers[2] = (struct mon_tier_config){.name = "pfs", .capacity = cap_pfs};
 	cfg.clock = test_clock_read;
 	cfg.clock_ud = c;
 	return cfg;

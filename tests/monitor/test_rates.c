@@ -29,7 +29,7 @@ static void tick(struct mon *m)
 
 Test(monitor_rates, ten_mib_in_one_second_is_ten_mib_per_s)
 {
-	struct test_clock clk = { 5 * NS_PER_S };
+	struct test_clock clk = {5 * NS_PER_S};
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1ull << 34, 1ull << 40);
 	struct mon *m = test_mon(&cfg);
 
@@ -49,7 +49,8 @@ Test(monitor_rates, ten_mib_in_one_second_is_ten_mib_per_s)
 	cr_assert_eq(s.ntiers, 3);
 	cr_assert_str_eq(s.tiers[1].name, "ssd");
 	cr_assert_float_eq(s.tiers[1].write_Bps_last, 10 * MiB, 1e-6);
-	cr_assert_float_eq(s.tiers[1].write_Bps, 10 * MiB, 1e-6, "the first tick seeds the average");
+	cr_assert_float_eq(s.tiers[1].write_Bps, 10 * MiB, 1e-6,
+			   "the first tick seeds the average");
 	cr_assert_float_eq(s.tiers[1].write_ops_per_s_last, 160, 1e-9);
 	cr_assert_float_eq(s.tiers[1].read_Bps_last, 0, 1e-9);
 	cr_assert_float_eq(s.tiers[0].read_Bps_last, 3 * MiB, 1e-6);
@@ -89,7 +90,7 @@ Test(monitor_rates, ten_mib_in_one_second_is_ten_mib_per_s)
 
 Test(monitor_rates, tick_without_time_records_nothing)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 100, 100, 100);
 	struct mon *m = test_mon(&cfg);
 	cr_assert_eq(mon_tick(m), -EAGAIN, "no time has passed since create");
@@ -111,7 +112,7 @@ Test(monitor_rates, tick_without_time_records_nothing)
 Test(monitor_rates, ewma_closes_half_the_gap_per_half_life)
 {
 	const double H = 4.0, R = 8 * MiB;
-	struct test_clock clk = { 0 }, clk2 = { 0 };
+	struct test_clock clk = {0}, clk2 = {0};
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1 << 30, 1 << 30);
 	cfg.half_life_s = H;
 	struct mon *m = test_mon(&cfg);
@@ -162,7 +163,7 @@ Test(monitor_rates, ewma_closes_half_the_gap_per_half_life)
 
 Test(monitor_rates, default_half_life_is_documented_value)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	struct mon *m = test_mon(&cfg);
 	cr_assert_float_eq(snap(m).half_life_s, MON_DEFAULT_HALF_LIFE_S, 0);
@@ -172,7 +173,7 @@ Test(monitor_rates, default_half_life_is_documented_value)
 /* The ring keeps the newest MON_DEFAULT_HISTORY frames, oldest first. */
 Test(monitor_rates, ring_wraps_at_3600)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1 << 30, 1 << 30, 1 << 30);
 	struct mon *m = test_mon(&cfg);
 	const size_t extra = 17, total = MON_DEFAULT_HISTORY + extra;
@@ -192,7 +193,8 @@ Test(monitor_rates, ring_wraps_at_3600)
 	for (size_t k = 0; k < n; k++) {
 		double want = (double)(extra + 1 + k);
 		cr_assert_float_eq(fr[k * nc], want, 1e-9, "frame %zu time", k);
-		cr_assert_float_eq(fr[k * nc + mon_col_tier(0, MON_COL_WRITE_BPS)], want, 1e-9, "frame %zu rate", k);
+		cr_assert_float_eq(fr[k * nc + mon_col_tier(0, MON_COL_WRITE_BPS)], want, 1e-9,
+				   "frame %zu rate", k);
 	}
 	/* Asking for fewer gives the newest ones. */
 	cr_assert_eq(mon_copy_frames(m, fr, 3), 3);
@@ -204,7 +206,7 @@ Test(monitor_rates, ring_wraps_at_3600)
 
 Test(monitor_rates, small_history_wraps_too)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	cfg.history = 5;
 	struct mon *m = test_mon(&cfg);
@@ -221,7 +223,7 @@ Test(monitor_rates, small_history_wraps_too)
 
 Test(monitor_rates, used_free_fill_and_open)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1000, 5000, 0);
 	cfg.tiers[1].used = 4000; /* the daemon's scan at mount */
 	struct mon *m = test_mon(&cfg);
@@ -272,7 +274,7 @@ Test(monitor_rates, used_free_fill_and_open)
 
 Test(monitor_rates, migration_backlog)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	struct mon *m = test_mon(&cfg);
 	mon_migrate_begin(m, 1, 4096);
@@ -312,8 +314,8 @@ Test(monitor_rates, statvfs_discrepancy_is_reported_not_fixed)
 {
 	char dir[] = "/tmp/tierfs-montest-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
-	struct test_clock clk = { 0 };
-	struct log_capture lc = { 0 };
+	struct test_clock clk = {0};
+	struct log_capture lc = {0};
 	struct mon_config cfg = test_config(&clk, UINT64_MAX / 2, 4096, 1);
 	cfg.tiers[0].path = dir;
 	cfg.tiers[1].path = dir;
@@ -329,10 +331,11 @@ Test(monitor_rates, statvfs_discrepancy_is_reported_not_fixed)
 	cr_assert(s.tiers[0].fs_checked);
 	cr_assert_eq(s.tiers[0].fs_errno, 0);
 	cr_assert_gt(s.tiers[0].fs_used, 0);
-	cr_assert(s.tiers[0].fs_short, "free %llu > available %llu", (unsigned long long)s.tiers[0].free,
-		  (unsigned long long)s.tiers[0].fs_avail);
+	cr_assert(s.tiers[0].fs_short, "free %llu > available %llu",
+		  (unsigned long long)s.tiers[0].free, (unsigned long long)s.tiers[0].fs_avail);
 	cr_assert_eq(s.tiers[0].fs_unaccounted, (int64_t)(s.tiers[0].fs_used - 123));
-	cr_assert_eq(s.tiers[0].free, UINT64_MAX / 2 - 123, "the accounting is reported, not corrected");
+	cr_assert_eq(s.tiers[0].free, UINT64_MAX / 2 - 123,
+		     "the accounting is reported, not corrected");
 	cr_assert_eq(mon_free_bytes(m, 0), UINT64_MAX / 2 - 123);
 	cr_assert_not(s.tiers[1].fs_short);
 	cr_assert_eq(s.tiers[2].fs_errno, ENOENT);
@@ -356,8 +359,8 @@ Test(monitor_rates, statvfs_discrepancy_is_reported_not_fixed)
 
 Test(monitor_rates, statvfs_failure_names_tier_and_path)
 {
-	struct test_clock clk = { 0 };
-	struct log_capture lc = { 0 };
+	struct test_clock clk = {0};
+	struct log_capture lc = {0};
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	cfg.tiers[1].path = "/nonexistent/tierfs-montest";
 	cfg.log = capture;
@@ -368,7 +371,7 @@ Test(monitor_rates, statvfs_failure_names_tier_and_path)
 	tick(m);
 	cr_assert_eq(lc.n, 1);
 	cr_assert(strstr(lc.last, "tier ssd") && strstr(lc.last, "/nonexistent/tierfs-montest") &&
-			  strstr(lc.last, strerror(ENOENT)),
+		      strstr(lc.last, strerror(ENOENT)),
 		  "%s", lc.last);
 	cr_assert_not(snap(m).tiers[0].fs_checked, "no path, no check");
 	mon_destroy(m);
@@ -376,7 +379,7 @@ Test(monitor_rates, statvfs_failure_names_tier_and_path)
 
 Test(monitor_rates, bad_config_refused)
 {
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon *m = (struct mon *)&clk;
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	cfg.ntiers = 0;
@@ -425,7 +428,7 @@ Test(monitor_rates, null_and_bad_tier_are_safe)
 	cr_assert_eq(mon_tier_count(NULL), 0);
 	cr_assert_eq(mon_copy_frames(NULL, NULL, 1), 0);
 
-	struct test_clock clk = { 0 };
+	struct test_clock clk = {0};
 	struct mon_config cfg = test_config(&clk, 1, 1, 1);
 	struct mon *m = test_mon(&cfg);
 	mon_write(m, 3, 100);

@@ -12,8 +12,8 @@
 
 #include "mon_test.h"
 
-#define WORKERS 4
-#define ITERS 200000
+#define WORKERS	  4
+#define ITERS	  200000
 #define LEFT_OPEN 3 /* opens each worker never closes */
 
 struct shared {
@@ -85,7 +85,8 @@ static void *ticker(void *arg)
 			atomic_fetch_add(&sh->failures, 1);
 		for (size_t t = 0; t < 3; t++)
 			if (s.tiers[t].free > s.tiers[t].capacity ||
-			    s.tiers[t].free != (s.tiers[t].used < 1000 ? 1000 - s.tiers[t].used : 0) ||
+			    s.tiers[t].free !=
+				(s.tiers[t].used < 1000 ? 1000 - s.tiers[t].used : 0) ||
 			    mon_free_bytes(sh->m, (int)t) > 1000)
 				atomic_fetch_add(&sh->failures, 1);
 		sched_yield();
@@ -107,7 +108,7 @@ Test(monitor_threads, totals_exact_under_concurrent_events_and_ticks)
 	struct wargs wa[WORKERS];
 	cr_assert_eq(pthread_create(&tt, NULL, ticker, &sh), 0);
 	for (int w = 0; w < WORKERS; w++) {
-		wa[w] = (struct wargs){ &sh, w };
+		wa[w] = (struct wargs){&sh, w};
 		cr_assert_eq(pthread_create(&th[w], NULL, work, &wa[w]), 0);
 	}
 	for (int w = 0; w < WORKERS; w++)
@@ -117,7 +118,7 @@ Test(monitor_threads, totals_exact_under_concurrent_events_and_ticks)
 	test_clock_advance(&sh.clk, 1.0);
 	cr_assert_eq(mon_tick(sh.m), 0); /* the last events go into a final frame */
 
-	uint64_t want_w[3] = { 0 }, want_r[3] = { 0 }, want_n[3] = { 0 }, want_creates = 0;
+	uint64_t want_w[3] = {0}, want_r[3] = {0}, want_n[3] = {0}, want_creates = 0;
 	for (int w = 0; w < WORKERS; w++)
 		for (int i = 0; i < ITERS; i++) {
 			int t = (i + w) % 3;
@@ -126,7 +127,7 @@ Test(monitor_threads, totals_exact_under_concurrent_events_and_ticks)
 			want_n[t]++;
 			want_creates += i % 10 == 0;
 		}
-	int64_t want_open[3] = { 0 };
+	int64_t want_open[3] = {0};
 	for (int w = 0; w < WORKERS; w++)
 		for (int i = 0; i < LEFT_OPEN; i++)
 			want_open[(i + w) % 3]++;
@@ -139,11 +140,13 @@ Test(monitor_threads, totals_exact_under_concurrent_events_and_ticks)
 		cr_assert_eq(s.tiers[t].write_bytes_total, want_w[t], "tier %d", t);
 		cr_assert_eq(s.tiers[t].read_bytes_total, want_r[t], "tier %d", t);
 		cr_assert_eq(s.tiers[t].writes_total, want_n[t]);
-		cr_assert_eq(s.tiers[t].reads_total, want_n[(t + 2) % 3], "reads land one tier further");
+		cr_assert_eq(s.tiers[t].reads_total, want_n[(t + 2) % 3],
+			     "reads land one tier further");
 		cr_assert_eq(s.tiers[t].open_files, want_open[t], "tier %d", t);
 		cr_assert_eq(s.tiers[t].opens_total, want_n[t]);
-		cr_assert(sh.write_bytes[t] == (double)want_w[t], "tier %d: frames sum %.17g, fed %llu", t,
-			  sh.write_bytes[t], (unsigned long long)want_w[t]);
+		cr_assert(sh.write_bytes[t] == (double)want_w[t],
+			  "tier %d: frames sum %.17g, fed %llu", t, sh.write_bytes[t],
+			  (unsigned long long)want_w[t]);
 		cr_assert(sh.read_bytes[t] == (double)want_r[t], "tier %d", t);
 		cr_assert(sh.ops[t] == (double)(want_n[t] + want_n[(t + 2) % 3]), "tier %d ops", t);
 	}

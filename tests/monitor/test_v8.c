@@ -41,14 +41,15 @@ Test(monitor_v8, producer_inputs_measured_on_disk)
 {
 	char err[512];
 	wf_graph *g = NULL;
-	int rc = wf_load(TIERFS_FIXTURES_DIR "/parser/good/mini-dax36.xml", NULL, &g, err, sizeof err);
+	int rc =
+	    wf_load(TIERFS_FIXTURES_DIR "/parser/good/mini-dax36.xml", NULL, &g, err, sizeof err);
 	cr_assert_eq(rc, 0, "%s", err);
 
 	/* The producer of out.dat and its inputs, as the daemon will find them. */
 	struct wf_file_features ff;
 	cr_assert_eq(wf_file_features(g, "out.dat", &ff), 0);
 	cr_assert_not_null(ff.producer_id);
-	struct wf_task_info ti = { 0 };
+	struct wf_task_info ti = {0};
 	int found = 0;
 	for (uint32_t i = 0; i < wf_task_count(g) && !found; i++) {
 		cr_assert_eq(wf_task_info(g, i, &ti), 0);
@@ -100,10 +101,11 @@ Test(monitor_v8, edge_cases)
 {
 	uint64_t total = 5;
 	size_t missing = 5;
-	cr_assert_eq(mon_task_input_bytes(NULL, 0, stat_size, "/", &total, &missing), 0, "an entry task reads nothing");
+	cr_assert_eq(mon_task_input_bytes(NULL, 0, stat_size, "/", &total, &missing), 0,
+		     "an entry task reads nothing");
 	cr_assert_eq(total, 0);
 	cr_assert_eq(missing, 0);
-	const char *paths[] = { NULL };
+	const char *paths[] = {NULL};
 	cr_assert_eq(mon_task_input_bytes(paths, 1, stat_size, "/", &total, &missing), 0);
 	cr_assert_eq(missing, 1);
 	cr_assert_eq(mon_task_input_bytes(NULL, 1, stat_size, "/", &total, &missing), -EINVAL);

@@ -79,7 +79,7 @@ static double one_run(enum what what, struct mon *m, int threads, long n, double
 	pthread_t th[MAX_THREADS];
 	struct run r[MAX_THREADS];
 	for (int t = 0; t < threads; t++) {
-		r[t] = (struct run){ .what = what, .m = m, .n = n, .bar = &bar };
+		r[t] = (struct run){.what = what, .m = m, .n = n, .bar = &bar};
 		if (pthread_create(&th[t], NULL, thread_main, &r[t]) != 0) {
 			fprintf(stderr, "monbench: pthread_create failed\n");
 			exit(1);
@@ -130,10 +130,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	struct mon_config cfg = { .ntiers = 3 };
-	cfg.tiers[0] = (struct mon_tier_config){ .name = "mem", .capacity = 1ull << 34, .path = "/dev/shm" };
-	cfg.tiers[1] = (struct mon_tier_config){ .name = "ssd", .capacity = 1ull << 40, .path = "/var/tmp" };
-	cfg.tiers[2] = (struct mon_tier_config){ .name = "pfs", .capacity = 1ull << 50, .path = "/tmp" };
+	struct mon_config cfg = {.ntiers = 3};
+	cfg.tiers[0] =
+	    (struct mon_tier_config){.name = "mem", .capacity = 1ull << 34, .path = "/dev/shm"};
+	cfg.tiers[1] =
+	    (struct mon_tier_config){.name = "ssd", .capacity = 1ull << 40, .path = "/var/tmp"};
+	cfg.tiers[2] =
+	    (struct mon_tier_config){.name = "pfs", .capacity = 1ull << 50, .path = "/tmp"};
 	struct mon *m = NULL;
 	int rc = mon_create(&cfg, &m);
 	if (rc) {
@@ -142,11 +145,13 @@ int main(int argc, char **argv)
 	}
 
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	printf("monbench: %ld calls per thread, median of %d runs, %ld CPUs online\n", n, runs, cpus);
-	double loadavg[1] = { -1 };
+	printf("monbench: %ld calls per thread, median of %d runs, %ld CPUs online\n", n, runs,
+	       cpus);
+	double loadavg[1] = {-1};
 	if (getloadavg(loadavg, 1) == 1)
-		printf("load average before the runs: %.2f (other processes inflate wall time, not CPU time)\n",
-		       loadavg[0]);
+		printf(
+		    "load average before the runs: %.2f (other processes inflate wall time, not CPU time)\n",
+		    loadavg[0]);
 	printf("%-34s %8s %10s %10s\n", "operation", "threads", "cpu ns", "wall ns");
 	double v[100], w[100];
 	uint64_t calls = 0;
@@ -154,11 +159,12 @@ int main(int argc, char **argv)
 		for (int i = 0; i < runs; i++)
 			v[i] = one_run(W_MON_WRITE, m, threads, n, &w[i]);
 		calls += (uint64_t)runs * (uint64_t)threads * (uint64_t)n;
-		printf("%-34s %8d %10.2f %10.2f\n", "mon_write (sharded)", threads, median(v, runs), median(w, runs));
+		printf("%-34s %8d %10.2f %10.2f\n", "mon_write (sharded)", threads, median(v, runs),
+		       median(w, runs));
 		for (int i = 0; i < runs; i++)
 			v[i] = one_run(W_NAIVE, NULL, threads, n, &w[i]);
-		printf("%-34s %8d %10.2f %10.2f\n", "one shared atomic pair (naive)", threads, median(v, runs),
-		       median(w, runs));
+		printf("%-34s %8d %10.2f %10.2f\n", "one shared atomic pair (naive)", threads,
+		       median(v, runs), median(w, runs));
 	}
 	printf("per call, per thread; medians of the runs\n");
 
