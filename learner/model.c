@@ -305,10 +305,15 @@ static inline int32_t step(const struct lrn_cnode *n, const float *x)
 static inline __attribute__((always_inline)) size_t cstep(const uint16_t *F, const float *T, size_t i, const float *x,
 							  int nan_free)
 {
+	if (nan_free) {
+		/* No missing values: the direction bit is never consulted. */
+		float v = x[F[i] & ~LRN_C_MISSING_RIGHT];
+		return 2 * i + 1 + (size_t)(T[i] <= v);
+	}
 	uint16_t fd = F[i];
 	float v = x[fd & ~LRN_C_MISSING_RIGHT];
 	size_t right = !(v < T[i]);
-	if (!nan_free && v != v)
+	if (v != v)
 		right = fd >> 15;
 	return 2 * i + 1 + right;
 }
