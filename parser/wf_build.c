@@ -89,11 +89,15 @@ struct gtask {
 	uint64_t in_bytes, out_bytes;
 };
 
+/* Everything a lookup returns is copied in at load, so a lookup touches
+ * one slot, one key and one gfile: three cache misses on a big graph. */
 struct gfile {
 	const char *name;
-	uint64_t size;
+	const char *producer_id, *producer_category; /* NULL: no producer */
+	uint64_t size, producer_input_bytes;
 	uint32_t owner; /* UINT32_MAX = no producer */
 	uint32_t producers, consumers, next, last;
+	uint32_t producer_level, producer_width;
 };
 
 struct wf_graph {
@@ -833,8 +837,17 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		}
 	}
 	for (uint32_t f = 0; f < nf; f++) {
-		g->files[f].name = b->files.v[f].name;
-		g->sum.multi_producer_files += g->files[f].producers > 1;
+		struct gfile *gf = &g->files[f];
+		gf->name = b->files.v[f].name;
+		g->sum.multi_producer_files += gf->producers > 1;
+		if (gf->owner == UINT32_MAX)
+			continue;
+		const struct gtask *p = &g->tasks[gf->owner];
+		gf->producer_id = p->id;
+		gf->producer_category = p->category;
+		gf->producer_input_bytes = p->in_bytes;
+		gf->producer_level = p->level;
+		gf->producer_width = g->width[p->level];
 	}
 
 	g->sum.format = fmt;
@@ -926,10 +939,9 @@ int wf_file_info(const wf_graph *g, uint32_t index, struct wf_file_features *out
 	if (index >= g->sum.files)
 		return -ERANGE;
 	const struct gfile *f = &g->files[index];
-	const struct gtask *p = f->owner == UINT32_MAX ? NULL : &g->tasks[f->owner];
 	*out = (struct wf_file_features){
-		.producer_level = p ? p->level : 0,
-		.producer_width = p ? g->width[p->level] : 0,
+		.producer_level = f->producer_level,
+		.producer_width = f->producer_width,
 		.wf_tasks = g->sum.tasks,
 		.wf_bytes = g->sum.declared_bytes,
 		.consumers = f->consumers,
@@ -939,9 +951,9 @@ int wf_file_info(const wf_graph *g, uint32_t index, struct wf_file_features *out
 		.producers = f->producers,
 		.file_index = index,
 		.name = f->name,
-		.producer_id = p ? p->id : NULL,
-		.producer_category = p ? p->category : NULL,
-		.producer_input_bytes = p ? p->in_bytes : 0,
+		.producer_id = f->producer_id,
+		.producer_category = f->producer_category,
+		.producer_input_bytes = f->producer_input_bytes,
 	};
 	return 0;
 }
