@@ -566,22 +566,12 @@ int lrn_model_load(const char *path, struct lrn_model **out)
 	return rc;
 }
 
-static cJSON *int_array(const int32_t *v, int n)
+/* A JSON array of n numbers, from int32 (ints) or float (floats) values. */
+static cJSON *num_array(const int32_t *ints, const float *floats, int n)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (int i = 0; a && i < n; i++)
-		if (!cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]))) {
-			cJSON_Delete(a);
-			return NULL;
-		}
-	return a;
-}
-
-static cJSON *float_array(const float *v, int n)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (int i = 0; a && i < n; i++)
-		if (!cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]))) {
+		if (!cJSON_AddItemToArray(a, cJSON_CreateNumber(ints ? (double)ints[i] : (double)floats[i]))) {
 			cJSON_Delete(a);
 			return NULL;
 		}
@@ -598,7 +588,7 @@ static cJSON *model_to_json(const struct lrn_model *m)
 		 cJSON_AddStringToObject(root, "objective", m->binary_logistic ? "binary:logistic" : "multi:softprob") &&
 		 cJSON_AddItemToObject(root, "features", cJSON_CreateStringArray((const char *const *)m->features, (int)m->nfeatures)) &&
 		 cJSON_AddItemToObject(root, "classes", cJSON_CreateStringArray((const char *const *)m->classes, (int)m->nclasses)) &&
-		 (base = float_array(m->base, (int)m->nmargins)) && cJSON_AddItemToObject(root, "base_scores", base) &&
+		 (base = num_array(NULL, m->base, (int)m->nmargins)) && cJSON_AddItemToObject(root, "base_scores", base) &&
 		 (trees = cJSON_AddArrayToObject(root, "trees"));
 	for (size_t t = 0; ok && t < m->ntrees; t++) {
 		const struct lrn_rawtree *rt = &m->raw[t];
@@ -612,12 +602,12 @@ static cJSON *model_to_json(const struct lrn_model *m)
 		}
 		for (int i = 0; i < rt->n; i++)
 			dl[i] = rt->dleft[i];
-		ok = cJSON_AddNumberToObject(o, "class", rt->cls) && cJSON_AddItemToObject(o, "left", int_array(rt->left, rt->n)) &&
-		     cJSON_AddItemToObject(o, "right", int_array(rt->right, rt->n)) &&
-		     cJSON_AddItemToObject(o, "feature", int_array(rt->feat, rt->n)) &&
-		     cJSON_AddItemToObject(o, "threshold", float_array(rt->thr, rt->n)) &&
-		     cJSON_AddItemToObject(o, "default_left", int_array(dl, rt->n)) &&
-		     (!rt->gain || cJSON_AddItemToObject(o, "gain", float_array(rt->gain, rt->n)));
+		ok = cJSON_AddNumberToObject(o, "class", rt->cls) && cJSON_AddItemToObject(o, "left", num_array(rt->left, NULL, rt->n)) &&
+		     cJSON_AddItemToObject(o, "right", num_array(rt->right, NULL, rt->n)) &&
+		     cJSON_AddItemToObject(o, "feature", num_array(rt->feat, NULL, rt->n)) &&
+		     cJSON_AddItemToObject(o, "threshold", num_array(NULL, rt->thr, rt->n)) &&
+		     cJSON_AddItemToObject(o, "default_left", num_array(dl, NULL, rt->n)) &&
+		     (!rt->gain || cJSON_AddItemToObject(o, "gain", num_array(NULL, rt->gain, rt->n)));
 		free(dl);
 	}
 	if (!ok) {

@@ -226,6 +226,20 @@ static void free_raw(struct lrn_rawtree *raw, size_t n)
 	free(raw);
 }
 
+/* The trees array: its count checked, zeroed raw trees to fill. */
+static int tree_slots(const cJSON *trees, const char *what, const char *path, int *nt, struct lrn_rawtree **raw)
+{
+	int rc = as_array(trees, -1, what, path, nt);
+	if (rc < 0)
+		return rc;
+	if (*nt > LRN_MAX_TREES)
+		return lrn_err(-E2BIG, "%s: %s: %d trees, more than the %d allowed", what, path, *nt, LRN_MAX_TREES);
+	*raw = calloc(*nt ? (size_t)*nt : 1, sizeof(**raw));
+	if (!*raw)
+		return lrn_err(-ENOMEM, "%s: out of memory", what);
+	return 0;
+}
+
 static const struct tree_keys our_keys = {"left", "right", "feature", "threshold", "default_left", "gain"};
 static const struct tree_keys xgb_keys = {"left_children", "right_children", "split_indices", "split_conditions", "default_left", "loss_changes"};
 
@@ -276,17 +290,8 @@ int lrn_model_from_ours(const cJSON *root, const char *what, struct lrn_model **
 			rc = lrn_err(-EINVAL, "%s: base_scores[%zu]: expected a finite number", what, k);
 			goto out;
 		}
-	if ((rc = need(root, "trees", what, "", &trees)) < 0 || (rc = as_array(trees, -1, what, "trees", &nt)) < 0)
+	if ((rc = need(root, "trees", what, "", &trees)) < 0 || (rc = tree_slots(trees, what, "trees", &nt, &raw)) < 0)
 		goto out;
-	if (nt > LRN_MAX_TREES) {
-		rc = lrn_err(-E2BIG, "%s: trees: %d trees, more than the %d allowed", what, nt, LRN_MAX_TREES);
-		goto out;
-	}
-	raw = calloc(nt ? (size_t)nt : 1, sizeof(*raw));
-	if (!raw) {
-		rc = lrn_err(-ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
 	int i = 0;
 	const cJSON *t;
 	cJSON_ArrayForEach(t, trees)
@@ -384,19 +389,10 @@ int lrn_model_from_xgboost(const cJSON *root, const char *what, struct lrn_model
 	}
 	if ((rc = need(gb, "model", what, "learner.gradient_booster", &model)) < 0 ||
 	    (rc = need(model, "trees", what, "learner.gradient_booster.model", &trees)) < 0 ||
-	    (rc = as_array(trees, -1, what, "learner.gradient_booster.model.trees", &nt)) < 0 ||
+	    (rc = tree_slots(trees, what, "learner.gradient_booster.model.trees", &nt, &raw)) < 0 ||
 	    (rc = need(model, "tree_info", what, "learner.gradient_booster.model", &info)) < 0 ||
 	    (rc = as_array(info, nt, what, "learner.gradient_booster.model.tree_info", &ni)) < 0)
 		goto out;
-	if (nt > LRN_MAX_TREES) {
-		rc = lrn_err(-E2BIG, "%s: learner.gradient_booster.model.trees: %d trees, more than the %d allowed", what, nt, LRN_MAX_TREES);
-		goto out;
-	}
-	raw = calloc(nt ? (size_t)nt : 1, sizeof(*raw));
-	if (!raw) {
-		rc = lrn_err(-ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
 	int i = 0;
 	const cJSON *t, *c = info->child;
 	cJSON_ArrayForEach(t, trees)
