@@ -66,7 +66,7 @@ static void check_replay(const char *wf, const char *dir, double scale, uint64_t
 	wf_graph *g = load(wf);
 	uint32_t nt = wf_task_count(g), nf = wf_file_count(g);
 	uint64_t all_bytes = 0, read_total = 0, write_total = 0, tier_total = 0;
-	double io_total = 0, type_io = 0, type_tasks = 0;
+	double io_total = 0, verify_total = 0, type_io = 0, type_tasks = 0;
 	const cJSON *tasks = item(js, "tasks"), *t, *types;
 	char rel[PATH_MAX];
 
@@ -107,7 +107,8 @@ static void check_replay(const char *wf, const char *dir, double scale, uint64_t
 		cr_assert_eq((uint64_t)rr_num(e, "read_bytes"), rb, "%s: task %s read", wf, ti.id);
 		cr_assert_eq((uint64_t)rr_num(e, "write_bytes"), wb, "%s: task %s wrote", wf, ti.id);
 		cr_assert_leq(rr_num(e, "start"), rr_num(e, "end"));
-		cr_assert_leq(rr_num(e, "io_s"), rr_num(e, "end") - rr_num(e, "start") + 1e-9);
+		cr_assert_leq(rr_num(e, "io_s") + rr_num(e, "verify_s") + rr_num(e, "compute_s"),
+			      rr_num(e, "end") - rr_num(e, "start") + 1e-9, "%s: task %s: parts exceed its span", wf, ti.id);
 		/* dependency order: no task starts before each parent ended */
 		for (uint32_t k = 0; k < ti.n_parents; k++) {
 			const cJSON *p = cJSON_GetArrayItem(tasks, (int)ti.parents[k]);
@@ -117,11 +118,13 @@ static void check_replay(const char *wf, const char *dir, double scale, uint64_t
 		read_total += rb;
 		write_total += wb;
 		io_total += rr_num(e, "io_s");
+		verify_total += rr_num(e, "verify_s");
 		cr_assert_leq(rr_num(e, "end"), rr_num(js, "makespan_s"));
 	}
 	cr_assert_eq((uint64_t)rr_num(js, "read_bytes"), read_total);
 	cr_assert_eq((uint64_t)rr_num(js, "write_bytes"), write_total);
 	cr_assert_float_eq(rr_num(js, "io_time_s"), io_total, 1e-6);
+	cr_assert_float_eq(rr_num(js, "verify_time_s"), verify_total, 1e-6);
 	types = item(js, "io_by_type");
 	cJSON_ArrayForEach(t, types)
 	{

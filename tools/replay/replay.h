@@ -57,7 +57,10 @@ struct rp_task_result {
 	const char *id, *category;
 	bool done;               /* false if the run stopped before it ended */
 	double start, end;       /* seconds since rp_execute() started */
-	double io_s;             /* open+read+write+close time of this task */
+	double io_s;             /* time inside this task's file system calls:
+				  * walking and opening paths, read, write,
+				  * truncate, close */
+	double verify_s;         /* making and checking content (CPU) */
 	double compute_s;
 	uint64_t read_bytes, write_bytes;
 };
@@ -65,6 +68,7 @@ struct rp_task_result {
 struct rp_summary {
 	double makespan_s;       /* clock start (workers ready) to last task end */
 	double io_time_s;        /* sum of rp_task_result.io_s */
+	double verify_time_s;    /* sum of rp_task_result.verify_s */
 	double stage_s;
 	uint64_t read_bytes, write_bytes;
 	uint64_t staged_bytes;

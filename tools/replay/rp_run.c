@@ -202,20 +202,34 @@ static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Time spent in system calls (io) and in making or checking content
+ * (verify), kept apart so content checks do not count as storage time. */
+struct acct {
+	double io, verify;
+};
+
 /* who: "task X" or "staging", for the message. */
-static int write_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who)
+static int write_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who, struct acct *ac)
 {
 	const struct rfile *f = &r->files[fi];
 	bool shared = f->writers > 1 || f->staged;
 	uint64_t off = 0;
 	int fd, rc = 0;
+	double t0 = now(), t1, t2;
 	fd = open_below(r, f->path, O_WRONLY | O_CREAT | (shared ? 0 : O_TRUNC), true);
+	t1 = now();
+	ac->io += t1 - t0;
 	if (fd < 0)
 		return fail(r, fd, "%s: cannot create %s/%s: %s%s", who, r->dir, f->path, strerror(-fd), hint(fd));
 	while (off < f->bytes) {
 		size_t n = f->bytes - off < r->o.chunk ? (size_t)(f->bytes - off) : r->o.chunk;
+		t0 = now();
 		rp_content_fill(f->key, off, buf, n);
+		t1 = now();
 		rc = write_all(fd, buf, n, off);
+		t2 = now();
+		ac->verify += t1 - t0;
+		ac->io += t2 - t1;
 		if (rc < 0) {
 			rc = fail(r, rc, "%s: write %s/%s at offset %" PRIu64 ": %s", who, r->dir, f->path, off,
 				  strerror(-rc));
@@ -223,27 +237,34 @@ static int write_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *wh
 		}
 		off += n;
 	}
+	t0 = now();
 	if (rc == 0 && shared && ftruncate(fd, (off_t)f->bytes) < 0)
 		rc = fail(r, -errno, "%s: truncate %s/%s to %" PRIu64 " bytes: %s", who, r->dir, f->path,
 			  f->bytes, strerror(errno));
 	if (close(fd) < 0 && rc == 0)
 		rc = fail(r, -errno, "%s: close %s/%s after writing: %s", who, r->dir, f->path, strerror(errno));
+	ac->io += now() - t0;
 	return rc;
 }
 
-static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who)
+static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who, struct acct *ac)
 {
 	const struct rfile *f = &r->files[fi];
 	uint64_t off = 0;
+	double t0 = now(), t1;
 	int fd = open_below(r, f->path, O_RDONLY, false), rc = 0;
+	ac->io += now() - t0;
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return fail(r, -ENODATA, "%s: input file %s/%s is missing (expected %" PRIu64 " bytes)", who,
 			    r->dir, f->path, f->bytes);
 	if (fd < 0)
 		return fail(r, fd, "%s: cannot open input %s/%s: %s%s", who, r->dir, f->path, strerror(-fd), hint(fd));
 	for (;;) {
+		t0 = now();
 		ssize_t n = read(fd, buf, r->o.chunk);
 		size_t good, cmp;
+		t1 = now();
+		ac->io += t1 - t0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -260,6 +281,7 @@ static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who
 		}
 		cmp = off >= f->bytes ? 0 : (f->bytes - off < (uint64_t)n ? (size_t)(f->bytes - off) : (size_t)n);
 		good = rp_content_mismatch(f->key, off, buf, cmp);
+		ac->verify += now() - t1;
 		if (good < cmp) {
 			rc = fail(r, -EILSEQ, "%s: input file %s/%s: byte at offset %" PRIu64 " differs from the expected content",
 				  who, r->dir, f->path, off + good);
@@ -272,7 +294,9 @@ static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who
 		}
 		off += (uint64_t)n;
 	}
+	t0 = now();
 	close(fd);
+	ac->io += now() - t0;
 	return rc;
 }
 
@@ -519,6 +543,7 @@ int rp_stage(rp_run *r)
 {
 	unsigned char *buf;
 	double t = now();
+	struct acct ac = { 0, 0 };
 	int rc = rp_clean(r);
 	if (rc < 0)
 		return rc;
@@ -528,7 +553,7 @@ int rp_stage(rp_run *r)
 	for (uint32_t i = 0; i < r->nfiles && rc == 0; i++) {
 		if (!r->files[i].staged)
 			continue;
-		rc = write_file(r, buf, i, "staging");
+		rc = write_file(r, buf, i, "staging", &ac);
 		if (rc == 0) {
 			r->sum.staged_files++;
 			r->sum.staged_bytes += r->files[i].bytes;
@@ -561,31 +586,29 @@ static int run_task(struct worker *w, struct rtask *t)
 {
 	rp_run *r = w->r;
 	char who[300];
-	double a, b;
+	struct acct ac = { 0, 0 };
+	double a;
 	int rc = 0;
 	snprintf(who, sizeof(who), "task %s", t->info.id);
 	t->res.start = now() - r->t0;
-	a = now();
 	for (uint32_t k = 0; k < t->info.n_inputs && rc == 0; k++) {
-		rc = read_file(r, w->buf, t->info.inputs[k], who);
+		rc = read_file(r, w->buf, t->info.inputs[k], who, &ac);
 		if (rc == 0)
 			t->res.read_bytes += r->files[t->info.inputs[k]].bytes;
 	}
-	b = now();
-	t->res.io_s = b - a;
-	if (rc < 0)
-		return rc;
-	compute(r, t);
-	a = now();
-	t->res.compute_s = a - b;
+	if (rc == 0) {
+		a = now();
+		compute(r, t);
+		t->res.compute_s = now() - a;
+	}
 	for (uint32_t k = 0; k < t->info.n_outputs && rc == 0; k++) {
-		rc = write_file(r, w->buf, t->info.outputs[k], who);
+		rc = write_file(r, w->buf, t->info.outputs[k], who, &ac);
 		if (rc == 0)
 			t->res.write_bytes += r->files[t->info.outputs[k]].bytes;
 	}
-	b = now();
-	t->res.io_s += b - a;
-	t->res.end = b - r->t0;
+	t->res.end = now() - r->t0;
+	t->res.io_s = ac.io;
+	t->res.verify_s = ac.verify;
 	t->res.done = rc == 0;
 	return rc;
 }
@@ -681,6 +704,7 @@ int rp_execute(rp_run *r)
 		if (res->done)
 			r->sum.tasks_done++;
 		r->sum.io_time_s += res->io_s;
+		r->sum.verify_time_s += res->verify_s;
 		r->sum.read_bytes += res->read_bytes;
 		r->sum.write_bytes += res->write_bytes;
 	}

@@ -238,6 +238,7 @@ static int report_json(const struct args *a, const struct wf_summary *ws, const 
 	if (ran) {
 		cJSON_AddNumberToObject(root, "makespan_s", s.makespan_s);
 		cJSON_AddNumberToObject(root, "io_time_s", s.io_time_s);
+		cJSON_AddNumberToObject(root, "verify_time_s", s.verify_time_s);
 		cJSON_AddNumberToObject(root, "read_bytes", (double)s.read_bytes);
 		cJSON_AddNumberToObject(root, "write_bytes", (double)s.write_bytes);
 		cJSON_AddNumberToObject(root, "tasks_done", s.tasks_done);
@@ -280,6 +281,7 @@ static int report_json(const struct args *a, const struct wf_summary *ws, const 
 			cJSON_AddNumberToObject(e, "read_bytes", (double)res.read_bytes);
 			cJSON_AddNumberToObject(e, "write_bytes", (double)res.write_bytes);
 			cJSON_AddNumberToObject(e, "io_s", res.io_s);
+			cJSON_AddNumberToObject(e, "verify_s", res.verify_s);
 			cJSON_AddNumberToObject(e, "compute_s", res.compute_s);
 			cJSON_AddItemToArray(o, e);
 		}
@@ -323,8 +325,9 @@ static void report_table(const struct args *a, const struct wf_summary *ws, cons
 	if (!ran)
 		return;
 	printf("makespan   %.3f s\n", s.makespan_s);
-	printf("I/O time   %.3f s over %u of %u tasks; read %s, written %s\n", s.io_time_s, s.tasks_done, s.tasks,
-	       human(s.read_bytes, h1, sizeof(h1)), human(s.write_bytes, h2, sizeof(h2)));
+	printf("I/O time   %.3f s in file system calls over %u of %u tasks; read %s, written %s\n", s.io_time_s,
+	       s.tasks_done, s.tasks, human(s.read_bytes, h1, sizeof(h1)), human(s.write_bytes, h2, sizeof(h2)));
+	printf("checking   %.3f s making and verifying content\n", s.verify_time_s);
 	printf("verified   %s\n", s.verified ? "yes, every byte read matched" : "NO");
 	rows = by_type(r, s.tasks, &nrows);
 	printf("\n%-24s %6s %10s %15s %15s\n", "TASK TYPE", "TASKS", "I/O S", "READ BYTES", "WRITTEN BYTES");
