@@ -144,13 +144,13 @@ static int walk_parent(int dirfd, const char *path, bool create, const char **la
 		int nfd;
 		memcpy(comp, p, n);
 		comp[n] = '\0';
-		if (create && mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
-			int e2 = -errno;
-			if (fd != dirfd)
-				close(fd);
-			return e2;
-		}
+		/* open first: on a mount every mkdir of an existing directory
+		 * is a round trip the workflow itself would not make */
 		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0777) == 0 || errno == EEXIST)
+				nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (nfd < 0) {
 			int e2 = -errno;
 			if (fd != dirfd)
