@@ -110,7 +110,9 @@ struct wf_summary {
  * (if errlen > 0) holds one line naming file, line, key and cause:
  * -ENOENT/-EACCES/... from open, -EFBIG over the size limit, -EINVAL for
  * malformed or inconsistent content (dangling reference, cycle, absurd
- * value), -ENOTSUP for an unrecognised format, -ENOMEM. opts may be NULL. */
+ * value, duplicate task id, DOCTYPE/entities, nesting too deep, YAML alias
+ * blow-up), -ENOTSUP for an unrecognised format, -E2BIG past 2^30 tasks or
+ * 64 Mi dependencies, -ENOMEM. opts may be NULL. */
 WF_WUR int wf_load(const char *path, const struct wf_options *opts,
 		   wf_graph **out, char *err, size_t errlen);
 /* Same from memory; name is used in messages only. buf need not be
@@ -136,7 +138,8 @@ WF_WUR int wf_file_features(const wf_graph *g, const char *relpath,
 
 uint32_t wf_task_count(const wf_graph *g);
 uint32_t wf_file_count(const wf_graph *g);
-/* i-th task in topological order (by level, then document order). */
+/* i-th task in topological order (by level, then document order);
+ * -ERANGE past the end, like the two below. */
 WF_WUR int wf_task_topo(const wf_graph *g, uint32_t i, struct wf_task_info *out);
 /* Task by document-order index (as in wf_task_info.parents). */
 WF_WUR int wf_task_info(const wf_graph *g, uint32_t index, struct wf_task_info *out);
