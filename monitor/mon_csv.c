@@ -76,34 +76,16 @@ static void mon_sync_dir(const char *path)
 	free(copy);
 }
 
-int mon_write_csv(struct mon *m, const char *path)
+int mon_print_csv(struct mon *m, FILE *f)
 {
-	if (!m || !path || !*path)
+	if (!m || !f)
 		return -EINVAL;
 	size_t ntiers = mon_tier_count(m), ncols = mon_frame_cols(m), hist = mon_history(m);
-	int rc = -ENOMEM;
-	char *tmp = NULL;
-	FILE *f = NULL;
 	double *frames = malloc(hist * ncols * sizeof(double));
-	if (!frames || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
-		goto out;
-	}
-	/* Copy first: the ring lock is not held while the disk is written. */
+	if (!frames)
+		return -ENOMEM;
+	/* Copy first: the ring lock is not held while the stream is written. */
 	size_t n = mon_copy_frames(m, frames, hist);
-
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = -errno;
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (!(f = fdopen(fd, "w"))) {
-		rc = -errno;
-		close(fd);
-		goto out;
-	}
 	fputs("time", f);
 	for (size_t t = 0; t < ntiers; t++)
 		for (size_t c = 0; c < MON_TIER_NCOLS; c++)
@@ -119,8 +101,37 @@ int mon_write_csv(struct mon *m, const char *path)
 		}
 		fputc('\n', f);
 	}
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
-		rc = -(errno ? errno : EIO);
+	free(frames);
+	errno = 0;
+	if (fflush(f) != 0 || ferror(f))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
+int mon_write_csv(struct mon *m, const char *path)
+{
+	if (!m || !path || !*path)
+		return -EINVAL;
+	int rc = -ENOMEM;
+	char *tmp = NULL;
+	FILE *f = NULL;
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return -ENOMEM;
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = -errno;
+		free(tmp);
+		return rc;
+	}
+	if (!(f = fdopen(fd, "w"))) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	if ((rc = mon_print_csv(m, f)) != 0)
+		goto out;
+	if (fsync(fileno(f)) != 0) {
+		rc = -errno;
 		goto out;
 	}
 	rc = fclose(f) == 0 ? 0 : -errno;
@@ -132,10 +143,9 @@ int mon_write_csv(struct mon *m, const char *path)
 out:
 	if (f)
 		fclose(f);
-	if (tmp && rc != 0)
+	if (rc != 0)
 		unlink(tmp);
 	free(tmp);
-	free(frames);
 	return rc;
 }
 

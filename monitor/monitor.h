@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -203,6 +204,17 @@ size_t mon_copy_frames(struct mon *m, double *dst, size_t max_frames);
  * Numbers are printed so that they read back to the same double.  Returns
  * 0 or a negative errno (the temporary file is removed on failure). */
 MON_WUR int mon_write_csv(struct mon *m, const char *path);
+
+/* The same CSV to a stream the caller owns (a socket reply built with
+ * open_memstream, stdout in a tool); flushed, not closed.  Returns 0,
+ * -ENOMEM, or the stream's error. */
+MON_WUR int mon_print_csv(struct mon *m, FILE *f);
+
+/* The live state (mon_snapshot) in the Prometheus text format: metrics
+ * tierfs_tier_*{tier="NAME"} and tierfs_*, each with HELP and TYPE lines;
+ * counters end in _total, rates are the moving averages.  The caller may
+ * append its own metrics after them.  Returns 0 or the stream's error. */
+MON_WUR int mon_print_prometheus(struct mon *m, FILE *f);
 
 /* A series read back from CSV.  frames is row-major: nframes rows of ncols
  * (= mon_ncols(ntiers)) values, columns as in a frame. */
