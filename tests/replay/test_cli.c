@@ -422,6 +422,7 @@ Test(replay, bad_input_exits_2_naming_the_problem)
 		{ { FIX "bad-truncated.json", dir }, "bad-truncated.json:2: malformed JSON", false },
 		{ { missing, dir }, "cannot load the workflow", false },
 		{ { FIX "collide-wf14.json", dir }, "files '/out/x' and 'out/x' both map to the path 'out/x'", false },
+		{ { FIX "noname-wf14.json", dir }, "file '/./': name has no usable path component", false },
 		{ { D, missing }, "does not exist", true },
 		{ { D, file }, "is not a directory", true },
 		{ { D, dir, "--workers", "0" }, "--workers '0': expected a whole number from 1 to 1024", true },
