@@ -51,15 +51,23 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* What print writes for m, as a string (free it). */
+static char *print_to_string(int (*print)(struct mon *, FILE *), struct mon *m, size_t *len)
+{
+	char *buf = NULL;
+	FILE *mem = open_memstream(&buf, len);
+	cr_assert_not_null(mem);
+	cr_assert_eq(print(m, mem), 0);
+	fclose(mem);
+	return buf;
+}
+
 Test(monitor_export, csv_stream_equals_file)
 {
 	struct test_clock clk = {0};
 	struct mon *m = busy_monitor(&clk, NULL);
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	cr_assert_eq(mon_print_csv(m, mem), 0);
-	fclose(mem);
+	char *buf = print_to_string(mon_print_csv, m, &len);
 
 	char path[] = "/tmp/tierfs-monexp-XXXXXX";
 	int fd = mkstemp(path);
@@ -158,11 +166,8 @@ Test(monitor_export, prometheus_text_matches_snapshot)
 	cr_assert_not_null(mkdtemp(dir));
 	struct test_clock clk = {0};
 	struct mon *m = busy_monitor(&clk, dir);
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	cr_assert_eq(mon_print_prometheus(m, mem), 0);
-	fclose(mem);
+	char *buf = print_to_string(mon_print_prometheus, m, &len);
 	struct mon_state st;
 	cr_assert_eq(mon_snapshot(m, &st), 0);
 
