@@ -7,7 +7,7 @@
  * one reported.
  *
  * Lock: one mutex (run.lock) guards queue, qhead, qtail, pending, running,
- * finished, failed, err and err_rc. A task's result is written only by the
+ * finished, failed, go, err and err_rc. A task's result is written only by the
  * worker running it and read only after the workers are joined.
  *
  * Files written by several tasks (re-writes) and files both staged and
