@@ -147,6 +147,10 @@ WF_WUR int wf_task_info(const wf_graph *g, uint32_t index, struct wf_task_info *
 WF_WUR int wf_file_info(const wf_graph *g, uint32_t index,
 			struct wf_file_features *out);
 
+/* The whole graph as a JSON report (see wf_report.c for its keys), in a
+ * malloc'd string the caller frees. 0 or -ENOMEM. */
+WF_WUR int wf_report_json(const wf_graph *g, char **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GOOD TIERFS_FIXTURES_DIR "/parser/good/"
@@ -251,5 +252,27 @@ Test(lookup, full_name_beats_tail_of_another)
 	cr_expect_eq(f.size, 2);
 	cr_assert_eq(wf_file_features(g, "y/a", &f), 0);
 	cr_expect_eq(f.size, 1);
+	wf_destroy(g);
+}
+
+Test(report, json_report_carries_summary_tasks_and_files)
+{
+	wf_graph *g = load_ok(GOOD "mini-dax36.xml");
+	char *txt = NULL;
+	cr_assert_eq(wf_report_json(g, &txt), 0);
+	cr_assert_not_null(txt);
+	static const char *const keys[] = {
+		"\"format\":\t\"dax-3\"", "\"tasks\":\t4,", "\"files\":\t6,", "\"edges\":\t5,",
+		"\"explicit_edges\":\t4,", "\"implied_edges\":\t5,", "\"levels\":\t3,",
+		"\"max_width\":\t2,", "\"declared_bytes\":\t2100,", "\"multi_producer_files\":\t0,",
+		/* out.dat has no consumer: distances are null, not a sentinel */
+		"\"name\":\t\"out.dat\"", "\"next_use_distance\":\tnull",
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cr_expect(strstr(txt, keys[i]) != NULL, "report lacks %s", keys[i]);
+	/* tasks in topological order: A first, D last */
+	const char *a = strstr(txt, "\"id\":\t\"A\""), *d = strstr(txt, "\"id\":\t\"D\"");
+	cr_expect(a && d && a < d);
+	free(txt);
 	wf_destroy(g);
 }
