@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +246,51 @@ Test(real, quirks)
 	wf_get_summary(g, &s);
 	cr_expect_eq(s.explicit_edges - s.implied_edges, 26);
 	wf_destroy(g);
+}
+
+/* A loaded graph is immutable: the daemon's worker threads query it with
+ * no lock, and several workflows may load at once (libxml2's error
+ * handlers are per thread). */
+struct thread_arg {
+	const char *file;
+	int errors;
+};
+
+static void *load_and_query(void *p)
+{
+	struct thread_arg *a = p;
+	char path[1024], err[256];
+	snprintf(path, sizeof(path), WF "%s", a->file);
+	for (int round = 0; round < 5; round++) {
+		wf_graph *g;
+		if (wf_load(path, NULL, &g, err, sizeof(err))) {
+			a->errors++;
+			continue;
+		}
+		struct wf_summary s;
+		wf_get_summary(g, &s);
+		for (uint32_t f = 0; f < s.files; f++) {
+			struct wf_file_features x, y;
+			if (wf_file_info(g, f, &x) || wf_file_features(g, x.name, &y) ||
+			    x.consumers != y.consumers || x.producer_level != y.producer_level)
+				a->errors++;
+		}
+		wf_destroy(g);
+	}
+	return NULL;
+}
+
+Test(real, concurrent_loads_and_lookups)
+{
+	struct thread_arg args[4] = {
+		{ "wfsim-Montage_1000.xml", 0 }, { "pegasus-broadband.dax", 0 },
+		{ "wfi-montage-chameleon-dss-10d-001.json", 0 }, { "pegasus-workflow.yml", 0 },
+	};
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, load_and_query, &args[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(args[i].errors, 0, "%s: %d errors", args[i].file, args[i].errors);
+	}
 }
