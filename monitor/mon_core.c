@@ -276,6 +276,12 @@ void mon_used(struct mon *m, int tier, uint64_t used_bytes)
 		atomic_store_explicit(&m->gauge[tier].used, used_bytes, memory_order_relaxed);
 }
 
+void mon_used_add(struct mon *m, int tier, int64_t delta)
+{
+	if (!MON_BAD_TIER(m, tier))
+		MON_ADD(m->gauge[tier].used, (uint64_t)delta);
+}
+
 void mon_migrate_begin(struct mon *m, int dst_tier, uint64_t bytes)
 {
 	if (!MON_BAD_TIER(m, dst_tier))
@@ -309,6 +315,14 @@ static void mon_sum(const struct mon *m, struct mon_totals *tot)
 		tot->creates += MON_LOAD(sh->creates);
 		tot->metas += MON_LOAD(sh->metas);
 	}
+}
+
+/* mon_used_add deltas may cross zero for an instant (an uncharge seen
+ * before its charge): read that as empty, not as 16 EiB. */
+static uint64_t mon_used_now(const struct mon *m, size_t tier)
+{
+	uint64_t v = MON_LOAD(m->gauge[tier].used);
+	return (int64_t)v < 0 ? 0 : v;
 }
 
 static uint64_t mon_backlog(const struct mon *m)
@@ -426,7 +440,7 @@ int mon_tick(struct mon *m)
 	frame[0] = (double)(now - m->start_ns) / 1e9;
 	for (size_t i = 0; i < m->ntiers; i++) {
 		struct mon_tier *t = &m->tiers[i];
-		uint64_t used = MON_LOAD(m->gauge[i].used);
+		uint64_t used = mon_used_now(m, i);
 		mon_rate_update(&t->rd, (double)(tot.rbytes[i] - pv->rbytes[i]) / dt, alpha, first);
 		mon_rate_update(&t->wr, (double)(tot.wbytes[i] - pv->wbytes[i]) / dt, alpha, first);
 		mon_rate_update(&t->rops, (double)(tot.reads[i] - pv->reads[i]) / dt, alpha, first);
@@ -481,7 +495,7 @@ static void mon_fill_tier_state(const struct mon *m, size_t i, const struct mon_
 	memset(s, 0, sizeof *s);
 	memcpy(s->name, t->name, sizeof s->name);
 	s->capacity = t->capacity;
-	s->used = MON_LOAD(m->gauge[i].used);
+	s->used = mon_used_now(m, i);
 	s->free = mon_free_of(t->capacity, s->used);
 	s->used_frac = t->capacity ? (double)s->used / (double)t->capacity : 0;
 	s->read_Bps = t->rd.avg;
@@ -541,7 +555,7 @@ uint64_t mon_free_bytes(const struct mon *m, int tier)
 {
 	if (MON_BAD_TIER(m, tier))
 		return 0;
-	return mon_free_of(m->tiers[tier].capacity, MON_LOAD(m->gauge[tier].used));
+	return mon_free_of(m->tiers[tier].capacity, mon_used_now(m, (size_t)tier));
 }
 
 size_t mon_tier_count(const struct mon *m)

@@ -87,10 +87,13 @@ void mon_open(struct mon *m, int tier);
 void mon_close(struct mon *m, int tier);
 void mon_create_file(struct mon *m); /* a file created on the mount */
 void mon_meta_op(struct mon *m);     /* any metadata operation (lookup, getattr, rename, ...) */
-/* The daemon's own accounting of bytes held in the tier (a gauge: the new
- * total, not a delta).  Call it whenever it changes, or at least before
- * each mon_tick(). */
+/* The daemon's own accounting of bytes held in the tier.  Either set the
+ * total (mon_used: a plain store, so two threads racing may leave the older
+ * value until the next call; calling it before each mon_tick() bounds that)
+ * or move it by the same deltas the daemon charges (mon_used_add: an
+ * atomic add, exact under any concurrency; clamped at 0 when read). */
 void mon_used(struct mon *m, int tier, uint64_t used_bytes);
+void mon_used_add(struct mon *m, int tier, int64_t delta);
 /* Bytes of a migration into dst_tier start / finish (done or abandoned):
  * the migration backlog is the sum of what has begun and not ended. */
 void mon_migrate_begin(struct mon *m, int dst_tier, uint64_t bytes);

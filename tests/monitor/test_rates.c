@@ -237,6 +237,10 @@ Test(monitor_rates, used_free_fill_and_open)
 	cr_assert_eq(mon_free_bytes(m, 0), 0);
 	cr_assert_eq(mon_free_bytes(m, 7), 0);
 	cr_assert_eq(mon_free_bytes(m, -1), 0);
+	mon_used_add(m, 2, -7); /* an uncharge seen before its charge */
+	cr_assert_eq(snap(m).tiers[2].used, 0, "read as empty, not as 2^64 - 7");
+	mon_used_add(m, 2, 7);
+	cr_assert_eq(snap(m).tiers[2].used, 0);
 	cr_assert_eq(mon_free_bytes(NULL, 0), 0);
 
 	mon_used(m, 1, 5000);
@@ -257,7 +261,8 @@ Test(monitor_rates, used_free_fill_and_open)
 	cr_assert_eq(s.tiers[0].open_files, 1);
 	cr_assert_eq(s.tiers[1].opens_total, 2);
 
-	mon_used(m, 0, 500); /* files removed: negative fill */
+	mon_used_add(m, 0, -1200); /* files removed: negative fill */
+	mon_used_add(m, 0, 200);
 	test_clock_advance(&clk, 1);
 	tick(m);
 	s = snap(m);

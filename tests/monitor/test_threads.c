@@ -49,8 +49,8 @@ static void *work(void *arg)
 			mon_close(m, t);
 		if (i % 10 == 0)
 			mon_create_file(m);
-		if (i % 100 == 0) /* used swings across the capacity of 1000 */
-			mon_used(m, t, (uint64_t)(i / 100 % 2001));
+		mon_used_add(m, t, 5); /* +2 per iteration in the end */
+		mon_used_add(m, t, -3);
 		mon_meta_op(m);
 		if (i % 1000 == 0)
 			mon_migrate_begin(m, t, 100);
@@ -143,6 +143,7 @@ Test(monitor_threads, totals_exact_under_concurrent_events_and_ticks)
 		cr_assert_eq(s.tiers[t].reads_total, want_n[(t + 2) % 3],
 			     "reads land one tier further");
 		cr_assert_eq(s.tiers[t].open_files, want_open[t], "tier %d", t);
+		cr_assert_eq(s.tiers[t].used, 2 * want_n[t], "tier %d", t);
 		cr_assert_eq(s.tiers[t].opens_total, want_n[t]);
 		cr_assert(sh.write_bytes[t] == (double)want_w[t],
 			  "tier %d: frames sum %.17g, fed %llu", t, sh.write_bytes[t],
