@@ -582,18 +582,8 @@ static int build_lookup(struct wf_graph *g, struct wf_builder *b)
 	return 0;
 }
 
-int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
+static void apply_catalog(struct wf_builder *b)
 {
-	int rc = -ENOMEM;
-	uint32_t nt = (uint32_t)b->tasks.n, nf = (uint32_t)b->files.n;
-	struct eset es = { 0 };
-	uint32_t *indeg = NULL, *queue = NULL, *par_off = NULL, *ch_off = NULL;
-	uint32_t *par = NULL, *ch = NULL, *cnt = NULL;
-	struct wf_graph *g = NULL;
-
-	if (nt == 0)
-		return wfb_error(b, 0, "workflow has no tasks (expected at least one job/task)");
-
 	for (size_t i = 0; i < b->catalog.n; i++) {
 		const char *name = b->catalog.v[i].name;
 		size_t n = strlen(name);
@@ -601,24 +591,11 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		if (wf_smap_get(&b->file_map, name, n, wf_hash(name, n), &fi))
 			note_size(&b->files.v[fi], b->catalog.v[i].size, false);
 	}
+}
 
-	/* explicit edges */
-	for (size_t i = 0; i < b->edges.n; i++) {
-		const struct bedge *e = &b->edges.v[i];
-		uint32_t p = e->p_idx, c = e->c_idx;
-		if ((e->parent && (rc = resolve(b, e, e->parent, "parent", &p))) ||
-		    (e->child && (rc = resolve(b, e, e->child, "child", &c))))
-			goto out;
-		if (p == c) {
-			rc = wfb_error(b, e->line, "dependency cycle: task '%s' lists itself as its own parent",
-				       b->tasks.v[p].id);
-			goto out;
-		}
-		if (eset_add(&es, p, c, 1))
-			goto nomem;
-	}
-
-	/* one use per (file, task), flags merged */
+/* Leaves one use per (file, task) with flags merged, sorted by file. */
+static void merge_uses(struct wf_builder *b)
+{
 	if (b->uses.n)
 		qsort(b->uses.v, b->uses.n, sizeof(*b->uses.v), cmp_use);
 	size_t nu = 0;
@@ -630,99 +607,134 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 			b->uses.v[nu++] = b->uses.v[i];
 	}
 	b->uses.n = nu;
+}
 
-	/* implied edges, file by file (uses are sorted by file) */
+/* Explicit edges (flag 1) and file-implied ones (flag 2) into one set;
+ * needs merge_uses() first. */
+static int collect_edges(struct wf_builder *b, struct eset *es)
+{
+	int rc;
+	for (size_t i = 0; i < b->edges.n; i++) {
+		const struct bedge *e = &b->edges.v[i];
+		uint32_t p = e->p_idx, c = e->c_idx;
+		if ((e->parent && (rc = resolve(b, e, e->parent, "parent", &p))) ||
+		    (e->child && (rc = resolve(b, e, e->child, "child", &c))))
+			return rc;
+		if (p == c)
+			return wfb_error(b, e->line, "dependency cycle: task '%s' lists itself as its own parent",
+					 b->tasks.v[p].id);
+		if (eset_add(es, p, c, 1))
+			return -ENOMEM;
+	}
+	const struct buse *u = b->uses.v;
+	size_t nu = b->uses.n;
 	for (size_t i = 0, j; i < nu; i = j) {
-		for (j = i; j < nu && b->uses.v[j].file == b->uses.v[i].file; j++)
-			;
 		uint64_t np = 0, nc = 0;
-		for (size_t k = i; k < j; k++) {
-			np += !!(b->uses.v[k].flags & WFB_OUT);
-			nc += !!(b->uses.v[k].flags & WFB_IN);
+		for (j = i; j < nu && u[j].file == u[i].file; j++) {
+			np += !!(u[j].flags & WFB_OUT);
+			nc += !!(u[j].flags & WFB_IN);
 		}
-		if (np * nc > WF_MAX_EDGES) {
-			rc = wfb_error_code(b, -E2BIG, 0,
-					    "file '%s' has %llu writers and %llu readers: too many implied dependencies",
-					    b->files.v[b->uses.v[i].file].name,
-					    (unsigned long long)np, (unsigned long long)nc);
-			goto out;
-		}
+		if (np * nc > WF_MAX_EDGES)
+			return wfb_error_code(b, -E2BIG, 0,
+					      "file '%s' has %llu writers and %llu readers: too many implied dependencies",
+					      b->files.v[u[i].file].name,
+					      (unsigned long long)np, (unsigned long long)nc);
 		for (size_t p = i; p < j; p++) {
-			if (!(b->uses.v[p].flags & WFB_OUT))
+			if (!(u[p].flags & WFB_OUT))
 				continue;
 			for (size_t c = i; c < j; c++) {
-				const struct buse *uc = &b->uses.v[c];
-				if (!(uc->flags & WFB_IN) || c == p)
+				if (!(u[c].flags & WFB_IN) || c == p)
 					continue;
-				if ((uc->flags & WFB_OUT) && uc->task < b->uses.v[p].task)
+				if ((u[c].flags & WFB_OUT) && u[c].task < u[p].task)
 					continue;
-				if (eset_add(&es, b->uses.v[p].task, uc->task, 2))
-					goto nomem;
+				if (eset_add(es, u[p].task, u[c].task, 2))
+					return -ENOMEM;
 			}
 		}
-		if (es.count > WF_MAX_EDGES) {
-			rc = wfb_error_code(b, -E2BIG, 0, "more than %llu dependencies",
-					    (unsigned long long)WF_MAX_EDGES);
-			goto out;
-		}
+		if (es->count > WF_MAX_EDGES)
+			return wfb_error_code(b, -E2BIG, 0, "more than %llu dependencies",
+					      (unsigned long long)WF_MAX_EDGES);
 	}
+	return 0;
+}
 
-	/* adjacency (CSR) over the union */
-	par_off = calloc((size_t)nt + 1, sizeof(*par_off));
-	ch_off = calloc((size_t)nt + 1, sizeof(*ch_off));
-	indeg = calloc(nt, sizeof(*indeg));
-	queue = malloc((size_t)nt * sizeof(*queue));
-	cnt = calloc((size_t)nt + 1, sizeof(*cnt));
-	par = malloc((es.count + 1) * sizeof(*par));
-	ch = malloc((es.count + 1) * sizeof(*ch));
-	g = calloc(1, sizeof(*g));
-	if (!par_off || !ch_off || !indeg || !queue || !cnt || !par || !ch || !g)
-		goto nomem;
-	uint64_t n_exp = 0, n_imp = 0;
-	for (uint64_t i = 0; i < es.cap; i++) {
-		if (es.keys[i] == ESET_EMPTY)
-			continue;
-		uint32_t p = (uint32_t)(es.keys[i] >> 32), c = (uint32_t)es.keys[i];
-		par_off[c + 1]++;
-		ch_off[p + 1]++;
-		n_exp += es.flags[i] & 1;
-		n_imp += (es.flags[i] >> 1) & 1;
+/* The union graph as sorted parent and child lists (compressed rows). */
+struct csr {
+	uint32_t *par_off, *ch_off, *par, *ch;
+};
+
+static void csr_free(struct csr *a)
+{
+	free(a->par_off);
+	free(a->ch_off);
+	free(a->par);
+	free(a->ch);
+}
+
+static int build_csr(const struct eset *es, uint32_t nt, struct csr *a,
+		     struct wf_summary *sum)
+{
+	a->par_off = calloc((size_t)nt + 1, sizeof(*a->par_off));
+	a->ch_off = calloc((size_t)nt + 1, sizeof(*a->ch_off));
+	a->par = malloc((es->count + 1) * sizeof(*a->par));
+	a->ch = malloc((es->count + 1) * sizeof(*a->ch));
+	uint32_t *pfill = calloc((size_t)nt + 1, sizeof(*pfill));
+	uint32_t *cfill = calloc((size_t)nt + 1, sizeof(*cfill));
+	if (!a->par_off || !a->ch_off || !a->par || !a->ch || !pfill || !cfill) {
+		free(pfill);
+		free(cfill);
+		return -ENOMEM;
 	}
+	for (uint64_t i = 0; i < es->cap; i++) {
+		if (es->keys[i] == ESET_EMPTY)
+			continue;
+		uint32_t p = (uint32_t)(es->keys[i] >> 32), c = (uint32_t)es->keys[i];
+		a->par_off[c + 1]++;
+		a->ch_off[p + 1]++;
+		sum->explicit_edges += es->flags[i] & 1;
+		sum->implied_edges += (es->flags[i] >> 1) & 1;
+	}
+	sum->edges = es->count;
 	for (uint32_t t = 0; t < nt; t++) {
-		par_off[t + 1] += par_off[t];
-		ch_off[t + 1] += ch_off[t];
+		a->par_off[t + 1] += a->par_off[t];
+		a->ch_off[t + 1] += a->ch_off[t];
 	}
-	memset(cnt, 0, ((size_t)nt + 1) * sizeof(*cnt));
-	uint32_t *cnt2 = indeg; /* reused as fill cursor, reset below */
-	for (uint64_t i = 0; i < es.cap; i++) {
-		if (es.keys[i] == ESET_EMPTY)
+	for (uint64_t i = 0; i < es->cap; i++) {
+		if (es->keys[i] == ESET_EMPTY)
 			continue;
-		uint32_t p = (uint32_t)(es.keys[i] >> 32), c = (uint32_t)es.keys[i];
-		par[par_off[c] + cnt[c]++] = p;
-		ch[ch_off[p] + cnt2[p]++] = c;
+		uint32_t p = (uint32_t)(es->keys[i] >> 32), c = (uint32_t)es->keys[i];
+		a->par[a->par_off[c] + pfill[c]++] = p;
+		a->ch[a->ch_off[p] + cfill[p]++] = c;
 	}
+	free(pfill);
+	free(cfill);
 	/* hash order is arbitrary: sort neighbour lists for stable output */
 	for (uint32_t t = 0; t < nt; t++) {
-		qsort(par + par_off[t], par_off[t + 1] - par_off[t], sizeof(*par), cmp_u32);
-		qsort(ch + ch_off[t], ch_off[t + 1] - ch_off[t], sizeof(*ch), cmp_u32);
+		qsort(a->par + a->par_off[t], a->par_off[t + 1] - a->par_off[t], sizeof(*a->par), cmp_u32);
+		qsort(a->ch + a->ch_off[t], a->ch_off[t + 1] - a->ch_off[t], sizeof(*a->ch), cmp_u32);
 	}
+	return 0;
+}
 
-	/* Kahn with longest-path levels */
-	g->tasks = calloc(nt, sizeof(*g->tasks));
-	g->files = calloc(nf ? nf : 1, sizeof(*g->files));
-	g->topo = malloc((size_t)nt * sizeof(*g->topo));
-	if (!g->tasks || !g->files || !g->topo)
-		goto nomem;
-	uint32_t qh = 0, qt = 0;
+/* Kahn's algorithm with longest-path levels, then widths and the
+ * topological order (by level, stable in document order). */
+static int compute_levels(struct wf_builder *b, struct wf_graph *g, const struct csr *a)
+{
+	uint32_t nt = g->sum.tasks, qh = 0, qt = 0;
+	uint32_t *indeg = malloc((size_t)nt * sizeof(*indeg));
+	uint32_t *queue = malloc((size_t)nt * sizeof(*queue));
+	int rc = -ENOMEM;
+	if (!indeg || !queue)
+		goto out;
 	for (uint32_t t = 0; t < nt; t++) {
-		indeg[t] = par_off[t + 1] - par_off[t];
+		indeg[t] = a->par_off[t + 1] - a->par_off[t];
 		if (!indeg[t])
 			queue[qt++] = t;
 	}
 	while (qh < qt) {
 		uint32_t p = queue[qh++];
-		for (uint32_t k = ch_off[p]; k < ch_off[p + 1]; k++) {
-			uint32_t c = ch[k];
+		for (uint32_t k = a->ch_off[p]; k < a->ch_off[p + 1]; k++) {
+			uint32_t c = a->ch[k];
 			if (g->tasks[c].level < g->tasks[p].level + 1)
 				g->tasks[c].level = g->tasks[p].level + 1;
 			if (--indeg[c] == 0)
@@ -730,51 +742,60 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		}
 	}
 	if (qt < nt) {
-		rc = report_cycle(b, nt, indeg, par_off, par);
+		rc = report_cycle(b, nt, indeg, a->par_off, a->par);
 		goto out;
 	}
 	uint32_t nlev = 0;
 	for (uint32_t t = 0; t < nt; t++)
 		if (g->tasks[t].level + 1 > nlev)
 			nlev = g->tasks[t].level + 1;
-	g->width = calloc((size_t)nlev + 1, sizeof(*g->width));
+	g->width = calloc(nlev, sizeof(*g->width));
 	if (!g->width)
-		goto nomem;
+		goto out;
 	for (uint32_t t = 0; t < nt; t++)
-		g->width[g->tasks[t].level + 1]++;
-	for (uint32_t l = 0; l < nlev; l++) {
-		if (g->width[l + 1] > g->sum.max_width)
-			g->sum.max_width = g->width[l + 1];
+		g->width[g->tasks[t].level]++;
+	/* queue becomes the cursor of each level's run in topo[] */
+	for (uint32_t l = 0, start = 0; l < nlev; l++) {
+		queue[l] = start;
+		start += g->width[l];
+		if (g->width[l] > g->sum.max_width)
+			g->sum.max_width = g->width[l];
 	}
-	/* topo order: counting sort by level, stable in document order */
-	memset(cnt, 0, ((size_t)nt + 1) * sizeof(*cnt));
-	for (uint32_t l = 0; l < nlev; l++)
-		cnt[l + 1] = cnt[l] + g->width[l + 1];
 	for (uint32_t t = 0; t < nt; t++)
-		g->topo[cnt[g->tasks[t].level]++] = t;
-	memmove(g->width, g->width + 1, (size_t)nlev * sizeof(*g->width));
+		g->topo[queue[g->tasks[t].level]++] = t;
+	g->sum.levels = nlev;
+	rc = 0;
+out:
+	free(indeg);
+	free(queue);
+	return rc;
+}
 
-	/* files: sizes, owner, consumers, distances */
-	for (uint32_t f = 0; f < nf; f++) {
+/* Declared size, owning producer, consumers and use distances per file. */
+static void compute_files(const struct wf_builder *b, struct wf_graph *g)
+{
+	for (uint32_t f = 0; f < g->sum.files; f++) {
 		const struct bfile *bf = &b->files.v[f];
 		struct gfile *gf = &g->files[f];
+		gf->name = bf->name;
 		gf->size = bf->has_out ? bf->out_size : bf->any_size;
 		gf->owner = UINT32_MAX;
 		gf->next = gf->last = WF_DIST_NONE;
 		g->sum.declared_bytes += gf->size;
 		g->sum.size_conflicts += bf->conflict;
 	}
-	for (size_t i = 0; i < nu; i++) {
+	for (size_t i = 0; i < b->uses.n; i++) {
 		const struct buse *u = &b->uses.v[i];
 		struct gfile *gf = &g->files[u->file];
 		if (!(u->flags & WFB_OUT))
 			continue;
 		gf->producers++;
-		const struct gtask *cur = gf->owner == UINT32_MAX ? NULL : &g->tasks[gf->owner];
-		if (!cur || g->tasks[u->task].level < cur->level)
-			gf->owner = u->task; /* uses are in task order per file */
+		/* uses are in task order per file: ties keep the first */
+		if (gf->owner == UINT32_MAX ||
+		    g->tasks[u->task].level < g->tasks[gf->owner].level)
+			gf->owner = u->task;
 	}
-	for (size_t i = 0; i < nu; i++) {
+	for (size_t i = 0; i < b->uses.n; i++) {
 		const struct buse *u = &b->uses.v[i];
 		struct gfile *gf = &g->files[u->file];
 		if (!(u->flags & WFB_IN) || u->task == gf->owner)
@@ -788,22 +809,25 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		if (gf->last == WF_DIST_NONE || du > gf->last)
 			gf->last = du;
 	}
+}
 
-	/* task file lists and parents/children, in one pool */
-	uint64_t pool_n = 0;
-	for (size_t i = 0; i < nu; i++)
-		pool_n += !!(b->uses.v[i].flags & WFB_IN) + !!(b->uses.v[i].flags & WFB_OUT);
-	pool_n += 2 * es.count;
+/* Task records with their input, output, parent and child lists in one
+ * pool; then copy each file's producer facts into the file record. */
+static int build_tasks(const struct wf_builder *b, struct wf_graph *g, const struct csr *a)
+{
+	const struct buse *u = b->uses.v;
+	uint64_t pool_n = 2 * g->sum.edges;
+	for (size_t i = 0; i < b->uses.n; i++) {
+		struct gtask *t = &g->tasks[u[i].task];
+		t->n_in += !!(u[i].flags & WFB_IN);
+		t->n_out += !!(u[i].flags & WFB_OUT);
+		pool_n += !!(u[i].flags & WFB_IN) + !!(u[i].flags & WFB_OUT);
+	}
 	g->pool = malloc((pool_n + 1) * sizeof(*g->pool));
 	if (!g->pool)
-		goto nomem;
-	for (size_t i = 0; i < nu; i++) {
-		struct gtask *t = &g->tasks[b->uses.v[i].task];
-		t->n_in += !!(b->uses.v[i].flags & WFB_IN);
-		t->n_out += !!(b->uses.v[i].flags & WFB_OUT);
-	}
+		return -ENOMEM;
 	uint32_t off = 0;
-	for (uint32_t t = 0; t < nt; t++) {
+	for (uint32_t t = 0; t < g->sum.tasks; t++) {
 		struct gtask *gt = &g->tasks[t];
 		const struct btask *bt = &b->tasks.v[t];
 		gt->id = bt->id;
@@ -813,32 +837,30 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		off += gt->n_in;
 		gt->out_off = off;
 		off += gt->n_out;
+		gt->n_in = gt->n_out = 0; /* refilled below */
 		gt->par_off = off;
-		gt->n_par = par_off[t + 1] - par_off[t];
-		memcpy(g->pool + off, par + par_off[t], gt->n_par * sizeof(*par));
+		gt->n_par = a->par_off[t + 1] - a->par_off[t];
+		memcpy(g->pool + off, a->par + a->par_off[t], gt->n_par * sizeof(*a->par));
 		off += gt->n_par;
 		gt->ch_off = off;
-		gt->n_ch = ch_off[t + 1] - ch_off[t];
-		memcpy(g->pool + off, ch + ch_off[t], gt->n_ch * sizeof(*ch));
+		gt->n_ch = a->ch_off[t + 1] - a->ch_off[t];
+		memcpy(g->pool + off, a->ch + a->ch_off[t], gt->n_ch * sizeof(*a->ch));
 		off += gt->n_ch;
-		gt->n_in = gt->n_out = 0;
 	}
-	for (size_t i = 0; i < nu; i++) {
-		const struct buse *u = &b->uses.v[i];
-		struct gtask *t = &g->tasks[u->task];
-		uint64_t s = g->files[u->file].size;
-		if (u->flags & WFB_IN) {
-			g->pool[t->in_off + t->n_in++] = u->file;
+	for (size_t i = 0; i < b->uses.n; i++) {
+		struct gtask *t = &g->tasks[u[i].task];
+		uint64_t s = g->files[u[i].file].size;
+		if (u[i].flags & WFB_IN) {
+			g->pool[t->in_off + t->n_in++] = u[i].file;
 			t->in_bytes += s;
 		}
-		if (u->flags & WFB_OUT) {
-			g->pool[t->out_off + t->n_out++] = u->file;
+		if (u[i].flags & WFB_OUT) {
+			g->pool[t->out_off + t->n_out++] = u[i].file;
 			t->out_bytes += s;
 		}
 	}
-	for (uint32_t f = 0; f < nf; f++) {
+	for (uint32_t f = 0; f < g->sum.files; f++) {
 		struct gfile *gf = &g->files[f];
-		gf->name = b->files.v[f].name;
 		g->sum.multi_producer_files += gf->producers > 1;
 		if (gf->owner == UINT32_MAX)
 			continue;
@@ -849,40 +871,56 @@ int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
 		gf->producer_level = p->level;
 		gf->producer_width = g->width[p->level];
 	}
+	return 0;
+}
 
+int wfb_finish(struct wf_builder *b, enum wf_format fmt, wf_graph **out)
+{
+	uint32_t nt = (uint32_t)b->tasks.n, nf = (uint32_t)b->files.n;
+	struct eset es = { 0 };
+	struct csr a = { 0 };
+	struct wf_graph *g = NULL;
+	int rc;
+
+	if (nt == 0)
+		return wfb_error(b, 0, "workflow has no tasks (expected at least one job/task)");
+	apply_catalog(b);
+	merge_uses(b);
+	if ((rc = collect_edges(b, &es)))
+		goto out;
+	g = calloc(1, sizeof(*g));
+	if (!g || !(g->tasks = calloc(nt, sizeof(*g->tasks))) ||
+	    !(g->files = calloc(nf ? nf : 1, sizeof(*g->files))) ||
+	    !(g->topo = malloc((size_t)nt * sizeof(*g->topo)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	g->sum.format = fmt;
 	g->sum.name = b->wfname;
 	g->sum.tasks = nt;
 	g->sum.files = nf;
-	g->sum.edges = es.count;
-	g->sum.explicit_edges = n_exp;
-	g->sum.implied_edges = n_imp;
-	g->sum.levels = nlev;
 	g->sum.repaired_sizes = b->repaired_sizes;
 	g->sum.repaired_runtimes = b->repaired_runtimes;
+	if ((rc = build_csr(&es, nt, &a, &g->sum)) || (rc = compute_levels(b, g, &a)))
+		goto out;
+	compute_files(b, g);
+	if ((rc = build_tasks(b, g, &a)))
+		goto out;
 	/* the names live in the builder's arena: hand it over first */
 	g->arena = b->arena;
 	b->arena.head = NULL;
-	if (build_lookup(g, b))
-		goto nomem;
+	if ((rc = build_lookup(g, b)))
+		goto out;
 	g->sum.warnings = b->warnings;
 	*out = g;
 	g = NULL;
-	rc = 0;
-	goto out;
-nomem:
-	rc = wfb_error_code(b, -ENOMEM, 0, "out of memory while building the workflow graph");
 out:
+	if (rc == -ENOMEM)
+		wfb_error_code(b, rc, 0, "out of memory while building the workflow graph");
 	wf_destroy(g);
+	csr_free(&a);
 	free(es.keys);
 	free(es.flags);
-	free(indeg);
-	free(queue);
-	free(par_off);
-	free(ch_off);
-	free(par);
-	free(ch);
-	free(cnt);
 	return rc;
 }
 
