@@ -62,8 +62,8 @@ struct trainer {
 	uint8_t *bins;	/* row-major: bins[r * F + f], so one row's bins share a cache line */
 	/* state */
 	double *w;	  /* per row weight */
-	double *margin;	  /* N * K; column k written only by class k's grower */
-	double *vmargin;  /* NV * K, likewise */
+	double *margin;	  /* K * N, class-major: class k's N margins written only by its grower */
+	double *vmargin;  /* K * NV, likewise */
 	struct gpair *gh; /* K * N */
 	uint8_t *in_sample;
 	size_t nsample;
@@ -180,7 +180,9 @@ static void grad_chunk(void *arg, size_t c, int worker)
 	double loss = 0;
 	float p[LRN_MAX_CLASSES];
 	for (size_t r = c * CHUNK; r < end; r++) {
-		const double *m = gt->margin + r * K;
+		double m[LRN_MAX_CLASSES];
+		for (size_t k = 0; k < K; k++)
+			m[k] = gt->margin[k * gt->rows + r];
 		double mx = m[0];
 		float s = 0;
 		for (size_t k = 1; k < K; k++)
@@ -372,9 +374,9 @@ static size_t partition(struct grower *g, const struct tnode *n)
 
 static void add_leaf(struct grower *g, const struct tnode *n, float value)
 {
-	size_t K = g->t->K;
+	double *m = g->t->margin + (size_t)g->cls * g->t->N;
 	for (size_t i = n->begin; i < n->end; i++)
-		g->t->margin[(size_t)g->idx[i] * K + (size_t)g->cls] += value;
+		m[g->idx[i]] += value;
 }
 
 static float leaf_value(const struct trainer *t, const struct tnode *n)
@@ -595,7 +597,7 @@ static void grow_class(void *arg, size_t k, int worker)
 {
 	struct trainer *t = arg;
 	struct grower *g = &t->growers[k];
-	size_t n = 0, K = t->K;
+	size_t n = 0;
 	for (size_t r = 0; r < t->N; r++)
 		if (t->in_sample[r])
 			g->idx[n++] = (uint32_t)r;
@@ -606,9 +608,9 @@ static void grow_class(void *arg, size_t k, int worker)
 	if (t->nsample < t->N)
 		for (size_t r = 0; r < t->N; r++)
 			if (!t->in_sample[r])
-				t->margin[r * K + k] += raw_predict(g->out, lrn_data_row(t->train, r));
+				t->margin[k * t->N + r] += raw_predict(g->out, lrn_data_row(t->train, r));
 	for (size_t r = 0; r < t->NV; r++)
-		t->vmargin[r * K + k] += raw_predict(g->out, lrn_data_row(t->valid, r));
+		t->vmargin[k * t->NV + r] += raw_predict(g->out, lrn_data_row(t->valid, r));
 }
 
 static void pick_rows(struct trainer *t)
@@ -706,10 +708,10 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 		base[k] = (float)log(fmax(cnt[k] * cw[k] / wsum, 1e-6));
 	for (size_t r = 0; r < N; r++)
 		for (size_t k = 0; k < K; k++)
-			t->margin[r * K + k] = base[k];
+			t->margin[k * N + r] = base[k];
 	for (size_t r = 0; r < t->NV; r++)
 		for (size_t k = 0; k < K; k++)
-			t->vmargin[r * K + k] = base[k];
+			t->vmargin[k * t->NV + r] = base[k];
 
 	double best_loss = INFINITY;
 	int best_round = 0, round;

@@ -6,6 +6,8 @@
 # single-row prediction latency (XGBoost's C API against ours on the same
 # imported model) and batch rows/s.  100 rounds, depth 6, eta 0.3, 256 bins
 # for both; no early stopping, so both build the same number of trees.
+# train_s is wall time, cpu_s the process CPU time of training alone: on a
+# shared machine the CPU time is the fair comparison.
 # Needs python3-xgboost and libxgboost-dev (learnbench is built only then).
 set -eu
 build=${1:?usage: learnbench.sh BUILD_DIR [ROWS...]}
@@ -30,7 +32,7 @@ for n in $sizes; do
 	for th in 1 2; do
 		/usr/bin/time -f "%M" -o "$work/rss" nice "$bin/tiertrain" fit "$work/train.csv" -o "$work/ours.json" --valid 0 \
 			--param rounds=$rounds --param max_depth=$depth --param threads=$th > "$work/fit.log"
-		secs=$(sed -n 's/^trained .* in \([0-9.]*\) s;.*/\1/p' "$work/fit.log")
+		secs=$(sed -n 's/^trained .* in \([0-9.]*\) s (\([0-9.]*\) s CPU).*/\1 cpu_s=\2/p' "$work/fit.log")
 		echo "tierfs  threads=$th train_s=$secs peak_rss_mb=$(($(cat "$work/rss") / 1024))"
 	done
 	for th in 1 2; do
