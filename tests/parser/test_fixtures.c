@@ -49,6 +49,23 @@ static wf_graph *load_ok(const char *path)
 	return g;
 }
 
+/* The counts every graph test starts with. */
+static void expect_shape(const wf_graph *g, const char *what, uint32_t tasks, uint32_t files,
+			 uint64_t edges, uint64_t explicit_edges, uint64_t implied_edges,
+			 uint32_t levels)
+{
+	struct wf_summary s;
+	wf_get_summary(g, &s);
+	cr_expect_eq(s.tasks, tasks, "%s: tasks %u", what, s.tasks);
+	cr_expect_eq(s.files, files, "%s: files %u", what, s.files);
+	cr_expect_eq(s.edges, edges, "%s: edges %lu", what, (unsigned long)s.edges);
+	cr_expect_eq(s.explicit_edges, explicit_edges, "%s: explicit %lu", what,
+		     (unsigned long)s.explicit_edges);
+	cr_expect_eq(s.implied_edges, implied_edges, "%s: implied %lu", what,
+		     (unsigned long)s.implied_edges);
+	cr_expect_eq(s.levels, levels, "%s: levels %u", what, s.levels);
+}
+
 static void check_mini(const char *file, enum wf_format fmt)
 {
 	wf_graph *g = load_ok(file);
@@ -56,12 +73,7 @@ static void check_mini(const char *file, enum wf_format fmt)
 	wf_get_summary(g, &s);
 	cr_expect_eq(s.format, fmt, "%s: format %s", file, wf_format_name(s.format));
 	cr_expect_str_eq(s.name, "mini");
-	cr_expect_eq(s.tasks, 4);
-	cr_expect_eq(s.files, 6);
-	cr_expect_eq(s.explicit_edges, 4, "%s: explicit %lu", file, (unsigned long)s.explicit_edges);
-	cr_expect_eq(s.implied_edges, 5, "%s: implied %lu", file, (unsigned long)s.implied_edges);
-	cr_expect_eq(s.edges, 5);
-	cr_expect_eq(s.levels, 3);
+	expect_shape(g, file, 4, 6, 5, 4, 5, 3);
 	cr_expect_eq(s.max_width, 2);
 	cr_expect_eq(s.declared_bytes, 2100, "%s: bytes %lu", file, (unsigned long)s.declared_bytes);
 	cr_expect_eq(s.multi_producer_files, 0);
@@ -167,12 +179,9 @@ Test(fixtures, rewrite_and_subworkflow)
 	wf_graph *g = load_ok(GOOD "rewrite-dax36.xml");
 	struct wf_summary s;
 	wf_get_summary(g, &s);
-	/* T1 -> T2 (meta, T2 rewrites), T1 -> T3, T2 -> T3 (meta), T3 -> S */
-	cr_expect_eq(s.tasks, 4);
-	cr_expect_eq(s.files, 3); /* meta.txt final.txt sub.log */
-	cr_expect_eq(s.edges, 4);
-	cr_expect_eq(s.explicit_edges, 0);
-	cr_expect_eq(s.levels, 4);
+	/* T1 -> T2 (meta, T2 rewrites), T1 -> T3, T2 -> T3 (meta), T3 -> S;
+	 * files meta.txt final.txt sub.log */
+	expect_shape(g, "rewrite", 4, 3, 4, 0, 4, 4);
 	cr_expect_eq(s.multi_producer_files, 1);
 	struct wf_file_features f;
 	cr_assert_eq(wf_file_features(g, "meta.txt", &f), 0);
@@ -195,13 +204,7 @@ Test(lookup, paths_relative_to_the_workflow_directory)
 {
 	/* Nextflow style: identity is path + name; URLs stay inputs */
 	wf_graph *g = load_ok(GOOD "nf-paths.json");
-	struct wf_summary s;
-	wf_get_summary(g, &s);
-	cr_expect_eq(s.tasks, 3);
-	cr_expect_eq(s.files, 4);
-	cr_expect_eq(s.explicit_edges, 0);
-	cr_expect_eq(s.implied_edges, 2);
-	cr_expect_eq(s.levels, 2);
+	expect_shape(g, "nf-paths", 3, 4, 2, 0, 2, 2);
 	struct wf_file_features f;
 	/* exact, with leading "/" and "./" and doubled "/" */
 	cr_assert_eq(wf_file_features(g, "ab/1111/sample.bam", &f), 0);
