@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ extern const struct fuse_lowlevel_ops tfs_ops;
 
 struct cli {
 	char *config;
+	char *workflow;
 	char *nonopt[2];
 	int nnonopt;
 	char *overrides[MAX_OVERRIDES]; /* "key=value" for tcfg_set */
@@ -38,6 +41,7 @@ struct cli {
 
 static const struct fuse_opt cli_spec[] = {
 	{"config=%s", offsetof(struct cli, config), 0},
+	{"workflow=%s", offsetof(struct cli, workflow), 0},
 	FUSE_OPT_END,
 };
 
@@ -116,17 +120,56 @@ static char *default_config(void)
 	return NULL;
 }
 
-static struct lrn_policy *make_policy(const struct tcfg *cfg)
+uint64_t tfs_now_ns(void)
 {
-	static const enum lrn_static_kind map[] = {
-		[TCFG_PLACE_FIRST] = LRN_STATIC_FIRST,
-		[TCFG_PLACE_MOST_FREE] = LRN_STATIC_MOST_FREE,
-		[TCFG_PLACE_ROUND_ROBIN] = LRN_STATIC_ROUND_ROBIN,
-		[TCFG_PLACE_RANDOM] = LRN_STATIC_RANDOM,
-		[TCFG_PLACE_TIER] = LRN_STATIC_TIER,
-	};
-	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	return lrn_policy_static_create(map[cfg->placement], cfg->placement_tier, seed);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The daemon's housekeeping thread: once a second it flushes the record
+ * log; on SIGHUP it reloads the model.  It stops when the session ends. */
+struct ticker {
+	struct tfs *fs;
+	struct fuse_session *se;
+	pthread_t thread;
+	int running;
+	_Atomic int stop; /* libfuse resets its own exit flag when the loop ends */
+};
+
+static volatile sig_atomic_t hup_pending;
+
+static void on_sighup(int sig)
+{
+	hup_pending = 1;
+}
+
+static void *ticker_main(void *arg)
+{
+	struct ticker *tk = arg;
+	while (!atomic_load(&tk->stop)) {
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+		if (hup_pending) {
+			hup_pending = 0;
+			char err[512];
+			if (tfs_reload(tk->fs, NULL, err, sizeof(err)) == 0)
+				tfs_log(TCFG_LOG_INFO, "SIGHUP: model reloaded");
+			else
+				tfs_log(TCFG_LOG_ERROR, "SIGHUP: %s; the old model stays", err);
+		}
+		tpl_log_flush(tk->fs->place);
+	}
+	return NULL;
+}
+
+int tfs_reload(struct tfs *fs, const char *model, char *err, size_t errlen)
+{
+	if (!model && !fs->cfg->model) {
+		snprintf(err, errlen, "no model configured (model = in %s)", fs->cfg->file);
+		return -ENOENT;
+	}
+	return tpl_reload(fs->place, model, err, errlen);
 }
 
 static int open_tiers(struct tfs *fs, struct tcfg *cfg)
@@ -232,10 +275,21 @@ int main(int argc, char *argv[])
 	fs.clock = tfs_real_clock;
 	if (open_tiers(&fs, cfg) != 0)
 		goto out_fs;
-	fs.policy = make_policy(cfg);
-	if (!fs.policy) {
-		fprintf(stderr, "tierfs: out of memory\n");
+	if (tpl_create(cfg, &fs.place, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tierfs: %s\n", err);
 		goto out_fs;
+	}
+	if (cli.workflow && tpl_attach(fs.place, "", cli.workflow, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tierfs: workflow: %s\n", err);
+		goto out_fs;
+	}
+	{
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/records.csv", cfg->state_dir);
+		if (tpl_log_open(fs.place, path, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tierfs: %s\n", err);
+			goto out_fs;
+		}
 	}
 	umask(0); /* modes arrive with the caller's umask applied */
 
@@ -246,6 +300,10 @@ int main(int argc, char *argv[])
 		goto out_fs;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
+	/* SIGHUP reloads the model instead of ending the session. */
+	struct sigaction sa = {.sa_handler = on_sighup};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
 	if (fuse_session_mount(se, opts.mountpoint) != 0) {
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
@@ -263,6 +321,18 @@ int main(int argc, char *argv[])
 	if (!opts.foreground)
 		tfs_log_to_syslog(1);
 
+	/* Signals must reach the main thread, which libfuse wakes with them;
+	 * the ticker is created with them blocked (it inherits the mask). */
+	struct ticker tk = {.fs = &fs, .se = se};
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	tk.running = pthread_create(&tk.thread, NULL, ticker_main, &tk) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -280,6 +350,10 @@ int main(int argc, char *argv[])
 	 * number: that is the ordinary way to stop, not a failure. */
 	ret = !(ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP);
 	tfs_log(TCFG_LOG_INFO, "unmounting %s", opts.mountpoint);
+	atomic_store(&tk.stop, 1);
+	if (tk.running)
+		pthread_join(tk.thread, NULL);
+	tfs_log_live_files(&fs);
 
 out_unmount:
 	fuse_session_unmount(se);
@@ -292,7 +366,7 @@ out_fs:
 		for (int t = 0; t < fs.ntiers; t++)
 			if (fs.tiers[t].rootfd > 0)
 				close(fs.tiers[t].rootfd);
-		lrn_policy_destroy(fs.policy);
+		tpl_destroy(fs.place);
 		tfs_destroy(&fs);
 	}
 out_cfg:
@@ -301,6 +375,7 @@ out_args:
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	free(cli.config);
+	free(cli.workflow);
 	for (int i = 0; i < cli.nnonopt; i++)
 		free(cli.nonopt[i]);
 	for (int i = 0; i < cli.noverrides; i++)

@@ -337,6 +337,12 @@ static int build_path(struct tfs *fs, struct tfs_node *n, char *buf, size_t len,
 	return 0;
 }
 
+int tfs_node_path_unlocked(struct tfs *fs, struct tfs_node *n, char *buf, size_t len)
+{
+	size_t l;
+	return build_path(fs, n, buf, len, &l);
+}
+
 int tfs_node_path(struct tfs *fs, struct tfs_node *n, char *buf, size_t len)
 {
 	size_t l;

@@ -404,7 +404,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-/* Ask the placement policy for a tier for a new object. */
+static uint64_t size_on_mount(void *arg, const char *relpath)
+{
+	struct stat st;
+	return tfs_find(arg, relpath, &st) >= 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+}
+
+/* Ask the placement core for a tier for a new object; files' decisions go
+ * to the record log. */
 static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
 {
 	struct lrn_tier_state ts[TCFG_MAX_TIERS];
@@ -413,11 +420,23 @@ static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
 		ts[t].capacity = fs->tiers[t].capacity;
 		ts[t].used = atomic_load(&fs->tiers[t].used);
 	}
-	struct lrn_place_ctx ctx = {.path = path, .kind = kind, .tiers = ts, .ntiers = (size_t)fs->ntiers};
-	int t = lrn_policy_place(fs->policy, &ctx);
+	struct tpl_decision d;
+	tpl_decide(fs->place, path, kind, 0, ts, (size_t)fs->ntiers, size_on_mount, fs, &d);
+	int t = d.tier;
 	if (t < 0 && kind != LRN_KIND_FILE)
 		t = 0; /* directories and special files take no capacity */
+	if (kind == LRN_KIND_FILE)
+		tpl_log_decision(fs->place, tfs_now_ns(), path, &d, t >= 0 ? fs->tiers[t].name : "");
 	return t;
+}
+
+static void log_end(struct tfs *fs, struct tfs_node *n, const char *path)
+{
+	if (!n->created_ns)
+		return;
+	uint64_t now = tfs_now_ns();
+	tpl_log_end(fs->place, now, path, fs->tiers[tfs_tier_hint(n)].name, atomic_load(&n->bytes_written),
+		    atomic_load(&n->bytes_read), (double)(now - n->created_ns) / 1e9);
 }
 
 /* Give a new object the caller's ownership when the daemon runs as root;
@@ -542,7 +561,7 @@ out:
 
 /* A regular file lost a name: when it was the last, give its bytes back to
  * the tier now, or at the last close if it is still open. */
-static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat *st)
+static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat *st, const char *path)
 {
 	if (!S_ISREG(st->st_mode) || st->st_nlink > 1)
 		return;
@@ -551,6 +570,7 @@ static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat
 		tfs_uncharge(fs, t, (uint64_t)st->st_size);
 		return;
 	}
+	log_end(fs, n, path);
 	pthread_mutex_lock(&n->lock);
 	if (n->handles) {
 		n->unlinked = 1;
@@ -579,7 +599,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, errno);
 		return;
 	}
-	file_unlinked(fs, t, ino, &st);
+	file_unlinked(fs, t, ino, &st, path);
 	tfs_node_detach(fs, p, name);
 	parent_changed(fs, path, t);
 	fuse_reply_err(req, 0);
@@ -697,7 +717,7 @@ static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned 
 		if (stale & (1u << t))
 			(void)unlinkat(fs->tiers[t].rootfd, dst, S_ISDIR(dst_st.st_mode) ? AT_REMOVEDIR : 0);
 	if (dmask && !S_ISDIR(dst_st.st_mode))
-		file_unlinked(fs, dt_tier, dst_ino, &dst_st);
+		file_unlinked(fs, dt_tier, dst_ino, &dst_st, dst);
 	return 0;
 }
 
@@ -875,6 +895,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	parent_changed(fs, path, t);
 	rc = do_lookup(fs, p, name, &e);
 	if (!rc) {
+		node_of(fs, e.ino)->created_ns = tfs_now_ns();
 		rc = attach_handle(fs, node_of(fs, e.ino), fd, flags & ~O_TRUNC, fi);
 		if (rc)
 			tfs_node_forget(fs, node_of(fs, e.ino), 1);
@@ -926,6 +947,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		return;
 	}
 	struct tfs *fs = fs_of(req);
+	atomic_fetch_add_explicit(&h->node->bytes_read, (uint64_t)n, memory_order_relaxed);
 	tfs_emulate(fs, &fs->tiers[tfs_tier_hint(h->node)].rd, (uint64_t)n);
 	fuse_reply_buf(req, buf, (size_t)n);
 }
@@ -952,6 +974,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 				rc = -errno;
 			else
 				tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
+			if (res > 0)
+				atomic_fetch_add_explicit(&n->bytes_written, (uint64_t)res, memory_order_relaxed);
 		}
 		pthread_rwlock_unlock(&n->io_lock);
 		if (rc != -ENOSPC && rc != -EDQUOT)
@@ -1496,6 +1520,21 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_write(req, (size_t)res);
+}
+
+void tfs_log_live_files(struct tfs *fs)
+{
+	char path[PATH_MAX];
+	pthread_mutex_lock(&fs->table_lock);
+	for (size_t i = 0; i < fs->table_size; i++)
+		for (struct tfs_node *n = fs->table[i]; n; n = n->hnext)
+			if (n->created_ns && S_ISREG(n->type)) {
+				/* tree links are stable: the session is over */
+				if (tfs_node_path_unlocked(fs, n, path, sizeof(path)) == 0)
+					log_end(fs, n, path);
+			}
+	pthread_mutex_unlock(&fs->table_lock);
+	tpl_log_flush(fs->place);
 }
 
 const struct fuse_lowlevel_ops tfs_ops = {

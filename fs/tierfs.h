@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "learner.h"
+#include "place.h"
 #include "throttle.h"
 #include "tierfs_config.h"
 
@@ -70,6 +71,9 @@ struct tfs_node {
 	int pt_handles;		     /* lock: open handles the kernel passes through */
 	int backing_id;		     /* lock: their shared backing file id, 0 = none */
 	int cached_handles;	     /* lock: open handles served by the daemon */
+	uint64_t created_ns;	     /* immutable after create: when tierfs created it, 0 = before */
+	_Atomic uint64_t bytes_written; /* for the record log */
+	_Atomic uint64_t bytes_read;
 };
 
 struct tfs_handle {
@@ -84,7 +88,7 @@ struct tfs {
 	struct tcfg *cfg;
 	struct tfs_tier tiers[TCFG_MAX_TIERS];
 	int ntiers;
-	struct lrn_policy *policy;
+	struct tpl *place; /* placement core: policy, model, workflows, record log */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int writeback;
 
@@ -128,6 +132,10 @@ void tfs_node_unref(struct tfs *fs, struct tfs_node *n);
 /* Relative path of a node ("." for the root); -ESTALE if it has no name. */
 int tfs_node_path(struct tfs *fs, struct tfs_node *n, char *buf, size_t len)
 	__attribute__((warn_unused_result));
+/* The same for a caller that already excludes renames (holds tree_lock or
+ * runs after the session ended). */
+int tfs_node_path_unlocked(struct tfs *fs, struct tfs_node *n, char *buf, size_t len)
+	__attribute__((warn_unused_result));
 int tfs_child_path(struct tfs *fs, struct tfs_node *parent, const char *name, char *buf, size_t len)
 	__attribute__((warn_unused_result));
 /* After a successful backend rename/unlink: move or detach the node that
@@ -162,6 +170,16 @@ int tfs_charge(struct tfs *fs, int t, uint64_t delta) __attribute__((warn_unused
 void tfs_uncharge(struct tfs *fs, int t, uint64_t delta);
 int tfs_scan_usage(struct tfs *fs) __attribute__((warn_unused_result));
 int tfs_dir_is_empty(struct tfs *fs, const char *path); /* 1, 0, or -errno */
+
+/* main.c */
+uint64_t tfs_now_ns(void); /* CLOCK_REALTIME, for the record log */
+/* Reload the model (NULL: the configured one); the old stays on failure. */
+int tfs_reload(struct tfs *fs, const char *model, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* ops.c */
+/* At unmount: an "end" record for every file created in this session and
+ * still known. */
+void tfs_log_live_files(struct tfs *fs);
 
 /* log.c */
 void tfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
