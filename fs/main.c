@@ -103,6 +103,11 @@ static void config_log(void *arg, enum tcfg_log_level level, const char *msg)
 	tfs_log((int)level, "%s", msg);
 }
 
+static void monitor_log(void *arg, const char *msg)
+{
+	tfs_log(TCFG_LOG_WARN, "%s", msg);
+}
+
 static char *default_config(void)
 {
 	char buf[PATH_MAX];
@@ -159,6 +164,12 @@ static void *ticker_main(void *arg)
 				tfs_log(TCFG_LOG_ERROR, "SIGHUP: %s; the old model stays", err);
 		}
 		tpl_log_flush(tk->fs->place);
+		struct tfs *fs = tk->fs;
+		for (int t = 0; t < fs->ntiers; t++)
+			mon_used(fs->mon, t, atomic_load(&fs->tiers[t].used));
+		int trc = mon_tick(fs->mon);
+		if (trc && trc != -EAGAIN) /* -EAGAIN: the clock did not move */
+			tfs_log(TCFG_LOG_WARN, "monitor tick: %s", strerror(-trc));
 	}
 	return NULL;
 }
@@ -202,6 +213,15 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg)
 	int rc = tfs_scan_usage(fs);
 	if (rc) {
 		fprintf(stderr, "tierfs: cannot measure the tiers' use: %s\n", strerror(-rc));
+		return -1;
+	}
+	struct mon_config mc = {.ntiers = (size_t)fs->ntiers, .log = monitor_log};
+	for (int t = 0; t < fs->ntiers; t++)
+		mc.tiers[t] = (struct mon_tier_config){fs->tiers[t].name, fs->tiers[t].capacity,
+						       atomic_load(&fs->tiers[t].used), fs->tiers[t].path};
+	rc = mon_create(&mc, &fs->mon);
+	if (rc) {
+		fprintf(stderr, "tierfs: cannot start the monitor: %s\n", strerror(-rc));
 		return -1;
 	}
 	return 0;
@@ -354,6 +374,13 @@ int main(int argc, char *argv[])
 	if (tk.running)
 		pthread_join(tk.thread, NULL);
 	tfs_log_live_files(&fs);
+	{
+		char series[PATH_MAX];
+		snprintf(series, sizeof(series), "%s/series.csv", cfg->state_dir);
+		int src = mon_write_csv(fs.mon, series);
+		if (src)
+			tfs_log(TCFG_LOG_WARN, "cannot write the time series to %s: %s", series, strerror(-src));
+	}
 
 out_unmount:
 	fuse_session_unmount(se);
@@ -367,6 +394,7 @@ out_fs:
 			if (fs.tiers[t].rootfd > 0)
 				close(fs.tiers[t].rootfd);
 		tpl_destroy(fs.place);
+		mon_destroy(fs.mon);
 		tfs_destroy(&fs);
 	}
 out_cfg:

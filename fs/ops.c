@@ -161,6 +161,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct tfs *fs = fs_of(req);
+	mon_meta_op(fs->mon);
 	struct fuse_entry_param e;
 	int rc = do_lookup(fs, node_of(fs, parent), name, &e);
 	if (rc == -ENOENT && fs->cfg->negative_timeout > 0) {
@@ -190,6 +191,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
+	mon_meta_op(fs->mon);
 	struct tfs_node *n = node_of(fs, ino);
 	struct stat st;
 	int rc, t;
@@ -317,6 +319,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
+	mon_meta_op(fs->mon);
 	struct tfs_handle *h = fi && fi->fh && !S_ISDIR(n->type) ? (struct tfs_handle *)(uintptr_t)fi->fh : NULL;
 	struct tfs_handle nameless = {.node = n, .fd = -1};
 	char path[PATH_MAX];
@@ -425,8 +428,10 @@ static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
 	int t = d.tier;
 	if (t < 0 && kind != LRN_KIND_FILE)
 		t = 0; /* directories and special files take no capacity */
-	if (kind == LRN_KIND_FILE)
+	if (kind == LRN_KIND_FILE) {
+		mon_create_file(fs->mon);
 		tpl_log_decision(fs->place, tfs_now_ns(), path, &d, t >= 0 ? fs->tiers[t].name : "");
+	}
 	return t;
 }
 
@@ -483,6 +488,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 	struct tfs_node *p = node_of(fs, parent);
 	struct fuse_entry_param e;
 	char path[PATH_MAX];
+	mon_meta_op(fs->mon);
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	if (rc)
 		goto out;
@@ -585,6 +591,7 @@ static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct tfs *fs = fs_of(req);
+	mon_meta_op(fs->mon);
 	struct tfs_node *p = node_of(fs, parent);
 	char path[PATH_MAX];
 	struct stat st;
@@ -617,6 +624,7 @@ static int remove_dir_copies(struct tfs *fs, const char *path, unsigned mask)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct tfs *fs = fs_of(req);
+	mon_meta_op(fs->mon);
 	struct tfs_node *p = node_of(fs, parent);
 	char path[PATH_MAX];
 	struct stat st;
@@ -727,6 +735,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *p = node_of(fs, parent), *np = node_of(fs, newparent);
 	char src[PATH_MAX], dst[PATH_MAX];
+	mon_meta_op(fs->mon);
 	int rc = tfs_child_path(fs, p, name, src, sizeof(src));
 	if (!rc)
 		rc = tfs_child_path(fs, np, newname, dst, sizeof(dst));
@@ -773,6 +782,7 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 	h->next = n->handles;
 	n->handles = h;
 	n->cached_handles++;
+	mon_open(fs->mon, n->tier);
 	pthread_mutex_unlock(&n->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
@@ -948,6 +958,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	struct tfs *fs = fs_of(req);
 	atomic_fetch_add_explicit(&h->node->bytes_read, (uint64_t)n, memory_order_relaxed);
+	mon_read(fs->mon, tfs_tier_hint(h->node), (uint64_t)n);
 	tfs_emulate(fs, &fs->tiers[tfs_tier_hint(h->node)].rd, (uint64_t)n);
 	fuse_reply_buf(req, buf, (size_t)n);
 }
@@ -976,6 +987,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 				tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
 			if (res > 0)
 				atomic_fetch_add_explicit(&n->bytes_written, (uint64_t)res, memory_order_relaxed);
+			mon_write(fs->mon, tfs_tier_hint(n), (uint64_t)(res > 0 ? res : 0));
 		}
 		pthread_rwlock_unlock(&n->io_lock);
 		if (rc != -ENOSPC && rc != -EDQUOT)
@@ -1023,6 +1035,7 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
 	if (*pp)
 		*pp = h->next;
 	int close_id = 0;
+	mon_close(fs->mon, n->tier);
 	if (h->passthrough) {
 		if (--n->pt_handles == 0) {
 			close_id = n->backing_id;
@@ -1172,6 +1185,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
 	char path[PATH_MAX];
+	mon_meta_op(fs->mon);
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	struct dir_handle *d = rc ? NULL : calloc(1, sizeof(*d));
 	if (!rc && !d)

@@ -225,6 +225,8 @@ int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t i
 	rc = copy_data(in, out, (uint64_t)st.st_size);
 	if (rc)
 		goto out_tmp;
+	mon_read(fs->mon, src, (uint64_t)st.st_size);
+	mon_write(fs->mon, dst, (uint64_t)st.st_size);
 	/* A move costs bandwidth on both tiers, as it would on real ones. */
 	tfs_emulate(fs, &fs->tiers[src].rd, (uint64_t)st.st_size);
 	tfs_emulate(fs, &fs->tiers[dst].wr, (uint64_t)st.st_size);
@@ -298,6 +300,8 @@ int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
 		}
 		pthread_mutex_lock(&n->lock);
 		for (struct tfs_handle *h = n->handles; h; h = h->next) {
+			mon_close(fs->mon, src);
+			mon_open(fs->mon, dst);
 			int fd = openat(fs->tiers[dst].rootfd, path,
 					(h->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 || dup3(fd, h->fd, O_CLOEXEC) < 0)

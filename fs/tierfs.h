@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "learner.h"
+#include "monitor.h"
 #include "place.h"
 #include "throttle.h"
 #include "tierfs_config.h"
@@ -89,6 +90,7 @@ struct tfs {
 	struct tfs_tier tiers[TCFG_MAX_TIERS];
 	int ntiers;
 	struct tpl *place; /* placement core: policy, model, workflows, record log */
+	struct mon *mon;   /* live tier state and time series; NULL-safe */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int writeback;
 
