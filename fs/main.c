@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "tierfs.h"
 #include "kernel_io.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -328,6 +329,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	if (tfs_ctl_start(&fs, opts.mountpoint) != 0)
+		tfs_log(TCFG_LOG_WARN, "tierctl will not reach this mount");
 	if (tfs_kio_install(&fs, se) != 0)
 		tfs_log(TCFG_LOG_WARN, "cannot install the device I/O hooks: no passthrough, one more round trip per write");
 	for (int t = 0; t < fs.ntiers; t++)
@@ -371,6 +374,7 @@ int main(int argc, char *argv[])
 	ret = !(ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP);
 	tfs_log(TCFG_LOG_INFO, "unmounting %s", opts.mountpoint);
 	atomic_store(&tk.stop, 1);
+	tfs_ctl_stop(&fs);
 	if (tk.running)
 		pthread_join(tk.thread, NULL);
 	tfs_log_live_files(&fs);

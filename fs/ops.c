@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "tierfs.h"
 #include "kernel_io.h"
+#include "ctl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -415,7 +416,7 @@ static uint64_t size_on_mount(void *arg, const char *relpath)
 
 /* Ask the placement core for a tier for a new object; files' decisions go
  * to the record log. */
-static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
+static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind, struct tpl_decision *d)
 {
 	struct lrn_tier_state ts[TCFG_MAX_TIERS];
 	for (int t = 0; t < fs->ntiers; t++) {
@@ -423,14 +424,13 @@ static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind)
 		ts[t].capacity = fs->tiers[t].capacity;
 		ts[t].used = atomic_load(&fs->tiers[t].used);
 	}
-	struct tpl_decision d;
-	tpl_decide(fs->place, path, kind, 0, ts, (size_t)fs->ntiers, size_on_mount, fs, &d);
-	int t = d.tier;
+	tpl_decide(fs->place, path, kind, 0, ts, (size_t)fs->ntiers, size_on_mount, fs, d);
+	int t = d->tier;
 	if (t < 0 && kind != LRN_KIND_FILE)
 		t = 0; /* directories and special files take no capacity */
 	if (kind == LRN_KIND_FILE) {
 		mon_create_file(fs->mon);
-		tpl_log_decision(fs->place, tfs_now_ns(), path, &d, t >= 0 ? fs->tiers[t].name : "");
+		tpl_log_decision(fs->place, tfs_now_ns(), path, d, t >= 0 ? fs->tiers[t].name : "");
 	}
 	return t;
 }
@@ -497,7 +497,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 		goto out;
 	}
 	enum lrn_kind lk = kind == MK_DIR ? LRN_KIND_DIR : S_ISREG(mode) && kind == MK_NOD ? LRN_KIND_FILE : LRN_KIND_SPECIAL;
-	int t = choose_tier(fs, path, lk);
+	struct tpl_decision d;
+	int t = choose_tier(fs, path, lk, &d);
 	if (t < 0) {
 		rc = t;
 		goto out;
@@ -517,6 +518,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 	set_owner(fs, req, t, path, kind == MK_SYMLINK ? 0 : mode);
 	parent_changed(fs, path, t);
 	rc = do_lookup(fs, p, name, &e);
+	if (!rc && lk == LRN_KIND_FILE)
+		tfs_ctl_note_decision(fs, e.attr.st_ino, &d);
 out:
 	reply_entry_or_err(req, rc, &e);
 }
@@ -887,7 +890,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		}
 		goto out;
 	}
-	int t = choose_tier(fs, path, LRN_KIND_FILE);
+	struct tpl_decision d;
+	int t = choose_tier(fs, path, LRN_KIND_FILE, &d);
 	if (t < 0) {
 		rc = t;
 		goto out;
@@ -906,6 +910,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	rc = do_lookup(fs, p, name, &e);
 	if (!rc) {
 		node_of(fs, e.ino)->created_ns = tfs_now_ns();
+		tfs_ctl_note_decision(fs, e.attr.st_ino, &d);
 		rc = attach_handle(fs, node_of(fs, e.ino), fd, flags & ~O_TRUNC, fi);
 		if (rc)
 			tfs_node_forget(fs, node_of(fs, e.ino), 1);
@@ -1395,6 +1400,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 			fuse_reply_err(req, -rc);
 		else
 			reply_xattr_value(req, size, val, len);
+		return;
+	}
+	if (ino == FUSE_ROOT_ID && !strcmp(name, TFS_XATTR_SOCKET) && tfs_ctl_socket(fs)) {
+		const char *sock = tfs_ctl_socket(fs);
+		reply_xattr_value(req, size, sock, strlen(sock));
 		return;
 	}
 	if (reserved_xattr(name)) {

@@ -91,6 +91,7 @@ struct tfs {
 	int ntiers;
 	struct tpl *place; /* placement core: policy, model, workflows, record log */
 	struct mon *mon;   /* live tier state and time series; NULL-safe */
+	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int writeback;
 
