@@ -356,7 +356,8 @@ static size_t partition(struct grower *g, const struct tnode *n)
 {
 	const size_t F = g->t->F;
 	const uint8_t *col = g->t->bins + (size_t)n->best.feat;
-	uint32_t *idx = g->idx, *tmp = g->tmp;
+	/* Scratch at the node's own offset: nodes of one tree split at once. */
+	uint32_t *idx = g->idx, *tmp = g->tmp + n->begin;
 	size_t l = n->begin, r = 0;
 	int b = n->best.bin;
 	/* Branch-free: the direction of a row is data, not a jump to mispredict. */
@@ -591,26 +592,211 @@ static void pick_features(struct grower *g)
 		g->fmask[order[i]] = 1;
 }
 
-/* One task per class: grow its tree and bring its margin column (rows
- * outside the sample, validation rows) up to date. */
+/* Rows of the round's sample into a grower's index, features picked. */
+static void start_class(struct grower *g)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < g->t->N; r++)
+		if (g->t->in_sample[r])
+			g->idx[n++] = (uint32_t)r;
+	pick_features(g);
+}
+
+/* Rows outside the sample and validation rows follow class k's new tree. */
+static void finish_class(struct trainer *t, size_t k)
+{
+	const struct lrn_rawtree *rt = t->growers[k].out;
+	if (t->nsample < t->N)
+		for (size_t r = 0; r < t->N; r++)
+			if (!t->in_sample[r])
+				t->margin[k * t->N + r] += raw_predict(rt, lrn_data_row(t->train, r));
+	for (size_t r = 0; r < t->NV; r++)
+		t->vmargin[k * t->NV + r] += raw_predict(rt, lrn_data_row(t->valid, r));
+}
+
+/* Best-first growth (max_leaves set): one task per class. */
 static void grow_class(void *arg, size_t k, int worker)
 {
 	struct trainer *t = arg;
 	struct grower *g = &t->growers[k];
-	size_t n = 0;
-	for (size_t r = 0; r < t->N; r++)
-		if (t->in_sample[r])
-			g->idx[n++] = (uint32_t)r;
-	pick_features(g);
+	start_class(g);
 	g->rc = grow_tree(g, g->out);
-	if (g->rc < 0)
-		return;
-	if (t->nsample < t->N)
-		for (size_t r = 0; r < t->N; r++)
-			if (!t->in_sample[r])
-				t->margin[k * t->N + r] += raw_predict(g->out, lrn_data_row(t->train, r));
-	for (size_t r = 0; r < t->NV; r++)
-		t->vmargin[k * t->NV + r] += raw_predict(g->out, lrn_data_row(t->valid, r));
+	if (g->rc == 0)
+		finish_class(t, k);
+}
+
+/*
+ * Level by level (no leaf limit): every node of every class's tree at one
+ * depth is a task, so two threads stay busy even with three classes.  The
+ * serial steps between levels give out node ids and histograms in a fixed
+ * order, so the trees do not depend on scheduling.
+ */
+struct fnode {
+	struct tnode n, kid[2];
+	int k;
+	struct hbin *small; /* histogram for the smaller child, given out before the task */
+};
+
+struct level {
+	struct trainer *t;
+	struct fnode *v;
+	struct growing *gt; /* per class */
+	int leaf_level;	    /* children are at max_depth: no histograms */
+};
+
+static void root_task(void *arg, size_t k, int worker)
+{
+	struct level *lv = arg;
+	struct trainer *t = lv->t;
+	struct grower *g = &t->growers[k];
+	struct tnode *root = &lv->v[k].n;
+	start_class(g);
+	build_hist(g, root, root->hist);
+	const struct gpair *gh = t->gh + k * t->N;
+	for (size_t i = 0; i < t->nsample; i++) {
+		root->g += gh[g->idx[i]].g;
+		root->h += gh[g->idx[i]].h;
+	}
+	find_split(g, root);
+	if (root->best.feat < 0) {
+		float v = leaf_value(t, root);
+		lv->gt[k].rt.thr[root->id] = v;
+		add_leaf(g, root, v);
+	}
+}
+
+static void split_task(void *arg, size_t j, int worker)
+{
+	struct level *lv = arg;
+	struct trainer *t = lv->t;
+	struct fnode *fn = &lv->v[j];
+	struct grower *g = &t->growers[fn->k];
+	struct tnode *n = &fn->n, *L = &fn->kid[0], *R = &fn->kid[1];
+	size_t mid = partition(g, n);
+	L->begin = n->begin;
+	L->end = R->begin = mid;
+	R->end = n->end;
+	if (!lv->leaf_level) {
+		struct tnode *small = (L->end - L->begin) <= (R->end - R->begin) ? L : R;
+		struct tnode *large = small == L ? R : L;
+		small->hist = fn->small;
+		build_hist(g, small, small->hist);
+		large->hist = n->hist;
+		for (size_t s = 0; s < t->nbins; s++) {
+			large->hist[s].g -= small->hist[s].g;
+			large->hist[s].h -= small->hist[s].h;
+		}
+		n->hist = NULL;
+		find_split(g, L);
+		find_split(g, R);
+	}
+	for (int c = 0; c < 2; c++) {
+		if (fn->kid[c].best.feat >= 0)
+			continue;
+		float v = leaf_value(t, &fn->kid[c]);
+		lv->gt[fn->k].rt.thr[fn->kid[c].id] = v;
+		add_leaf(g, &fn->kid[c], v);
+	}
+}
+
+static void finish_task(void *arg, size_t k, int worker)
+{
+	finish_class(arg, k);
+}
+
+static int grow_round_levelwise(struct trainer *t)
+{
+	size_t K = t->K, cap = K, nf = K;
+	struct level lv = {t, calloc(K, sizeof(struct fnode)), calloc(K, sizeof(struct growing)), 0};
+	int rc = 0;
+	if (!lv.v || !lv.gt) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < K; k++) {
+		struct fnode *fn = &lv.v[k];
+		fn->k = (int)k;
+		fn->n = (struct tnode){.begin = 0, .end = t->nsample, .best.feat = -1};
+		if ((fn->n.id = raw_add(&lv.gt[k])) < 0 || !(fn->n.hist = hist_get(&t->growers[k]))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	lrn_pool_run(t->pool, root_task, &lv, K);
+	for (int d = 0;; d++) {
+		/* Keep the nodes that split; give their children ids and hists. */
+		size_t m = 0;
+		for (size_t j = 0; j < nf; j++) {
+			struct fnode *fn = &lv.v[j];
+			struct grower *g = &t->growers[fn->k];
+			if (fn->n.best.feat < 0) {
+				hist_put(g, fn->n.hist);
+				continue;
+			}
+			lv.v[m] = *fn;
+			lv.v[m++].small = NULL;
+		}
+		nf = m;
+		if (nf == 0)
+			break;
+		lv.leaf_level = d + 1 >= t->p->max_depth;
+		for (size_t j = 0; j < nf; j++) {
+			struct fnode *fn = &lv.v[j];
+			struct growing *gt = &lv.gt[fn->k];
+			struct tnode *n = &fn->n;
+			int li = raw_add(gt), ri = raw_add(gt);
+			fn->small = lv.leaf_level ? NULL : hist_get(&t->growers[fn->k]);
+			if (li < 0 || ri < 0 || (!lv.leaf_level && !fn->small)) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			gt->rt.left[n->id] = li;
+			gt->rt.right[n->id] = ri;
+			gt->rt.feat[n->id] = n->best.feat;
+			gt->rt.thr[n->id] = t->cuts[n->best.feat][n->best.bin];
+			gt->rt.gain[n->id] = (float)n->best.gain;
+			fn->kid[0] = (struct tnode){.depth = d + 1, .id = li, .g = n->best.gl, .h = n->best.hl, .best.feat = -1};
+			fn->kid[1] = (struct tnode){.depth = d + 1, .id = ri, .g = n->g - n->best.gl, .h = n->h - n->best.hl, .best.feat = -1};
+		}
+		lrn_pool_run(t->pool, split_task, &lv, nf);
+		/* The children are the next frontier, in a fixed order. */
+		if (2 * nf > cap) {
+			struct fnode *v = realloc(lv.v, sizeof(*v) * 2 * nf);
+			if (!v) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			lv.v = v;
+			cap = 2 * nf;
+		}
+		for (size_t j = nf; j-- > 0;) {
+			struct fnode fn = lv.v[j];
+			struct grower *g = &t->growers[fn.k];
+			hist_put(g, fn.n.hist); /* NULL unless the children were leaves */
+			/* A child that stays a leaf gives its histogram back at the
+			 * top of the next level, like a root that does not split. */
+			for (int c = 1; c >= 0; c--)
+				lv.v[2 * j + (size_t)c] = (struct fnode){.n = fn.kid[c], .k = fn.k};
+		}
+		nf *= 2;
+	}
+	for (size_t k = 0; k < K; k++) {
+		lv.gt[k].rt.cls = (int)k;
+		*t->growers[k].out = lv.gt[k].rt;
+		lv.gt[k].rt = (struct lrn_rawtree){0};
+	}
+	lrn_pool_run(t->pool, finish_task, t, K);
+out:
+	/* After a failure, hand back what the frontier still holds. */
+	for (size_t j = 0; rc < 0 && lv.v && j < nf; j++) {
+		hist_put(&t->growers[lv.v[j].k], lv.v[j].n.hist);
+		hist_put(&t->growers[lv.v[j].k], lv.v[j].small);
+	}
+	for (size_t k = 0; lv.gt && k < K; k++)
+		lrn_rawtree_free(&lv.gt[k].rt);
+	free(lv.gt);
+	free(lv.v);
+	return rc;
 }
 
 static void pick_rows(struct trainer *t)
@@ -734,13 +920,17 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 			memset(&trees[ntrees + k], 0, sizeof(trees[0]));
 			t->growers[k].out = &trees[ntrees + k];
 		}
-		lrn_pool_run(t->pool, grow_class, t, K);
+		if (p->max_leaves > 0) {
+			lrn_pool_run(t->pool, grow_class, t, K);
+			for (size_t k = 0; k < K; k++)
+				rc = t->growers[k].rc < 0 ? t->growers[k].rc : rc;
+		} else
+			rc = grow_round_levelwise(t);
 		ntrees += K;
-		for (size_t k = 0; k < K; k++)
-			if (t->growers[k].rc < 0) {
-				rc = lrn_err(t->growers[k].rc, "out of memory growing the trees of round %d", round);
-				goto out;
-			}
+		if (rc < 0) {
+			rc = lrn_err(rc, "out of memory growing the trees of round %d", round);
+			goto out;
+		}
 		struct lrn_progress pr = {round, p->rounds, train_loss, NAN, best_round};
 		if (t->valid) {
 			pr.valid_loss = grad_pass(t, t->valid, t->vmargin, t->NV, 0);
