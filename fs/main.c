@@ -337,8 +337,12 @@ int main(int argc, char *argv[])
 		tfs_log(TCFG_LOG_INFO, "tier %s: %s, capacity %llu bytes, %llu in use", fs.tiers[t].name,
 			fs.tiers[t].path, (unsigned long long)fs.tiers[t].capacity,
 			(unsigned long long)atomic_load(&fs.tiers[t].used));
-	tfs_log(TCFG_LOG_INFO, "mounted on %s, placement %s", opts.mountpoint,
-		tcfg_placement_name(cfg->placement));
+	if (tpl_model_path(fs.place))
+		tfs_log(TCFG_LOG_INFO, "mounted on %s, placement by model %s (fallback %s)", opts.mountpoint,
+			tpl_model_path(fs.place), tcfg_placement_name(cfg->placement));
+	else
+		tfs_log(TCFG_LOG_INFO, "mounted on %s, placement %s", opts.mountpoint,
+			tcfg_placement_name(cfg->placement));
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
 	if (!opts.foreground)
