@@ -479,7 +479,8 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 		size_t nf = lrn_model_nfeatures(p->model), nc = lrn_model_nclasses(p->model);
 		for (size_t f = 0; f < nf; f++)
 			x[f] = (float)d->v.values[p->model_map[f]];
-		if (lrn_model_predict(p->model, x, proba) == 0) {
+		/* returns the most probable class; proba has them all */
+		if (lrn_model_predict(p->model, x, proba) >= 0) {
 			d->have_proba = 1;
 			for (size_t c = 0; c < nc; c++)
 				if (p->class_tier[c] >= 0)
