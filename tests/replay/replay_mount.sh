@@ -12,11 +12,24 @@ command -v fusermount3 >/dev/null || { echo "FAIL: fusermount3 missing (apt-get 
 root=$(mktemp -d /tmp/tierreplay-mount-XXXXXX)
 shm=$(mktemp -d /dev/shm/tierreplay-mount-XXXXXX)
 mnt=$root/mnt
+# A daemon that does not leave within 10 s of its unmount is killed, so a
+# hang in the daemon fails this test instead of hanging it.
+daemon_gone() {
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	return 1
+}
 cleanup() {
 	if grep -q " $mnt fuse.tierfs " /proc/mounts; then
 		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || true
 	fi
-	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
+	if [ -n "${pid:-}" ]; then
+		daemon_gone || true
+		wait "$pid" 2>/dev/null || true
+	fi
 	rm -rf "$root" "$shm"
 }
 trap cleanup EXIT
@@ -86,8 +99,11 @@ set -e
 grep -q 'data/ref.db: byte at offset 99 differs' "$root/err" || { echo "FAIL: message"; cat "$root/err"; exit 1; }
 
 fusermount3 -u "$mnt"
+daemon_gone || { echo "FAIL: tierfs still running 10 s after its unmount (killed)"; tail -5 "$root/log"; exit 1; }
+set +e
 wait "$pid"
 status=$?
+set -e
 pid=
 [ "$status" -eq 0 ] || { echo "FAIL: tierfs exited with $status"; cat "$root/log"; exit 1; }
 echo "PASS: replays on tierfs verified; bytes per tier match the tier directories"
