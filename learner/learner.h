@@ -193,7 +193,7 @@ void lrn_model_importance(const struct lrn_model *m, double *gain);
 struct lrn_params {
 	int rounds;		 /* boosting rounds (trees per class) */
 	int max_depth;		 /* 1..LRN_MAX_DEPTH */
-	int max_leaves;		 /* 0 = no limit besides depth; else best-first growth */
+	int max_leaves;		 /* 0 = depth only, trees grown level by level; else best-first growth to this many leaves */
 	double eta;		 /* learning rate */
 	double lambda;		 /* L2 on leaf weights */
 	double gamma;		 /* minimum gain to split */

@@ -76,6 +76,13 @@ Test(train, same_seed_same_model_any_thread_count)
 	struct lrn_model *e = train_with(d, NULL, kv3);
 	same_predictions(a, b, d);
 	same_predictions(a, c, d);
+	/* Best-first growth (a leaf limit) is just as reproducible. */
+	const char *kl1[] = {"rounds", "10", "max_leaves", "12", "max_depth", "10", "subsample", "0.8", "threads", "1", NULL};
+	const char *kl2[] = {"rounds", "10", "max_leaves", "12", "max_depth", "10", "subsample", "0.8", "threads", "2", NULL};
+	struct lrn_model *l1 = train_with(d, NULL, kl1), *l2 = train_with(d, NULL, kl2);
+	same_predictions(l1, l2, d);
+	lrn_model_destroy(l1);
+	lrn_model_destroy(l2);
 	/* Another seed samples other rows: some prediction must change. */
 	float pa[LRN_MAX_CLASSES], pe[LRN_MAX_CLASSES];
 	size_t differ = 0;
