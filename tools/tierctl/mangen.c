@@ -1,0 +1,159 @@
+/*
+ * mangen.c - tierctl-mangen: writes the man page tierctl(1) from the
+ * command table in commands.c, the same table `tierctl --help` prints,
+ * so the two cannot drift apart.
+ *
+ * Usage: tierctl-mangen OUTPUT.  Output is deterministic (no date) so
+ * builds are reproducible.
+ */
+#include "commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef TIERFS_VERSION
+#define TIERFS_VERSION "0"
+#endif
+
+/* Text for troff: escape backslashes and hyphens, protect a leading
+ * control character. */
+static void roff(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* A .TP tag must be one line: fonts switch inline. */
+static void option_entry(FILE *out, const struct tctl_option *o)
+{
+	fputs(".TP\n", out);
+	if (o->alias) {
+		fputs("\\fB", out);
+		roff(out, o->alias);
+		fputs("\\fR, ", out);
+	}
+	fputs("\\fB", out);
+	roff(out, o->name);
+	fputs("\\fR", out);
+	if (o->metavar) {
+		fputs(" \\fI", out);
+		roff(out, o->metavar);
+		fputs("\\fR", out);
+	}
+	fputc('\n', out);
+	roff(out, o->help);
+	fputc('\n', out);
+}
+
+static void man1(FILE *out)
+{
+	fprintf(out, ".TH TIERCTL 1 \"\" \"tierfs %s\" \"User Commands\"\n.nh\n", TIERFS_VERSION);
+	fputs(".SH NAME\ntierctl \\- show and steer a running tierfs mount\n.SH SYNOPSIS\n", out);
+	for (size_t i = 0; i < TCTL_NCMDS; i++) {
+		const struct tctl_command *c = &tctl_commands[i];
+		fputs(".B tierctl\n[\\fB\\-\\-mount\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR]\n.B ", out);
+		if (c->group) {
+			roff(out, c->group);
+			fputc(' ', out);
+		}
+		roff(out, c->name);
+		fputc('\n', out);
+		for (const struct tctl_option *o = c->options; o->name; o++) {
+			fputs("[\\fB", out);
+			roff(out, o->alias ? o->alias : o->name);
+			fputs("\\fR", out);
+			if (o->metavar) {
+				fputs(" \\fI", out);
+				roff(out, o->metavar);
+				fputs("\\fR", out);
+			}
+			fputs("]\n", out);
+		}
+		if (c->args[0]) {
+			fputs(".I ", out);
+			roff(out, c->args);
+			fputc('\n', out);
+		}
+		fputs(".br\n", out);
+	}
+	fputs(".SH DESCRIPTION\n", out);
+	roff(out, tctl_description);
+	fputs("\n.SH COMMANDS\n", out);
+	for (size_t i = 0; i < TCTL_NCMDS; i++) {
+		const struct tctl_command *c = &tctl_commands[i];
+		fputs(".TP\n\\fB", out);
+		if (c->group) {
+			roff(out, c->group);
+			fputc(' ', out);
+		}
+		roff(out, c->name);
+		fputs("\\fR", out);
+		if (c->args[0]) {
+			fputs(" \\fI", out);
+			roff(out, c->args);
+			fputs("\\fR", out);
+		}
+		fputc('\n', out);
+		roff(out, c->description);
+		fputc('\n', out);
+		if (c->options[0].name) {
+			fputs(".RS\n", out);
+			for (const struct tctl_option *o = c->options; o->name; o++)
+				option_entry(out, o);
+			fputs(".RE\n", out);
+		}
+	}
+	fputs(".SH OPTIONS\nThese options are accepted before or after the command.\n", out);
+	for (const struct tctl_option *o = tctl_global_options; o->name; o++)
+		option_entry(out, o);
+	fputs(".SH EXIT STATUS\n", out);
+	roff(out, tctl_exit_status);
+	fputs("\n.SH EXAMPLES\n"
+	      "Where did the files of a run go, and why:\n"
+	      ".PP\n.RS\n.nf\n"
+	      "tierctl where /scratch/run1/out.dat /scratch/run1/*.fits\n"
+	      ".fi\n.RE\n"
+	      ".PP\n"
+	      "Attach a workflow to a run directory before starting it:\n"
+	      ".PP\n.RS\n.nf\n"
+	      "tierctl workflow attach /scratch/run1 montage.dax\n"
+	      ".fi\n.RE\n"
+	      ".PP\n"
+	      "Export the gauges for the Prometheus node exporter's textfile collector:\n"
+	      ".PP\n.RS\n.nf\n"
+	      "tierctl \\-\\-mount /scratch stats \\-\\-prometheus > /var/lib/node_exporter/tierfs.prom\n"
+	      ".fi\n.RE\n"
+	      ".SH SEE ALSO\n"
+	      ".BR tierfs (8),\n"
+	      ".BR tierfs.conf (5),\n"
+	      ".BR getfattr (1)\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fputs("usage: tierctl-mangen OUTPUT\n", stderr);
+		return 2;
+	}
+	FILE *out = fopen(argv[1], "w");
+	if (!out) {
+		fprintf(stderr, "tierctl-mangen: cannot write %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	man1(out);
+	if (fclose(out) != 0) {
+		fprintf(stderr, "tierctl-mangen: cannot write %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,1317 @@
+/*
+ * tierctl.c - the tierfs control client: finds the daemon of the tierfs
+ * mount that holds a path, sends it one JSON request over its control
+ * socket (protocol in fs/ctl.h) and prints the reply as aligned text or,
+ * with --json, as the daemon's JSON.
+ *
+ * Invariants: paths go to the daemon relative to the mount's root and
+ * never leave it (they are resolved here first, the daemon checks again);
+ * a request never exceeds TFS_CTL_MAX_REQUEST (where batches its paths);
+ * exit status 0 = done, 1 = the request failed, 2 = usage error.
+ * Assumes Linux: /proc/self/mountinfo, getxattr, SO_RCVTIMEO.
+ */
+#define _GNU_SOURCE
+#include "commands.h"
+#include "ctl.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#ifndef TIERFS_VERSION
+#define TIERFS_VERSION "0"
+#endif
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define REPLY_TIMEOUT_S 60
+#define MAX_REPLY (256u << 20)
+#define WRAP 78
+
+/* ------------------------------------------------------------------ */
+/* Help, from the command table                                        */
+
+/* Print text word-wrapped at WRAP columns, each line indented. */
+static void wrap(FILE *out, const char *text, int indent, int first_col)
+{
+	int col = first_col;
+	const char *s = text;
+	if (col < indent) {
+		fprintf(out, "%*s", indent - col, "");
+		col = indent;
+	}
+	int line_start = 1;
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		size_t w = strcspn(s, " ");
+		if (!w)
+			break;
+		if (!line_start && col + 1 + (int)w > WRAP) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+			line_start = 1;
+		}
+		if (!line_start) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(s, 1, w, out);
+		col += (int)w;
+		s += w;
+		line_start = 0;
+	}
+	fputc('\n', out);
+}
+
+static const char *cmd_fullname(const struct tctl_command *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", c->group ? c->group : "", c->group ? " " : "", c->name);
+	return buf;
+}
+
+static void option_help(FILE *out, const struct tctl_option *o)
+{
+	char lead[64];
+	snprintf(lead, sizeof(lead), "  %s%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "",
+		 o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+	fputs(lead, out);
+	int col = (int)strlen(lead);
+	if (col >= 24) {
+		fputc('\n', out);
+		col = 0;
+	}
+	wrap(out, o->help, 24, col);
+}
+
+static void usage_main(FILE *out)
+{
+	char name[64];
+	fputs("Usage: tierctl [--mount DIR] [--json] COMMAND [ARGS]\n\n", out);
+	wrap(out, tctl_description, 0, 0);
+	fputs("\nCommands:\n", out);
+	for (size_t i = 0; i < TCTL_NCMDS; i++) {
+		const struct tctl_command *c = &tctl_commands[i];
+		char lead[96];
+		snprintf(lead, sizeof(lead), "  %s%s%s", cmd_fullname(c, name, sizeof(name)),
+			 c->args[0] ? " " : "", c->args);
+		fputs(lead, out);
+		int col = (int)strlen(lead);
+		if (col >= 28) {
+			fputc('\n', out);
+			col = 0;
+		}
+		wrap(out, c->summary, 28, col);
+	}
+	fputs("\nGlobal options (before or after the command):\n", out);
+	for (const struct tctl_option *o = tctl_global_options; o->name; o++)
+		option_help(out, o);
+	fputs("\nExit status: ", out);
+	wrap(out, tctl_exit_status, 0, (int)strlen("Exit status: "));
+	fputs("Run 'tierctl COMMAND --help' for the options of a command; see tierctl(1).\n", out);
+}
+
+static void usage_group(FILE *out, const char *group)
+{
+	char name[64];
+	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s COMMAND [ARGS]\n\nCommands:\n", group);
+	for (size_t i = 0; i < TCTL_NCMDS; i++) {
+		const struct tctl_command *c = &tctl_commands[i];
+		if (!c->group || strcmp(c->group, group))
+			continue;
+		char lead[96];
+		snprintf(lead, sizeof(lead), "  %s%s%s", cmd_fullname(c, name, sizeof(name)),
+			 c->args[0] ? " " : "", c->args);
+		fputs(lead, out);
+		wrap(out, c->summary, 28, (int)strlen(lead));
+	}
+}
+
+static void usage_command(FILE *out, const struct tctl_command *c)
+{
+	char name[64];
+	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s", cmd_fullname(c, name, sizeof(name)));
+	for (const struct tctl_option *o = c->options; o->name; o++)
+		fprintf(out, " [%s%s%s]", o->alias ? o->alias : o->name, o->metavar ? " " : "",
+			o->metavar ? o->metavar : "");
+	fprintf(out, "%s%s\n\n", c->args[0] ? " " : "", c->args);
+	wrap(out, c->description, 0, 0);
+	if (c->options[0].name) {
+		fputs("\nOptions:\n", out);
+		for (const struct tctl_option *o = c->options; o->name; o++)
+			option_help(out, o);
+	}
+	fputs("\nGlobal options:\n", out);
+	for (const struct tctl_option *o = tctl_global_options; o->name; o++)
+		option_help(out, o);
+}
+
+static void usage_error(const struct tctl_command *c, const char *fmt, ...)
+{
+	char name[64];
+	va_list ap;
+	fputs("tierctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (c)
+		fprintf(stderr, "\nTry 'tierctl %s --help'.\n", cmd_fullname(c, name, sizeof(name)));
+	else
+		fputs("\nTry 'tierctl --help'.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Command line                                                        */
+
+struct cli {
+	const char *mount; /* --mount DIR */
+	int json, help, version;
+	const char *group; /* "workflow" once seen */
+	const struct tctl_command *cmd;
+	const char *optval[TCTL_MAX_OPTIONS]; /* value, or "" for a flag given */
+	char **pos;
+	int npos;
+};
+
+static const struct tctl_command *find_command(const char *group, const char *name)
+{
+	for (size_t i = 0; i < TCTL_NCMDS; i++) {
+		const struct tctl_command *c = &tctl_commands[i];
+		if (!strcmp(c->name, name) && ((!group && !c->group) || (group && c->group && !strcmp(group, c->group))))
+			return c;
+	}
+	return NULL;
+}
+
+/* Match "--name", "--name=value" or the alias; *val gets the value (from
+ * the token or the next argument) for an option that takes one. */
+static int match_option(const struct tctl_option *o, char **argv, int *i, int argc, const char **val,
+			const struct tctl_command *c)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(o->name);
+	int eq = !strncmp(a, o->name, n) && a[n] == '=';
+	if (strcmp(a, o->name) && !(o->alias && !strcmp(a, o->alias)) && !eq)
+		return 0;
+	if (!o->metavar) {
+		if (eq)
+			usage_error(c, "option '%s' takes no value", o->name);
+		*val = "";
+		return 1;
+	}
+	if (eq) {
+		*val = a + n + 1;
+	} else {
+		if (*i + 1 >= argc)
+			usage_error(c, "option '%s' needs a value (%s)", a, o->metavar);
+		*val = argv[++*i];
+	}
+	return 1;
+}
+
+static void parse_cli(int argc, char **argv, struct cli *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->pos = calloc((size_t)argc, sizeof(char *));
+	if (!cl->pos) {
+		fputs("tierctl: out of memory\n", stderr);
+		exit(EXIT_FAIL);
+	}
+	int dashdash = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!dashdash && a[0] == '-' && a[1]) {
+			const char *val;
+			if (!strcmp(a, "--")) {
+				dashdash = 1;
+				continue;
+			}
+			if (match_option(&tctl_global_options[0], argv, &i, argc, &val, cl->cmd)) {
+				cl->mount = val;
+				continue;
+			}
+			if (match_option(&tctl_global_options[1], argv, &i, argc, &val, cl->cmd)) {
+				cl->json = 1;
+				continue;
+			}
+			if (match_option(&tctl_global_options[2], argv, &i, argc, &val, cl->cmd)) {
+				cl->help = 1;
+				continue;
+			}
+			if (match_option(&tctl_global_options[3], argv, &i, argc, &val, cl->cmd)) {
+				cl->version = 1;
+				continue;
+			}
+			int found = 0;
+			for (int k = 0; cl->cmd && k < TCTL_MAX_OPTIONS && cl->cmd->options[k].name && !found; k++)
+				if (match_option(&cl->cmd->options[k], argv, &i, argc, &val, cl->cmd)) {
+					cl->optval[k] = val;
+					found = 1;
+				}
+			if (found)
+				continue;
+			if (cl->cmd)
+				usage_error(cl->cmd, "unknown option '%s' for '%s%s%s'", a, cl->group ? cl->group : "",
+					    cl->group ? " " : "", cl->cmd->name);
+			usage_error(NULL, "unknown option '%s'", a);
+		}
+		if (cl->cmd) {
+			cl->pos[cl->npos++] = argv[i];
+		} else if (cl->group) {
+			cl->cmd = find_command(cl->group, a);
+			if (!cl->cmd)
+				usage_error(NULL, "unknown command '%s %s' (expected attach, detach or list)", cl->group, a);
+		} else if (!strcmp(a, "workflow")) {
+			cl->group = "workflow";
+		} else {
+			cl->cmd = find_command(NULL, a);
+			if (!cl->cmd)
+				usage_error(NULL, "unknown command '%s'", a);
+		}
+	}
+	if (cl->version) {
+		printf("tierctl %s\n", TIERFS_VERSION);
+		exit(0);
+	}
+	if (cl->help) {
+		if (cl->cmd)
+			usage_command(stdout, cl->cmd);
+		else if (cl->group)
+			usage_group(stdout, cl->group);
+		else
+			usage_main(stdout);
+		exit(0);
+	}
+	if (!cl->cmd) {
+		if (cl->group) {
+			usage_group(stderr, cl->group);
+			exit(EXIT_USAGE);
+		}
+		usage_main(stderr);
+		exit(EXIT_USAGE);
+	}
+	const struct tctl_command *c = cl->cmd;
+	if (cl->npos < c->min_args || (c->max_args >= 0 && cl->npos > c->max_args)) {
+		char name[64];
+		usage_error(c, "'%s' expects %s%s", cmd_fullname(c, name, sizeof(name)),
+			    c->args[0] ? c->args : "no arguments",
+			    cl->npos < c->min_args ? " (missing)" : " (too many arguments)");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding the daemon                                                  */
+
+struct mountent {
+	char *point;
+	char *fstype;
+};
+
+struct mounts {
+	struct mountent *e;
+	size_t n;
+};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+static int read_mounts(struct mounts *m, char *err, size_t errlen)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		return -errno;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root MOUNTPOINT options [optional...] - FSTYPE source superopts */
+		char *save = NULL, *tok = strtok_r(line, " \n", &save);
+		char *point = NULL, *fstype = NULL;
+		for (int field = 0; tok; field++, tok = strtok_r(NULL, " \n", &save)) {
+			if (field == 4)
+				point = tok;
+			if (field > 5 && !strcmp(tok, "-")) {
+				fstype = strtok_r(NULL, " \n", &save);
+				break;
+			}
+		}
+		if (!point || !fstype)
+			continue;
+		struct mountent *ne = realloc(m->e, (m->n + 1) * sizeof(*ne));
+		if (!ne)
+			break;
+		m->e = ne;
+		unescape_octal(point);
+		ne[m->n].point = strdup(point);
+		ne[m->n].fstype = strdup(fstype);
+		if (ne[m->n].point && ne[m->n].fstype)
+			m->n++;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* The mount that holds the absolute, resolved path abs: the longest
+ * mountpoint that is abs or a directory above it, the later of equal ones
+ * (a mount over a mount).  Returns its index, or -1. */
+static int mount_of(const struct mounts *m, const char *abs)
+{
+	int best = -1;
+	size_t bestlen = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *p = m->e[i].point;
+		size_t l = strlen(p);
+		int inside = !strcmp(p, "/") || (!strncmp(abs, p, l) && (abs[l] == '\0' || abs[l] == '/'));
+		if (inside && (best < 0 || l >= bestlen)) {
+			best = (int)i;
+			bestlen = l;
+		}
+	}
+	return best;
+}
+
+static int is_tierfs(const struct mountent *e)
+{
+	return !strcmp(e->fstype, "fuse.tierfs");
+}
+
+/* Resolve a command-line path to an absolute one without following its
+ * last component (so "where LINK" shows the link, and a name that does
+ * not exist yet still names its directory's mount). */
+static int resolve(const char *arg, char *out, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", arg) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "%.200s...: the path is too long", arg);
+		return -ENAMETOOLONG;
+	}
+	size_t l = strlen(tmp);
+	while (l > 1 && tmp[l - 1] == '/')
+		tmp[--l] = '\0';
+	char *slash = strrchr(tmp, '/');
+	const char *base = slash ? slash + 1 : tmp;
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(tmp, "/") || arg[strlen(arg) - 1] == '/') {
+		if (!realpath(tmp, out)) {
+			snprintf(err, errlen, "%s: %s", arg, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	char dir[PATH_MAX];
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == tmp)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - tmp), tmp);
+	char rdir[PATH_MAX];
+	if (!realpath(dir, rdir)) {
+		snprintf(err, errlen, "%s: %s", arg, strerror(errno));
+		return -errno;
+	}
+	if (snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) >= PATH_MAX) {
+		snprintf(err, errlen, "%.200s...: the path is too long", arg);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* A daemon found: its mountpoint and socket. */
+struct daemon {
+	const char *mountpoint;
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct ctx {
+	struct cli cl;
+	struct mounts mounts;
+	struct daemon *daemons; /* one per tierfs mount met, by mounts index */
+	int forced;		/* mounts index chosen by --mount, or -1 */
+};
+
+/* The daemon of the tierfs mount that holds abs; err names the path
+ * given as arg when there is none. */
+static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs, char *err, size_t errlen)
+{
+	int i = mount_of(&x->mounts, abs);
+	if (i < 0 || !is_tierfs(&x->mounts.e[i])) {
+		if (i >= 0 && strcmp(x->mounts.e[i].point, "/"))
+			snprintf(err, errlen, "%s is not inside a tierfs mount (it is on %s, mounted at %s)", arg,
+				 x->mounts.e[i].fstype, x->mounts.e[i].point);
+		else
+			snprintf(err, errlen, "%s is not inside a tierfs mount", arg);
+		return NULL;
+	}
+	if (x->forced >= 0 && i != x->forced) {
+		snprintf(err, errlen, "%s is not inside the mount at %s (given with --mount)", arg,
+			 x->mounts.e[x->forced].point);
+		return NULL;
+	}
+	if (!x->daemons) {
+		x->daemons = calloc(x->mounts.n, sizeof(*x->daemons));
+		if (!x->daemons) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+	}
+	struct daemon *d = &x->daemons[i];
+	if (d->mountpoint)
+		return d;
+	const char *mp = x->mounts.e[i].point;
+	ssize_t n = getxattr(mp, TFS_XATTR_SOCKET, d->socket, sizeof(d->socket) - 1);
+	if (n < 0) {
+		int e = errno;
+		if (e == ENODATA || e == ENOTSUP)
+			snprintf(err, errlen,
+				 "the tierfs mount at %s has no control socket (no %s attribute on its root; the daemon's log says why)",
+				 mp, TFS_XATTR_SOCKET);
+		else if (e == ERANGE)
+			snprintf(err, errlen, "the tierfs mount at %s gives a socket path longer than a Unix socket allows", mp);
+		else
+			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s", TFS_XATTR_SOCKET, mp,
+				 strerror(e));
+		return NULL;
+	}
+	d->socket[n] = '\0';
+	d->mountpoint = mp;
+	return d;
+}
+
+/* The daemon for a command that names no path: --mount DIR, else the cwd. */
+static struct daemon *daemon_default(struct ctx *x)
+{
+	char abs[PATH_MAX], err[PATH_MAX + 256];
+	const char *arg = x->cl.mount ? x->cl.mount : ".";
+	if (!realpath(arg, abs)) {
+		fprintf(stderr, "tierctl: %s: %s\n", arg, strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	struct daemon *d = daemon_for(x, x->cl.mount ? x->cl.mount : abs, abs, err, sizeof(err));
+	if (!d) {
+		if (!x->cl.mount)
+			fprintf(stderr, "tierctl: %s; run tierctl inside a tierfs mount or give --mount DIR\n", err);
+		else
+			fprintf(stderr, "tierctl: %s\n", err);
+		exit(EXIT_FAIL);
+	}
+	return d;
+}
+
+/* The path relative to the mount's root, as the daemon wants it. */
+static const char *relative(const struct daemon *d, const char *abs)
+{
+	size_t l = strlen(d->mountpoint);
+	if (!strcmp(d->mountpoint, "/"))
+		l = 0;
+	const char *r = abs + l;
+	while (*r == '/')
+		r++;
+	return *r ? r : ".";
+}
+
+/* ------------------------------------------------------------------ */
+/* Talking to the daemon                                               */
+
+/* Send req, return the reply object (ok or not), or NULL with err set. */
+static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_t errlen)
+{
+	cJSON *reply = NULL;
+	char *buf = NULL;
+	char *msg = cJSON_PrintUnformatted(req);
+	int fd = -1;
+	if (!msg) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t ml = strlen(msg);
+	if (ml + 1 > TFS_CTL_MAX_REQUEST) {
+		snprintf(err, errlen, "the request is %zu bytes, more than the daemon accepts (%d)", ml + 1,
+			 TFS_CTL_MAX_REQUEST);
+		goto out;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			snprintf(err, errlen,
+				 "cannot connect to the daemon of %s at %s: %s (the socket is owner-only: run tierctl as the user who mounted)",
+				 d->mountpoint, d->socket, strerror(e));
+		else
+			snprintf(err, errlen, "cannot connect to the daemon of %s at %s: %s", d->mountpoint,
+				 d->socket, strerror(e));
+		goto out;
+	}
+	struct timeval tv = {REPLY_TIMEOUT_S, 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	msg[ml] = '\n'; /* the terminator replaces the NUL for the send */
+	for (size_t off = 0; off < ml + 1;) {
+		ssize_t w = send(fd, msg + off, ml + 1 - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, errlen, "cannot send to the daemon of %s: %s", d->mountpoint,
+				 strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	msg[ml] = '\0';
+	size_t len = 0, cap = 65536;
+	buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (len + 1 == cap) {
+			if (cap >= MAX_REPLY) {
+				snprintf(err, errlen, "the daemon of %s sent a reply larger than %u bytes",
+					 d->mountpoint, MAX_REPLY);
+				goto out;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				snprintf(err, errlen, "the daemon of %s did not answer within %d s", d->mountpoint,
+					 REPLY_TIMEOUT_S);
+			else
+				snprintf(err, errlen, "cannot read the reply of the daemon of %s: %s",
+					 d->mountpoint, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	reply = cJSON_ParseWithLength(buf, len);
+	if (!reply || !cJSON_IsObject(reply) || !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+		snprintf(err, errlen, len ? "the daemon of %s sent a reply that is not a JSON object with \"ok\""
+					  : "the daemon of %s closed the connection without a reply",
+			 d->mountpoint);
+		cJSON_Delete(reply);
+		reply = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	cJSON_free(msg);
+	return reply;
+}
+
+static int reply_ok(const cJSON *r)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int num_of(const cJSON *o, const char *key, double *v)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(n))
+		return 0;
+	*v = n->valuedouble;
+	return 1;
+}
+
+static void print_json(const cJSON *r)
+{
+	char *s = cJSON_Print(r);
+	if (s)
+		printf("%s\n", s);
+	cJSON_free(s);
+}
+
+/* One request for a command that names no path, or exit 1 with why.  On
+ * a refusal, --json still prints the reply (for scripts). */
+static cJSON *call(struct ctx *x, const struct daemon *d, cJSON *req)
+{
+	char err[PATH_MAX + 512];
+	cJSON *r = request(d, req, err, sizeof(err));
+	cJSON_Delete(req);
+	if (!r) {
+		fprintf(stderr, "tierctl: %s\n", err);
+		exit(EXIT_FAIL);
+	}
+	if (!reply_ok(r)) {
+		if (x->cl.json)
+			print_json(r);
+		const char *e = str_of(r, "error");
+		fprintf(stderr, "tierctl: %s\n", e ? e : "the daemon refused the request without saying why");
+		cJSON_Delete(r);
+		exit(EXIT_FAIL);
+	}
+	return r;
+}
+
+static cJSON *new_request(const char *cmd)
+{
+	cJSON *r = cJSON_CreateObject();
+	if (!r || !cJSON_AddStringToObject(r, "cmd", cmd)) {
+		fputs("tierctl: out of memory\n", stderr);
+		exit(EXIT_FAIL);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Human output                                                        */
+
+/* Sizes in powers of 1024, as ls -h: "512B", "1.5K", "12M". */
+static const char *hsize(double b, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTPE";
+	int u = 0;
+	while (b >= 1023.5 && units[u + 1]) { /* 1023.9K shows as 1.0M, not 1024K */
+		b /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0fB", b);
+	else if (b < 9.95)
+		snprintf(buf, len, "%.1f%c", b, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", b, units[u]);
+	return buf;
+}
+
+static const char *hrate(double b, char *buf, size_t len)
+{
+	char s[24];
+	snprintf(buf, len, "%s/s", hsize(b, s, sizeof(s)));
+	return buf;
+}
+
+/* A text table: cells are copied; control characters in them are shown
+ * escaped so that one row stays one line.  Columns empty in every row are
+ * left out. */
+struct table {
+	int ncols;
+	const char *const *hdr;
+	const char *align; /* 'l' or 'r' per column */
+	char **cell;
+	size_t nrows, cap;
+};
+
+static char *escaped(const char *s)
+{
+	size_t l = strlen(s);
+	char *o = malloc(4 * l + 1), *p = o;
+	if (!o)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			p += sprintf(p, "\\x%02x", ch);
+		else
+			*p++ = (char)ch;
+	}
+	*p = '\0';
+	return o;
+}
+
+static void table_row(struct table *t, ...)
+{
+	if (t->nrows == t->cap) {
+		size_t nc = t->cap ? 2 * t->cap : 16;
+		char **c = realloc(t->cell, nc * (size_t)t->ncols * sizeof(char *));
+		if (!c) {
+			fputs("tierctl: out of memory\n", stderr);
+			exit(EXIT_FAIL);
+		}
+		t->cell = c;
+		t->cap = nc;
+	}
+	va_list ap;
+	va_start(ap, t);
+	for (int i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+		char *e = escaped(s ? s : "");
+		if (!e) {
+			fputs("tierctl: out of memory\n", stderr);
+			exit(EXIT_FAIL);
+		}
+		t->cell[t->nrows * (size_t)t->ncols + (size_t)i] = e;
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+static void table_print(struct table *t, FILE *out, const char *indent)
+{
+	int w[16] = {0}, used[16] = {0}, last = -1;
+	for (int i = 0; i < t->ncols && i < 16; i++) {
+		if (t->hdr)
+			w[i] = (int)strlen(t->hdr[i]);
+		for (size_t r = 0; r < t->nrows; r++) {
+			const char *s = t->cell[r * (size_t)t->ncols + (size_t)i];
+			if (*s)
+				used[i] = 1;
+			if ((int)strlen(s) > w[i])
+				w[i] = (int)strlen(s);
+		}
+		if (used[i])
+			last = i;
+	}
+	for (long r = t->hdr ? -1 : 0; r < (long)t->nrows; r++) {
+		fputs(indent, out);
+		int first = 1;
+		for (int i = 0; i <= last; i++) {
+			if (!used[i])
+				continue;
+			const char *s = r < 0 ? t->hdr[i] : t->cell[(size_t)r * (size_t)t->ncols + (size_t)i];
+			if (!first)
+				fputs("  ", out);
+			first = 0;
+			if (t->align[i] == 'r')
+				fprintf(out, "%*s", w[i], s);
+			else if (i == last)
+				fputs(s, out);
+			else
+				fprintf(out, "%-*s", w[i], s);
+		}
+		fputc('\n', out);
+	}
+	for (size_t k = 0; k < t->nrows * (size_t)t->ncols; k++)
+		free(t->cell[k]);
+	free(t->cell);
+	t->cell = NULL;
+	t->nrows = t->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+
+static void workflows_table(const cJSON *list, const char *indent)
+{
+	static const char *const hdr[] = {"DIR", "NAME", "FORMAT", "TASKS", "FILES", "FILE"};
+	struct table t = {6, hdr, "lllrrl", NULL, 0, 0};
+	const cJSON *w;
+	cJSON_ArrayForEach(w, list)
+	{
+		double tasks = 0, files = 0;
+		char ts[24], fs[24];
+		num_of(w, "tasks", &tasks);
+		num_of(w, "files", &files);
+		snprintf(ts, sizeof(ts), "%.0f", tasks);
+		snprintf(fs, sizeof(fs), "%.0f", files);
+		const char *name = str_of(w, "name");
+		table_row(&t, str_of(w, "dir"), name && *name ? name : "-", str_of(w, "format"), ts, fs,
+			  str_of(w, "file"));
+	}
+	table_print(&t, stdout, indent);
+}
+
+static int cmd_status(struct ctx *x)
+{
+	struct daemon *d = daemon_default(x);
+	cJSON *r = call(x, d, new_request("status"));
+	if (x->cl.json) {
+		print_json(r);
+		cJSON_Delete(r);
+		return 0;
+	}
+	static const char *const hdr[] = {"TIER", "USED", "CAPACITY", "FREE", "USE%", "HIGH", "LOW",
+					  "READ", "WRITE", "OPEN", "DIRECTORY"};
+	struct table t = {11, hdr, "lrrrrrrrrrl", NULL, 0, 0};
+	const cJSON *tier;
+	int emulated = 0;
+	cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
+	{
+		double used = 0, cap = 0, fr = 0, hi = 0, lo = 0, rd, wr, open;
+		char su[16], sc[16], sf[16], pct[16], shi[16], slo[16], srd[24] = "-", swr[24] = "-", so[24] = "-";
+		char name[80];
+		num_of(tier, "used", &used);
+		num_of(tier, "capacity", &cap);
+		num_of(tier, "free", &fr);
+		num_of(tier, "high_watermark", &hi);
+		num_of(tier, "low_watermark", &lo);
+		if (cap > 0)
+			snprintf(pct, sizeof(pct), "%.0f%%", 100.0 * used / cap);
+		else
+			snprintf(pct, sizeof(pct), "-");
+		snprintf(shi, sizeof(shi), "%.0f%%", 100.0 * hi);
+		snprintf(slo, sizeof(slo), "%.0f%%", 100.0 * lo);
+		if (num_of(tier, "read_Bps", &rd))
+			hrate(rd, srd, sizeof(srd));
+		if (num_of(tier, "write_Bps", &wr))
+			hrate(wr, swr, sizeof(swr));
+		if (num_of(tier, "open_files", &open))
+			snprintf(so, sizeof(so), "%.0f", open);
+		int em = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "emulated"));
+		emulated |= em;
+		snprintf(name, sizeof(name), "%s%s", str_of(tier, "name") ? str_of(tier, "name") : "?", em ? "*" : "");
+		table_row(&t, name, hsize(used, su, sizeof(su)), hsize(cap, sc, sizeof(sc)), hsize(fr, sf, sizeof(sf)),
+			  pct, shi, slo, srd, swr, so, str_of(tier, "path"));
+	}
+	printf("mount %s\n\n", d->mountpoint);
+	table_print(&t, stdout, "");
+	if (emulated)
+		puts("* bandwidth or latency emulated (config)");
+	putchar('\n');
+
+	const char *model = str_of(r, "model");
+	char policy[128], spills[32];
+	double sp = 0;
+	const char *pol = str_of(r, "policy"), *fb = str_of(r, "fallback");
+	if (pol && fb && strcmp(pol, fb))
+		snprintf(policy, sizeof(policy), "%s (fallback %s)", pol, fb);
+	else
+		snprintf(policy, sizeof(policy), "%s", pol ? pol : "?");
+	num_of(r, "spills", &sp);
+	snprintf(spills, sizeof(spills), "%.0f", sp);
+	struct table kv = {2, NULL, "ll", NULL, 0, 0};
+	table_row(&kv, "policy", policy);
+	table_row(&kv, "model", model ? model : "none");
+	table_row(&kv, "passthrough", str_of(r, "passthrough"));
+	table_row(&kv, "writeback cache",
+		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on" : "off");
+	table_row(&kv, "spills", spills);
+	table_row(&kv, "config", str_of(r, "config"));
+	table_row(&kv, "state dir", str_of(r, "state_dir"));
+	const cJSON *wfs = cJSON_GetObjectItemCaseSensitive(r, "workflows");
+	char nwf[32];
+	snprintf(nwf, sizeof(nwf), "%d attached", cJSON_GetArraySize(wfs));
+	table_row(&kv, "workflows", cJSON_GetArraySize(wfs) ? nwf : "none");
+	table_print(&kv, stdout, "");
+	if (cJSON_GetArraySize(wfs)) {
+		putchar('\n');
+		workflows_table(wfs, "");
+	}
+	cJSON_Delete(r);
+	return 0;
+}
+
+/* where: one row per path, in the order given; the paths of one mount go
+ * in batches that keep each request under the daemon's limit. */
+struct where_arg {
+	const char *arg;
+	char abs[PATH_MAX];
+	struct daemon *d;
+	char *error; /* set when the path could not be asked about */
+	cJSON *file; /* the daemon's answer */
+};
+
+static void where_flush(struct where_arg *w, size_t from, size_t to)
+{
+	if (from == to)
+		return;
+	cJSON *req = new_request("where");
+	cJSON *paths = cJSON_AddArrayToObject(req, "paths");
+	for (size_t i = from; i < to; i++)
+		cJSON_AddItemToArray(paths, cJSON_CreateString(relative(w[from].d, w[i].abs)));
+	char err[PATH_MAX + 512];
+	cJSON *r = request(w[from].d, req, err, sizeof(err));
+	cJSON_Delete(req);
+	const char *why = r ? (reply_ok(r) ? NULL : str_of(r, "error")) : err;
+	if (r && !reply_ok(r) && !why)
+		why = "the daemon refused the request without saying why";
+	cJSON *files = r ? cJSON_DetachItemFromObjectCaseSensitive(r, "files") : NULL;
+	for (size_t i = from; i < to; i++) {
+		cJSON *f = !why && files ? cJSON_DetachItemFromArray(files, 0) : NULL;
+		if (f)
+			w[i].file = f;
+		else
+			w[i].error = strdup(why ? why : "the daemon's reply names fewer files than asked");
+	}
+	cJSON_Delete(files);
+	cJSON_Delete(r);
+}
+
+static void where_row(struct table *t, const struct where_arg *w)
+{
+	const cJSON *f = w->file;
+	double size;
+	char ssize[16] = "-", tiers[256] = "", proba[256] = "", reason[512];
+	const char *tier = str_of(f, "tier");
+	if (!tier) {
+		const cJSON *s;
+		size_t o = 0;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(f, "tiers"))
+			if (cJSON_IsString(s) && o < sizeof(tiers))
+				o += (size_t)snprintf(tiers + o, sizeof(tiers) - o, "%s%s", o ? "," : "", s->valuestring);
+		tier = tiers[0] ? tiers : "-";
+	}
+	if (num_of(f, "size", &size))
+		hsize(size, ssize, sizeof(ssize));
+	const cJSON *p;
+	size_t o = 0;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "probabilities"))
+		if (cJSON_IsNumber(p) && o < sizeof(proba))
+			o += (size_t)snprintf(proba + o, sizeof(proba) - o, "%s%s=%.2f", o ? " " : "", p->string,
+					      p->valuedouble);
+	const char *type = str_of(f, "type"), *policy = str_of(f, "policy");
+	const char *why = str_of(f, "reason") ? str_of(f, "reason") : str_of(f, "why");
+	if (!why)
+		why = type && !strcmp(type, "directory") ? "a directory: in every tier that holds part of it"
+		      : policy && !strcmp(policy, "learned") ? "the model's most probable tier with room"
+							     : "-";
+	snprintf(reason, sizeof(reason), "%s%s%s", why, str_of(f, "note") ? "; " : "",
+		 str_of(f, "note") ? str_of(f, "note") : "");
+	const char *wf = str_of(f, "workflow");
+	table_row(t, w->arg, tier, ssize, policy ? policy : "-", wf ? wf : "", proba, reason);
+}
+
+static int cmd_where(struct ctx *x)
+{
+	int n = x->cl.npos, rc = 0;
+	struct where_arg *w = calloc((size_t)n, sizeof(*w));
+	if (!w) {
+		fputs("tierctl: out of memory\n", stderr);
+		return EXIT_FAIL;
+	}
+	size_t from = 0, bytes = 0;
+	for (int i = 0; i < n; i++) {
+		char err[PATH_MAX + 512];
+		w[i].arg = x->cl.pos[i];
+		if (resolve(w[i].arg, w[i].abs, err, sizeof(err)) == 0)
+			w[i].d = daemon_for(x, w[i].arg, w[i].abs, err, sizeof(err));
+		if (!w[i].d)
+			w[i].error = strdup(err);
+		/* A batch ends at a path of another mount (or none) and before
+		 * the request would pass the limit (a path costs at most 6x its
+		 * length in JSON escapes, plus quotes and a comma). */
+		size_t cost = 6 * strlen(w[i].abs) + 3;
+		if (w[from].d != w[i].d || bytes + cost > TFS_CTL_MAX_REQUEST - 256) {
+			if (w[from].d)
+				where_flush(w, from, (size_t)i);
+			from = (size_t)i;
+			bytes = 0;
+		}
+		bytes += cost;
+	}
+	if (w[from].d)
+		where_flush(w, from, (size_t)n);
+
+	cJSON *all = x->cl.json ? cJSON_CreateObject() : NULL;
+	cJSON *files = all ? (cJSON_AddBoolToObject(all, "ok", 1), cJSON_AddArrayToObject(all, "files")) : NULL;
+	static const char *const hdr[] = {"PATH", "TIER", "SIZE", "POLICY", "WORKFLOW", "PROBABILITIES", "REASON"};
+	struct table t = {7, hdr, "llrllll", NULL, 0, 0};
+	for (int i = 0; i < n; i++) {
+		const char *e = w[i].error ? w[i].error : str_of(w[i].file, "error");
+		if (e) {
+			rc = EXIT_FAIL;
+			if (w[i].error)
+				fprintf(stderr, "tierctl: %s\n", e);
+			else
+				fprintf(stderr, "tierctl: %s: %s\n", w[i].arg, e);
+		}
+		if (all) {
+			cJSON *f = w[i].file ? w[i].file : cJSON_CreateObject();
+			if (!w[i].file) {
+				cJSON_AddStringToObject(f, "path", w[i].arg);
+				cJSON_AddStringToObject(f, "error", w[i].error);
+			}
+			w[i].file = NULL;
+			cJSON_AddItemToArray(files, f);
+		} else if (!e) {
+			where_row(&t, &w[i]);
+		}
+		cJSON_Delete(w[i].file);
+		free(w[i].error);
+	}
+	if (all) {
+		print_json(all);
+		cJSON_Delete(all);
+	} else if (t.nrows) {
+		table_print(&t, stdout, "");
+	}
+	free(w);
+	return rc;
+}
+
+static int cmd_stats(struct ctx *x)
+{
+	int prom = x->cl.optval[0] != NULL;
+	if (prom && x->cl.json)
+		usage_error(x->cl.cmd, "--json and --prometheus exclude each other");
+	struct daemon *d = daemon_default(x);
+	cJSON *req = new_request("stats");
+	if (prom)
+		cJSON_AddStringToObject(req, "format", "prometheus");
+	cJSON *r = call(x, d, req);
+	if (x->cl.json) {
+		print_json(r);
+	} else if (prom) {
+		const char *text = str_of(r, "text");
+		fputs(text ? text : "", stdout);
+	} else {
+		double up = 0, cr = 0, crs = 0, me = 0, mes = 0, bl = 0, sp = 0;
+		num_of(r, "uptime_s", &up);
+		num_of(r, "creates_total", &cr);
+		num_of(r, "creates_per_s", &crs);
+		num_of(r, "meta_ops_total", &me);
+		num_of(r, "meta_per_s", &mes);
+		num_of(r, "migration_backlog_bytes", &bl);
+		num_of(r, "spills_total", &sp);
+		char a[64], b[64], c[64], dd[64], e[64], s[16];
+		snprintf(a, sizeof(a), "%.0f s", up);
+		snprintf(b, sizeof(b), "%.0f (%.1f/s)", cr, crs);
+		snprintf(c, sizeof(c), "%.0f (%.1f/s)", me, mes);
+		snprintf(dd, sizeof(dd), "%s", hsize(bl, s, sizeof(s)));
+		snprintf(e, sizeof(e), "%.0f", sp);
+		struct table kv = {2, NULL, "ll", NULL, 0, 0};
+		table_row(&kv, "uptime", a);
+		table_row(&kv, "creates", b);
+		table_row(&kv, "metadata ops", c);
+		table_row(&kv, "migration backlog", dd);
+		table_row(&kv, "spills", e);
+		table_print(&kv, stdout, "");
+		putchar('\n');
+		static const char *const hdr[] = {"TIER",  "USED",   "USE%",  "READ",	 "WRITTEN",	"READS",
+						  "WRITES", "OPENS", "READ/S", "WRITE/S", "FILL/S", "OPEN",
+						  "BACKING FREE"};
+		struct table t = {13, hdr, "lrrrrrrrrrrrr", NULL, 0, 0};
+		const cJSON *tier;
+		cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
+		{
+			double v[12] = {0};
+			static const char *const keys[] = {"used",     "used_frac", "read_bytes_total", "write_bytes_total",
+							   "reads_total", "writes_total", "opens_total", "read_Bps",
+							   "write_Bps", "fill_Bps", "open_files", "backing_avail"};
+			char cells[12][32];
+			for (int k = 0; k < 12; k++) {
+				int have = num_of(tier, keys[k], &v[k]);
+				if (!have)
+					snprintf(cells[k], sizeof(cells[k]), "-");
+				else if (k == 0 || k == 2 || k == 3 || k == 11)
+					hsize(v[k], cells[k], sizeof(cells[k]));
+				else if (k == 1)
+					snprintf(cells[k], sizeof(cells[k]), "%.0f%%", 100 * v[k]);
+				else if (k >= 7 && k <= 9)
+					hrate(v[k], cells[k], sizeof(cells[k]));
+				else
+					snprintf(cells[k], sizeof(cells[k]), "%.0f", v[k]);
+			}
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "backing_short")))
+				strcat(cells[11], "!");
+			table_row(&t, str_of(tier, "name"), cells[0], cells[1], cells[2], cells[3], cells[4], cells[5],
+				  cells[6], cells[7], cells[8], cells[9], cells[10], cells[11]);
+		}
+		table_print(&t, stdout, "");
+	}
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_series(struct ctx *x)
+{
+	struct daemon *d = daemon_default(x);
+	cJSON *r = call(x, d, new_request("series"));
+	const char *out = x->cl.optval[0];
+	int rc = 0;
+	if (x->cl.json && !out) {
+		print_json(r);
+	} else {
+		const char *csv = str_of(r, "csv");
+		FILE *f = out ? fopen(out, "we") : stdout;
+		if (!f) {
+			fprintf(stderr, "tierctl: cannot write %s: %s\n", out, strerror(errno));
+			rc = EXIT_FAIL;
+		} else {
+			fputs(csv ? csv : "", f);
+			if ((out ? fclose(f) : fflush(f)) != 0) {
+				fprintf(stderr, "tierctl: cannot write %s: %s\n", out ? out : "standard output",
+					strerror(errno));
+				rc = EXIT_FAIL;
+			}
+		}
+	}
+	cJSON_Delete(r);
+	return rc;
+}
+
+/* DIR of attach/detach: a directory inside a tierfs mount. */
+static struct daemon *dir_arg(struct ctx *x, const char *arg, char *abs)
+{
+	char err[PATH_MAX + 512];
+	if (!realpath(arg, abs)) {
+		fprintf(stderr, "tierctl: %s: %s\n", arg, strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	struct daemon *d = daemon_for(x, arg, abs, err, sizeof(err));
+	if (!d) {
+		fprintf(stderr, "tierctl: %s\n", err);
+		exit(EXIT_FAIL);
+	}
+	return d;
+}
+
+static int cmd_attach(struct ctx *x)
+{
+	char dir[PATH_MAX], file[PATH_MAX];
+	struct daemon *d = dir_arg(x, x->cl.pos[0], dir);
+	if (!realpath(x->cl.pos[1], file)) {
+		fprintf(stderr, "tierctl: %s: %s\n", x->cl.pos[1], strerror(errno));
+		return EXIT_FAIL;
+	}
+	cJSON *req = new_request("attach");
+	cJSON_AddStringToObject(req, "dir", relative(d, dir));
+	cJSON_AddStringToObject(req, "workflow", file);
+	cJSON *r = call(x, d, req);
+	if (x->cl.json)
+		print_json(r);
+	else
+		printf("attached %s to %s in %s\n", file, relative(d, dir), d->mountpoint);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_detach(struct ctx *x)
+{
+	char dir[PATH_MAX];
+	struct daemon *d = dir_arg(x, x->cl.pos[0], dir);
+	cJSON *req = new_request("detach");
+	cJSON_AddStringToObject(req, "dir", relative(d, dir));
+	cJSON *r = call(x, d, req);
+	if (x->cl.json)
+		print_json(r);
+	else
+		printf("detached the workflow of %s in %s\n", relative(d, dir), d->mountpoint);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_list(struct ctx *x)
+{
+	struct daemon *d = daemon_default(x);
+	cJSON *r = call(x, d, new_request("list"));
+	const cJSON *wfs = cJSON_GetObjectItemCaseSensitive(r, "workflows");
+	if (x->cl.json)
+		print_json(r);
+	else if (!cJSON_GetArraySize(wfs))
+		printf("no workflow attached in %s\n", d->mountpoint);
+	else
+		workflows_table(wfs, "");
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_reload(struct ctx *x)
+{
+	const char *model = x->cl.optval[0];
+	char abs[PATH_MAX];
+	if (model && !realpath(model, abs)) {
+		fprintf(stderr, "tierctl: %s: %s\n", model, strerror(errno));
+		return EXIT_FAIL;
+	}
+	struct daemon *d = daemon_default(x);
+	cJSON *req = new_request("reload");
+	if (model)
+		cJSON_AddStringToObject(req, "model", abs);
+	cJSON *r = call(x, d, req);
+	if (x->cl.json)
+		print_json(r);
+	else
+		printf("model reloaded from %s\n", str_of(r, "model") ? str_of(r, "model") : "?");
+	cJSON_Delete(r);
+	return 0;
+}
+
+static int cmd_help(struct ctx *x)
+{
+	const struct tctl_command *c = NULL;
+	if (x->cl.npos == 0) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (x->cl.npos == 1 && !strcmp(x->cl.pos[0], "workflow")) {
+		usage_group(stdout, "workflow");
+		return 0;
+	}
+	c = x->cl.npos == 2 ? find_command(x->cl.pos[0], x->cl.pos[1]) : find_command(NULL, x->cl.pos[0]);
+	if (!c)
+		usage_error(NULL, "no command '%s%s%s'", x->cl.pos[0], x->cl.npos == 2 ? " " : "",
+			    x->cl.npos == 2 ? x->cl.pos[1] : "");
+	usage_command(stdout, c);
+	return 0;
+}
+
+static int (*const handlers[TCTL_NCMDS])(struct ctx *) = {
+	[TCTL_STATUS] = cmd_status, [TCTL_WHERE] = cmd_where,	[TCTL_STATS] = cmd_stats,
+	[TCTL_SERIES] = cmd_series, [TCTL_ATTACH] = cmd_attach, [TCTL_DETACH] = cmd_detach,
+	[TCTL_LIST] = cmd_list,	    [TCTL_RELOAD] = cmd_reload, [TCTL_HELP] = cmd_help,
+};
+
+int main(int argc, char **argv)
+{
+	struct ctx x = {.forced = -1};
+	char err[PATH_MAX + 512];
+	parse_cli(argc, argv, &x.cl);
+	int rc = 0;
+	if (x.cl.cmd->id != TCTL_HELP) {
+		if (read_mounts(&x.mounts, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tierctl: %s\n", err);
+			return EXIT_FAIL;
+		}
+		if (x.cl.mount) {
+			char abs[PATH_MAX];
+			if (!realpath(x.cl.mount, abs)) {
+				fprintf(stderr, "tierctl: --mount %s: %s\n", x.cl.mount, strerror(errno));
+				return EXIT_FAIL;
+			}
+			if (!daemon_for(&x, x.cl.mount, abs, err, sizeof(err))) {
+				fprintf(stderr, "tierctl: --mount: %s\n", err);
+				return EXIT_FAIL;
+			}
+			x.forced = mount_of(&x.mounts, abs);
+		}
+	}
+	rc = handlers[x.cl.cmd->id](&x);
+	if (fflush(stdout) != 0 && !rc) {
+		fprintf(stderr, "tierctl: cannot write to standard output: %s\n", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	for (size_t i = 0; i < x.mounts.n; i++) {
+		free(x.mounts.e[i].point);
+		free(x.mounts.e[i].fstype);
+	}
+	free(x.mounts.e);
+	free(x.daemons);
+	free(x.cl.pos);
+	return rc;
+}
