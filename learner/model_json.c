@@ -93,7 +93,9 @@ static int as_array(const cJSON *v, int n, const char *what, const char *path, i
 	return 0;
 }
 
-static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what, const char *path, int32_t *out)
+/* n items into ints (integers in lo..hi) or floats (numbers). */
+static int num_items(const cJSON *arr, int n, long lo, long hi, const char *what, const char *path, int32_t *ints,
+		     float *floats)
 {
 	int c = 0, rc = as_array(arr, n, what, path, &c);
 	if (rc < 0)
@@ -105,28 +107,25 @@ static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what
 		char p[256];
 		long v = 0;
 		snprintf(p, sizeof(p), "%s[%d]", path, i);
-		if ((rc = as_int(it, lo, hi, 0, what, p, &v)) < 0)
+		if (ints) {
+			if ((rc = as_int(it, lo, hi, 0, what, p, &v)) < 0)
+				return rc;
+			ints[i] = (int32_t)v;
+		} else if ((rc = as_float(it, 0, what, p, &floats[i])) < 0)
 			return rc;
-		out[i++] = (int32_t)v;
+		i++;
 	}
 	return 0;
 }
 
+static int int_items(const cJSON *arr, int n, long lo, long hi, const char *what, const char *path, int32_t *out)
+{
+	return num_items(arr, n, lo, hi, what, path, out, NULL);
+}
+
 static int float_items(const cJSON *arr, int n, const char *what, const char *path, float *out)
 {
-	int c = 0, rc = as_array(arr, n, what, path, &c);
-	if (rc < 0)
-		return rc;
-	int i = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, arr)
-	{
-		char p[256];
-		snprintf(p, sizeof(p), "%s[%d]", path, i);
-		if ((rc = as_float(it, 0, what, p, &out[i++])) < 0)
-			return rc;
-	}
-	return 0;
+	return num_items(arr, n, 0, 0, what, path, NULL, out);
 }
 
 /* Names: an array of distinct non-empty strings. */
