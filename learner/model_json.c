@@ -177,7 +177,7 @@ static int read_tree(const cJSON *t, const struct tree_keys *k, const char *what
 {
 	const cJSON *a = NULL;
 	char p[256];
-	int n, rc;
+	int n = 0, rc;
 	if (!cJSON_IsObject(t))
 		return lrn_err(-EINVAL, "%s: %s: expected an object, found %s", what, tpath, type_name(t));
 	if ((rc = tree_array(t, k->left, what, tpath, p, sizeof(p), &a)) < 0 || (rc = as_array(a, -1, what, p, &n)) < 0)
