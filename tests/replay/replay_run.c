@@ -44,6 +44,8 @@ void rr_run(struct rr_result *res, const char *const *args)
 	while (*args && n < 63)
 		argv[n++] = *args++;
 	argv[n] = NULL;
+	/* a sanitizer report must not pass for the run failure a test expects */
+	setenv("ASAN_OPTIONS", "exitcode=86", 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fo, 1);
 	posix_spawn_file_actions_adddup2(&fa, fe, 2);
