@@ -114,15 +114,22 @@ static int evaluate(const struct lrn_model *m, const float *x, const int *y, siz
 	}
 	ev->rows = rows;
 	ev->K = K;
-	/* Warm the caches once, then time: steady state is what a mount sees. */
+	/* Warm the caches once, then time the best of three passes in thread
+	 * CPU time: steady state is what a mount sees, and on a shared
+	 * machine wall time mostly measures the other jobs. */
 	size_t warm = rows < 1000 ? rows : 1000;
 	for (size_t r = 0; r < warm; r++)
 		pred[r] = lrn_model_predict(m, x + r * nf, proba);
-	double t0 = now_s();
-	for (size_t r = 0; r < rows; r++)
-		pred[r] = lrn_model_predict(m, x + r * nf, proba);
-	double t1 = now_s();
-	ev->ns_per_row = rows ? (t1 - t0) * 1e9 / (double)rows : 0;
+	ev->ns_per_row = INFINITY;
+	for (int pass = 0; pass < 3 && rows; pass++) {
+		double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		for (size_t r = 0; r < rows; r++)
+			pred[r] = lrn_model_predict(m, x + r * nf, proba);
+		double ns = (clock_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / (double)rows;
+		ev->ns_per_row = ns < ev->ns_per_row ? ns : ev->ns_per_row;
+	}
+	if (!rows)
+		ev->ns_per_row = 0;
 	for (size_t r = 0; r < rows; r++) {
 		if (y[r] < 0)
 			continue;
@@ -347,7 +354,7 @@ out:
 static void predict_usage(FILE *fp)
 {
 	fprintf(fp, "usage: tiertrain predict MODEL.json RECORDS.csv [--json] [--classes a,b,...] [--label COLUMN]\n"
-		    "  Predicts every record one row at a time; reports accuracy (when labelled), the confusion matrix and ns per row.\n"
+		    "  Predicts every record one row at a time; reports accuracy (when labelled), the confusion matrix and CPU ns per row.\n"
 		    "  MODEL.json is a tierfs model or an XGBoost JSON model (told apart by content).\n"
 		    "  --classes  names for the model's classes (an XGBoost model only numbers them)\n");
 }
@@ -448,7 +455,7 @@ int tt_cmd_predict(int argc, char **argv)
 			printf("accuracy %.4f\n", accuracy(&ev));
 			print_confusion(stdout, m, &ev);
 		}
-		printf("single-row prediction: %.1f ns per row\n", ev.ns_per_row);
+		printf("single-row prediction: %.1f ns per row (thread CPU time, best of 3 passes)\n", ev.ns_per_row);
 	}
 	rc = 0;
 out:
