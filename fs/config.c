@@ -68,6 +68,9 @@
 	  "speed; needs root and Linux 6.9 or later.")                                             \
 	X("threads", GLOBAL, INT, "8", "N", 1, G_OFF(threads), 1, 256,                             \
 	  "Maximum number of FUSE worker threads, from 1 to 256.")                                 \
+	X("migrate_threads", GLOBAL, INT, "2", "N", 1, G_OFF(migrate_threads), 0, 16,              \
+	  "Moves between tiers in flight at most (0 turns the background migrator off; "          \
+	  "a full tier still spills).")                                                            \
 	X("path", TIER, PATH, NULL, "DIR", 0, T_OFF(path), 0, 0,                                   \
 	  "Existing directory that holds this tier's files (required); relative paths are "        \
 	  "relative to the configuration file.")                                                   \
@@ -78,6 +81,9 @@
 	  "Fill level (0..1 or NN%) at which the migrator starts moving files out of this tier.")  \
 	X("low_watermark", TIER, FRACTION, "0.70", "FRACTION", 0, T_OFF(low_watermark), 0, 0,      \
 	  "Fill level at which the migrator stops; must be below high_watermark.")                 \
+	X("migrate_share", TIER, FRACTION, "0.5", "FRACTION", 0, T_OFF(migrate_share), 0, 0,       \
+	  "Share of the declared write_bandwidth that migrations into this tier may use, so "      \
+	  "they yield to the applications' own I/O.")                                              \
 	X("read_bandwidth", TIER, RATE, NULL, "RATE", 0, T_OFF(read_bandwidth), 0, 0,              \
 	  "Declared read bandwidth in bytes per second (e.g. 2G/s), used by the model and the "    \
 	  "simulator; absent means unknown.")                                                      \

@@ -479,9 +479,7 @@ int tfs_ctl_start(struct tfs *fs, const char *mountpoint)
 	c->fd = -1;
 	if (!realpath(mountpoint, c->mountpoint))
 		snprintf(c->mountpoint, sizeof(c->mountpoint), "%s", mountpoint);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const char *s = c->mountpoint; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	uint64_t h = tfs_mount_hash(c->mountpoint);
 	int n = snprintf(c->path, sizeof(c->path), "%s/ctl-%016llx.sock", fs->cfg->state_dir,
 			 (unsigned long long)h);
 	if (n < 0 || (size_t)n >= sizeof(c->path)) {

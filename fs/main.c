@@ -184,7 +184,34 @@ int tfs_reload(struct tfs *fs, const char *model, char *err, size_t errlen)
 	return tpl_reload(fs->place, model, err, errlen);
 }
 
-static int open_tiers(struct tfs *fs, struct tcfg *cfg)
+/* Finish or undo the moves a crash interrupted, before anything is served
+ * or counted; then keep the journal open for this session's moves. */
+static int recover(struct tfs *fs, const char *mountpoint)
+{
+	char real[PATH_MAX], path[PATH_MAX];
+	if (!realpath(mountpoint, real))
+		snprintf(real, sizeof(real), "%s", mountpoint);
+	snprintf(path, sizeof(path), "%s/journal-%016llx.log", fs->cfg->state_dir,
+		 (unsigned long long)tfs_mount_hash(real));
+	struct tfs_recovery r;
+	int rc = tfs_recover(fs, path, &r);
+	if (rc) {
+		fprintf(stderr, "tierfs: recovery with journal %s failed: %s\n", path, strerror(-rc));
+		return -1;
+	}
+	if (r.intents || r.temps_removed || r.duplicates_fixed)
+		tfs_log(TCFG_LOG_WARN,
+			"recovery: %u interrupted moves (%u finished, %u undone), %u temporary files removed, %u duplicates fixed",
+			r.intents, r.rolled_forward, r.rolled_back, r.temps_removed, r.duplicates_fixed);
+	rc = tfs_journal_open(path, &fs->journal);
+	if (rc) {
+		fprintf(stderr, "tierfs: cannot open the journal %s: %s\n", path, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 {
 	fs->ntiers = (int)cfg->ntiers;
 	for (int t = 0; t < fs->ntiers; t++) {
@@ -210,7 +237,12 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg)
 			return -1;
 		}
 		tr->dev = st.st_dev;
+		/* Migrations into the tier take at most migrate_share of its
+		 * declared write bandwidth (unlimited when none is declared). */
+		tfs_pipe_init(&tr->mig, (uint64_t)((double)ct->write_bandwidth * ct->migrate_share), 0);
 	}
+	if (recover(fs, mountpoint) != 0)
+		return -1;
 	int rc = tfs_scan_usage(fs);
 	if (rc) {
 		fprintf(stderr, "tierfs: cannot measure the tiers' use: %s\n", strerror(-rc));
@@ -294,7 +326,7 @@ int main(int argc, char *argv[])
 	fs_ready = 1;
 	fs.is_root = geteuid() == 0;
 	fs.clock = tfs_real_clock;
-	if (open_tiers(&fs, cfg) != 0)
+	if (open_tiers(&fs, cfg, opts.mountpoint) != 0)
 		goto out_fs;
 	if (tpl_create(cfg, &fs.place, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tierfs: %s\n", err);
@@ -403,6 +435,7 @@ out_fs:
 				close(fs.tiers[t].rootfd);
 		tpl_destroy(fs.place);
 		mon_destroy(fs.mon);
+		tfs_journal_close(fs.journal);
 		tfs_destroy(&fs);
 	}
 out_cfg:

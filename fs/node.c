@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fuse_lowlevel.h> /* FUSE_ROOT_ID only */
 
 static size_t slot_of(const struct tfs *fs, uint64_t ino)
 {
@@ -112,13 +111,15 @@ int tfs_init(struct tfs *fs, struct tcfg *cfg)
 	memset(fs, 0, sizeof(*fs));
 	fs->cfg = cfg;
 	pthread_rwlock_init(&fs->tree_lock, NULL);
+	pthread_rwlock_init(&fs->mig_lock, NULL);
+	fs->io = &tfs_real_io;
 	pthread_mutex_init(&fs->table_lock, NULL);
 	fs->table_size = 4096;
 	fs->table = calloc(fs->table_size, sizeof(*fs->table));
 	fs->names = calloc(fs->table_size, sizeof(*fs->names));
 	if (!fs->table || !fs->names)
 		return -ENOMEM;
-	fs->root.ino = FUSE_ROOT_ID;
+	fs->root.ino = TFS_ROOT_ID;
 	fs->root.type = S_IFDIR;
 	fs->root.tier = -1;
 	fs->root.nlookup = 1;
@@ -165,6 +166,7 @@ void tfs_destroy(struct tfs *fs)
 	fs->table = NULL;
 	fs->names = NULL;
 	pthread_rwlock_destroy(&fs->tree_lock);
+	pthread_rwlock_destroy(&fs->mig_lock);
 	pthread_mutex_destroy(&fs->table_lock);
 }
 
@@ -202,7 +204,7 @@ static void set_name(struct tfs *fs, struct tfs_node *n, struct tfs_node *parent
 struct tfs_node *tfs_node_get(struct tfs *fs, uint64_t ino, mode_t type, struct tfs_node *parent,
 			      const char *name, int tier, uint64_t size)
 {
-	if (ino == FUSE_ROOT_ID) {
+	if (ino == TFS_ROOT_ID) {
 		pthread_mutex_lock(&fs->table_lock);
 		fs->root.nlookup++;
 		pthread_mutex_unlock(&fs->table_lock);
@@ -274,7 +276,7 @@ known:
 struct tfs_node *tfs_node_find(struct tfs *fs, uint64_t ino)
 {
 	pthread_mutex_lock(&fs->table_lock);
-	struct tfs_node *n = ino == FUSE_ROOT_ID ? &fs->root : table_lookup(fs, ino);
+	struct tfs_node *n = ino == TFS_ROOT_ID ? &fs->root : table_lookup(fs, ino);
 	if (n)
 		n->refs++;
 	pthread_mutex_unlock(&fs->table_lock);

@@ -298,6 +298,7 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
 {
 	pthread_rwlock_rdlock(&n->io_lock);
 	int rc = S_ISREG(n->type) ? resize_charge(fs, n, (uint64_t)size, 0) : 0;
+	atomic_fetch_add(&n->write_gen, 1);
 	if (!rc) {
 		if (h) {
 			rc = ftruncate(h->fd, size) < 0 ? -errno : 0;
@@ -549,17 +550,17 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	int t, rc = tfs_node_path(fs, n, oldpath, sizeof(oldpath));
 	if (!rc)
 		rc = tfs_child_path(fs, np, newname, newpath, sizeof(newpath));
-	if (!rc)
-		rc = stat_node(fs, n, oldpath, &st, &t);
 	if (rc)
 		goto out;
-	if (tfs_where(fs, newpath)) {
+	pthread_rwlock_rdlock(&fs->mig_lock);
+	rc = stat_node(fs, n, oldpath, &st, &t);
+	if (!rc && tfs_where(fs, newpath))
 		rc = -EEXIST;
-		goto out;
-	}
-	rc = tfs_clone_parents(fs, t, newpath);
+	if (!rc)
+		rc = tfs_clone_parents(fs, t, newpath);
 	if (!rc)
 		rc = linkat(fs->tiers[t].rootfd, oldpath, fs->tiers[t].rootfd, newpath, 0) < 0 ? -errno : 0;
+	pthread_rwlock_unlock(&fs->mig_lock);
 	if (!rc) {
 		parent_changed(fs, newpath, t);
 		rc = do_lookup(fs, np, newname, &e);
@@ -599,16 +600,21 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char path[PATH_MAX];
 	struct stat st;
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
+	pthread_rwlock_rdlock(&fs->mig_lock); /* the name stays in one tier meanwhile */
 	int t = rc ? rc : tfs_find(fs, path, &st);
 	if (t < 0) {
+		pthread_rwlock_unlock(&fs->mig_lock);
 		fuse_reply_err(req, -t);
 		return;
 	}
 	uint64_t ino = tfs_ino_of(fs, t, path, &st);
 	if (unlinkat(fs->tiers[t].rootfd, path, 0) < 0) {
-		fuse_reply_err(req, errno);
+		rc = errno;
+		pthread_rwlock_unlock(&fs->mig_lock);
+		fuse_reply_err(req, rc);
 		return;
 	}
+	pthread_rwlock_unlock(&fs->mig_lock);
 	file_unlinked(fs, t, ino, &st, path);
 	tfs_node_detach(fs, p, name);
 	parent_changed(fs, path, t);
@@ -746,8 +752,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = -EINVAL;
 	if (!rc && (flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
 		rc = -EINVAL;
-	if (!rc)
+	if (!rc) {
+		pthread_rwlock_rdlock(&fs->mig_lock);
 		rc = do_rename(fs, src, dst, flags);
+		pthread_rwlock_unlock(&fs->mig_lock);
+	}
 	if (!rc) {
 		if (flags & RENAME_EXCHANGE)
 			tfs_node_exchanged(fs, p, name, np, newname);
@@ -801,10 +810,14 @@ static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 		return rc;
 	int flags = backend_flags(fs, fi->flags);
 	pthread_rwlock_rdlock(&n->io_lock);
-	if ((flags & O_TRUNC) && S_ISREG(st.st_mode))
+	if ((flags & O_TRUNC) && S_ISREG(st.st_mode)) {
 		(void)resize_charge(fs, n, 0, 0);
+		atomic_fetch_add(&n->write_gen, 1);
+	}
+	pthread_rwlock_rdlock(&fs->mig_lock); /* not while the file switches tiers */
 	t = node_tier(n);
 	int fd = openat(fs->tiers[t].rootfd, path, flags);
+	pthread_rwlock_unlock(&fs->mig_lock);
 	pthread_rwlock_unlock(&n->io_lock);
 	if (fd < 0)
 		return -errno;
@@ -849,6 +862,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (id > 0) {
 			h->passthrough = 1;
 			n->pt_handles++;
+			n->pt_writers += (fi->flags & O_ACCMODE) != O_RDONLY;
 			n->cached_handles--;
 		} else {
 			n->backing_id = 0;
@@ -876,7 +890,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	if (rc)
 		goto out;
-	if (tfs_find(fs, path, &st) >= 0) {
+	pthread_rwlock_rdlock(&fs->mig_lock);
+	int exists = tfs_find(fs, path, &st) >= 0;
+	pthread_rwlock_unlock(&fs->mig_lock);
+	if (exists) {
 		/* Exists in some tier (maybe not the kernel's cached view). */
 		if (fi->flags & O_EXCL) {
 			rc = -EEXIST;
@@ -900,7 +917,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (rc)
 		goto out;
 	int flags = backend_flags(fs, fi->flags);
+	pthread_rwlock_rdlock(&fs->mig_lock);
 	int fd = openat(fs->tiers[t].rootfd, path, flags | O_CREAT | O_EXCL, mode);
+	pthread_rwlock_unlock(&fs->mig_lock);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
@@ -985,6 +1004,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		if (!rc && attempt == 0 && tfs_kio_kill_suidgid())
 			kill_suidgid(h->fd);
 		if (!rc) {
+			atomic_fetch_add(&n->write_gen, 1);
 			res = pwrite(h->fd, buf, size, off);
 			if (res < 0)
 				rc = -errno;
@@ -1042,6 +1062,7 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
 	int close_id = 0;
 	mon_close(fs->mon, n->tier);
 	if (h->passthrough) {
+		n->pt_writers -= (h->flags & O_ACCMODE) != O_RDONLY;
 		if (--n->pt_handles == 0) {
 			close_id = n->backing_id;
 			n->backing_id = 0;
@@ -1503,6 +1524,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	int rc = 0;
 	if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)))
 		rc = resize_charge(fs, n, (uint64_t)offset + (uint64_t)length, 1);
+	atomic_fetch_add(&n->write_gen, 1);
 	if (!rc && fallocate(h->fd, mode, offset, length) < 0)
 		rc = -errno;
 	pthread_rwlock_unlock(&n->io_lock);
@@ -1531,6 +1553,7 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 	int rc = resize_charge(fs, n, (uint64_t)off_out + len, 1);
 	ssize_t res = -1;
 	if (!rc) {
+		atomic_fetch_add(&n->write_gen, 1);
 		res = copy_file_range(in->fd, &off_in, out->fd, &off_out, len, (unsigned)flags);
 		if (res < 0) {
 			rc = -errno;

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -35,6 +34,14 @@ uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct sta
 	}
 	ino = ((uint64_t)(tier + 1) << 58) | ((uint64_t)st->st_ino & ((1ULL << 58) - 1));
 	return ino;
+}
+
+uint64_t tfs_mount_hash(const char *mountpoint)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *s = mountpoint; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
 }
 
 int tfs_find(struct tfs *fs, const char *path, struct stat *st)
@@ -149,178 +156,34 @@ void tfs_uncharge(struct tfs *fs, int t, uint64_t delta)
 	} while (!atomic_compare_exchange_weak(&tr->used, &cur, next));
 }
 
-static int copy_data(int in, int out, uint64_t size)
-{
-	off_t off_in = 0, off_out = 0;
-	int use_cfr = 1;
-	while ((uint64_t)off_in < size) {
-		size_t chunk = size - (uint64_t)off_in > (1u << 30) ? (1u << 30) : size - (uint64_t)off_in;
-		ssize_t n = -1;
-		if (use_cfr) {
-			n = copy_file_range(in, &off_in, out, &off_out, chunk, 0);
-			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-				      errno == EOPNOTSUPP)) {
-				use_cfr = 0;
-				continue;
-			}
-		} else {
-			if (lseek(out, off_out, SEEK_SET) < 0)
-				return -errno;
-			n = sendfile(out, in, &off_in, chunk);
-			if (n > 0)
-				off_out += n;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break; /* the source shrank: copy what there is */
-	}
-	return 0;
-}
-
-static void copy_xattrs(int in, int out)
-{
-	char names[4096];
-	ssize_t len = flistxattr(in, names, sizeof(names));
-	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(names + i) + 1) {
-		char val[4096];
-		ssize_t vl = fgetxattr(in, names + i, val, sizeof(val));
-		if (vl >= 0)
-			(void)fsetxattr(out, names + i, val, (size_t)vl, 0);
-	}
-}
-
-int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t ino)
-{
-	int sroot = fs->tiers[src].rootfd, droot = fs->tiers[dst].rootfd;
-	int in = -1, out = -1, dirfd = -1, rc;
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path) : 0;
-	if (dirlen + sizeof(TFS_TMP_PREFIX) + 32 >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%.*s%s%s%llx", (int)dirlen, path, dirlen ? "/" : "", TFS_TMP_PREFIX,
-		 (unsigned long long)ino);
-
-	rc = tfs_clone_parents(fs, dst, path);
-	if (rc)
-		return rc;
-	in = openat(sroot, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(in, &st) < 0) {
-		rc = -errno;
-		goto out_in;
-	}
-	(void)unlinkat(droot, tmp, 0); /* a leftover of an interrupted move */
-	out = openat(droot, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
-	if (out < 0) {
-		rc = -errno;
-		goto out_in;
-	}
-	rc = copy_data(in, out, (uint64_t)st.st_size);
-	if (rc)
-		goto out_tmp;
-	mon_read(fs->mon, src, (uint64_t)st.st_size);
-	mon_write(fs->mon, dst, (uint64_t)st.st_size);
-	/* A move costs bandwidth on both tiers, as it would on real ones. */
-	tfs_emulate(fs, &fs->tiers[src].rd, (uint64_t)st.st_size);
-	tfs_emulate(fs, &fs->tiers[dst].wr, (uint64_t)st.st_size);
-	if (fs->is_root && fchown(out, st.st_uid, st.st_gid) < 0) {
-		rc = -errno;
-		goto out_tmp;
-	}
-	(void)fchmod(out, st.st_mode & 07777);
-	copy_xattrs(in, out);
-	if (fsetxattr(out, TFS_XATTR_INO, &ino, sizeof(ino), 0) < 0 && errno != ENOTSUP)
-		tfs_log(TCFG_LOG_WARN, "cannot record ino of %s in tier %s: %s", path, fs->tiers[dst].name,
-			strerror(errno));
-	struct timespec ts[2] = {st.st_atim, st.st_mtim};
-	(void)futimens(out, ts);
-	if (fsync(out) < 0) {
-		rc = -errno;
-		goto out_tmp;
-	}
-	if (renameat(droot, tmp, droot, path) < 0) {
-		rc = -errno;
-		goto out_tmp;
-	}
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%.*s", dirlen ? (int)dirlen : 1, dirlen ? path : ".");
-	dirfd = openat(droot, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd >= 0) {
-		(void)fsync(dirfd);
-		close(dirfd);
-	}
-	close(out);
-	close(in);
-	return 0;
-
-out_tmp:
-	close(out);
-	(void)unlinkat(droot, tmp, 0);
-out_in:
-	close(in);
-	return rc;
-}
-
 int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
 {
 	char path[PATH_MAX];
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (rc)
 		return rc == -ESTALE ? -ENOSPC : rc; /* unlinked while open: cannot move */
-	pthread_mutex_lock(&n->lock);
-	int src = n->tier;
-	uint64_t size = n->size;
-	pthread_mutex_unlock(&n->lock);
-
-	struct stat st;
-	if (fstatat(fs->tiers[src].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (st.st_nlink > 1)
-		return -ENOSPC; /* moving one name of a hard-linked file would split it */
-	uint64_t total = (uint64_t)st.st_size > size ? (uint64_t)st.st_size : size;
-
+	int src = tfs_tier_hint(n);
 	/* The next slower tiers first, then the faster ones. */
 	for (int k = 1; k < fs->ntiers; k++) {
 		int dst = (src + k) % fs->ntiers;
-		if (tfs_charge(fs, dst, total + need) < 0)
+		struct tfs_tier *d = &fs->tiers[dst];
+		struct tfs_move mv;
+		rc = tfs_move_prepare(fs, path, dst, n, &mv);
+		if (rc == -EMLINK)
+			return -ENOSPC; /* moving one name of a hard-linked file would split it */
+		if (rc)
 			continue;
-		rc = tfs_copy_file(fs, src, dst, path, n->ino);
-		if (rc) {
-			tfs_uncharge(fs, dst, total + need);
-			tfs_log(TCFG_LOG_WARN, "spill of %s to tier %s failed: %s", path, fs->tiers[dst].name,
-				strerror(-rc));
+		if (atomic_load(&d->used) + need > d->capacity) {
+			tfs_move_abort(fs, &mv); /* the file fits there, its growth does not */
 			continue;
 		}
-		pthread_mutex_lock(&n->lock);
-		for (struct tfs_handle *h = n->handles; h; h = h->next) {
-			mon_close(fs->mon, src);
-			mon_open(fs->mon, dst);
-			int fd = openat(fs->tiers[dst].rootfd, path,
-					(h->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0 || dup3(fd, h->fd, O_CLOEXEC) < 0)
-				tfs_log(TCFG_LOG_ERROR, "cannot reopen %s in tier %s: %s", path,
-					fs->tiers[dst].name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-		}
-		n->tier = dst;
-		n->size = total;
-		pthread_mutex_unlock(&n->lock);
-		/* The charge for need is handed back: the caller charges its write. */
-		tfs_uncharge(fs, dst, need);
-		if (unlinkat(fs->tiers[src].rootfd, path, 0) < 0)
-			tfs_log(TCFG_LOG_ERROR, "spilled %s but cannot remove it from tier %s: %s", path,
-				fs->tiers[src].name, strerror(errno));
-		tfs_uncharge(fs, src, size);
-		tfs_log(TCFG_LOG_INFO, "moved %s from tier %s to tier %s (full)", path, fs->tiers[src].name,
-			fs->tiers[dst].name);
+		pthread_rwlock_wrlock(&fs->mig_lock);
+		rc = tfs_move_commit(fs, &mv, n);
+		pthread_rwlock_unlock(&fs->mig_lock);
+		if (rc)
+			continue;
+		atomic_fetch_add(&fs->spills, 1);
+		tfs_log(TCFG_LOG_INFO, "moved %s from tier %s to tier %s (full)", path, fs->tiers[src].name, d->name);
 		return 0;
 	}
 	return -ENOSPC;

@@ -13,9 +13,11 @@
  * daemon makes, derived from (tier, backing inode) otherwise).
  *
  * Lock order (outermost first):
+ *   node->io_lock  (rwlock: shared by writes, exclusive while a file moves)
+ *   fs->mig_lock   (rwlock: shared around the backend calls of open, create,
+ *                   rename, unlink, link; exclusive while a move switches over)
  *   fs->tree_lock  (rwlock: parent/name links of all nodes; write for rename)
  *   fs->table_lock (mutex: the ino hash table, nlookup and refs counts)
- *   node->io_lock  (rwlock: shared by writes, exclusive while a file moves)
  *   node->lock     (mutex: the node's open handles, size, tier)
  */
 #ifndef TIERFS_INTERNAL_H
@@ -32,8 +34,10 @@
 #include "monitor.h"
 #include "place.h"
 #include "throttle.h"
+#include "migrate.h"
 #include "tierfs_config.h"
 
+#define TFS_ROOT_ID 1 /* the kernel's id of the root (FUSE_ROOT_ID) */
 #define TFS_XATTR_INO "user.tierfs.ino"
 #define TFS_XATTR_TIER "user.tierfs.tier"
 #define TFS_XATTR_PREFIX "user.tierfs."
@@ -49,6 +53,7 @@ struct tfs_tier {
 	_Atomic uint64_t used; /* bytes of regular files held, own accounting */
 	struct tfs_pipe rd;    /* emulated read speed (emulate_read_bandwidth, emulate_latency) */
 	struct tfs_pipe wr;    /* emulated write speed */
+	struct tfs_pipe mig;   /* migrations into this tier: their share of its bandwidth */
 	int emulated;	       /* any emulate_* key set: no passthrough for its files */
 };
 
@@ -72,6 +77,8 @@ struct tfs_node {
 	int pt_handles;		     /* lock: open handles the kernel passes through */
 	int backing_id;		     /* lock: their shared backing file id, 0 = none */
 	int cached_handles;	     /* lock: open handles served by the daemon */
+	int pt_writers;		     /* lock: passthrough handles open for writing */
+	_Atomic uint64_t write_gen;  /* bumped by every change of the data: a move checks it */
 	uint64_t created_ns;	     /* immutable after create: when tierfs created it, 0 = before */
 	_Atomic uint64_t bytes_written; /* for the record log */
 	_Atomic uint64_t bytes_read;
@@ -104,6 +111,10 @@ struct tfs {
 	struct tfs_node root;
 
 	_Atomic uint64_t spills;
+	_Atomic uint64_t moves, moved_bytes;
+	pthread_rwlock_t mig_lock; /* see lock order */
+	const struct tfs_io *io;   /* backend copy I/O (tests inject faults) */
+	struct tfs_journal *journal;
 	struct tfs_clock clock; /* real, or a test's */
 };
 
@@ -150,6 +161,8 @@ void tfs_node_exchanged(struct tfs *fs, struct tfs_node *p1, const char *name1, 
 			const char *name2);
 
 /* tier.c */
+/* Names the per-mount files in state_dir (socket, journal). */
+uint64_t tfs_mount_hash(const char *mountpoint);
 uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st);
 /* First tier holding path, stat filled; -ENOENT if none. */
 int tfs_find(struct tfs *fs, const char *path, struct stat *st) __attribute__((warn_unused_result));
@@ -161,10 +174,6 @@ int tfs_clone_parents(struct tfs *fs, int t, const char *path) __attribute__((wa
 /* Bump mtime/ctime of the primary copy of directory dirpath after its
  * contents changed in tier t, when the primary copy is elsewhere. */
 void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t);
-/* Copy a regular file's data and metadata from tier src to a temporary
- * name in tier dst, fsync, rename into place.  The source stays. */
-int tfs_copy_file(struct tfs *fs, int src, int dst, const char *path, uint64_t ino)
-	__attribute__((warn_unused_result));
 /* Move an open file to another tier with room for need bytes (the spill of
  * invariant 3).  Caller holds n->io_lock exclusively. */
 int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need) __attribute__((warn_unused_result));

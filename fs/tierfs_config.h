@@ -37,6 +37,7 @@ struct tcfg_tier {
 	double capacity_pct;	   /* > 0 when given as "NN%" of the backing filesystem */
 	double high_watermark;	   /* fraction of capacity, default 0.90 */
 	double low_watermark;	   /* fraction of capacity, default 0.70 */
+	double migrate_share;	   /* of write_bandwidth for migrations in, default 0.5 */
 	uint64_t read_bandwidth;   /* declared bytes/s, 0 = unknown */
 	uint64_t write_bandwidth;  /* declared bytes/s, 0 = unknown */
 	uint64_t latency_ns;	   /* declared per-operation latency */
@@ -63,6 +64,7 @@ struct tcfg {
 	int writeback_cache;	 /* bool */
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
 	int threads;		 /* max FUSE worker threads */
+	int migrate_threads;	 /* moves in flight at most, 0 = no background migrator */
 
 	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
 	 * than the backing filesystem); NULL = none.  Set by the caller. */

@@ -198,6 +198,8 @@ Test(config, defaults_come_from_the_table)
 	cr_assert_eq(c->writeback_cache, 0);
 	cr_assert_eq(c->passthrough, 0);
 	cr_assert_eq(c->threads, 8);
+	cr_assert_eq(c->migrate_threads, 2);
+	cr_assert_float_eq(t->migrate_share, 0.5, 1e-9);
 	cr_assert_float_eq(t->capacity_pct, 100.0, 1e-9);
 	cr_assert_float_eq(t->high_watermark, 0.90, 1e-9);
 	cr_assert_float_eq(t->low_watermark, 0.70, 1e-9);
@@ -212,8 +214,9 @@ Test(config, defaults_come_from_the_table)
 		if (o->type == TCFG_T_FRACTION && o->defval) {
 			double v;
 			cr_assert_eq(tcfg_parse_fraction(o->defval, &v), 0);
-			double got = strcmp(o->key, "high_watermark") == 0 ? t->high_watermark
-									 : t->low_watermark;
+			double got = !strcmp(o->key, "high_watermark") ? t->high_watermark
+				     : !strcmp(o->key, "low_watermark") ? t->low_watermark
+									 : t->migrate_share;
 			cr_assert_float_eq(got, v, 1e-9, "%s", o->key);
 		}
 	}
