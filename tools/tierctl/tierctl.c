@@ -576,6 +576,8 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 		ssize_t w = send(fd, msg + off, ml + 1 - off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* it refused us before reading: its reply says why */
 		if (w <= 0) {
 			snprintf(err, errlen, "cannot send to the daemon of %s: %s", d->mountpoint,
 				 strerror(errno));
@@ -996,6 +998,16 @@ static void where_row(struct table *t, const struct where_arg *w)
 	table_row(t, w->arg, tier, ssize, policy ? policy : "-", wf ? wf : "", proba, reason);
 }
 
+/* Bytes a path takes in the request: cJSON writes control characters as
+ * \uXXXX and escapes quotes and backslashes; then quotes and a comma. */
+static size_t json_cost(const char *s)
+{
+	size_t n = 3;
+	for (; *s; s++)
+		n += (unsigned char)*s < 0x20 ? 6 : (*s == '"' || *s == '\\') ? 2 : 1;
+	return n;
+}
+
 static int cmd_where(struct ctx *x)
 {
 	int n = x->cl.npos, rc = 0;
@@ -1013,9 +1025,8 @@ static int cmd_where(struct ctx *x)
 		if (!w[i].d)
 			w[i].error = strdup(err);
 		/* A batch ends at a path of another mount (or none) and before
-		 * the request would pass the limit (a path costs at most 6x its
-		 * length in JSON escapes, plus quotes and a comma). */
-		size_t cost = 6 * strlen(w[i].abs) + 3;
+		 * the request would pass the limit. */
+		size_t cost = w[i].d ? json_cost(relative(w[i].d, w[i].abs)) : 0;
 		if (w[from].d != w[i].d || bytes + cost > TFS_CTL_MAX_REQUEST - 256) {
 			if (w[from].d)
 				where_flush(w, from, (size_t)i);
