@@ -168,6 +168,18 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 		cJSON_AddNumberToObject(r, "meta_per_s", ms.meta_per_s);
 	}
 	cJSON_AddNumberToObject(r, "spills", (double)atomic_load(&fs->spills));
+	struct tfs_migrator_stats mst;
+	tfs_migrator_stats(fs, &mst);
+	cJSON *mig = cJSON_AddObjectToObject(r, "migration");
+	cJSON_AddBoolToObject(mig, "running", fs->migrator != NULL);
+	cJSON_AddNumberToObject(mig, "demoted_files", (double)mst.demoted_files);
+	cJSON_AddNumberToObject(mig, "demoted_bytes", (double)mst.demoted_bytes);
+	cJSON_AddNumberToObject(mig, "promoted_files", (double)mst.promoted_files);
+	cJSON_AddNumberToObject(mig, "promoted_bytes", (double)mst.promoted_bytes);
+	cJSON_AddNumberToObject(mig, "failed", (double)mst.failed);
+	cJSON_AddNumberToObject(mig, "retried", (double)mst.retried);
+	cJSON_AddNumberToObject(mig, "moves_total", (double)atomic_load(&fs->moves));
+	cJSON_AddNumberToObject(mig, "moved_bytes_total", (double)atomic_load(&fs->moved_bytes));
 	tpl_list(fs->place, add_workflow, cJSON_AddArrayToObject(r, "workflows"));
 	(void)req;
 	return r;
@@ -367,12 +379,57 @@ static cJSON *cmd_reload(struct tfs *fs, const cJSON *req)
 	return r;
 }
 
+static int tier_index(struct tfs *fs, const char *name)
+{
+	for (int t = 0; t < fs->ntiers; t++)
+		if (!strcmp(fs->tiers[t].name, name))
+			return t;
+	return -1;
+}
+
+static cJSON *cmd_migrate(struct tfs *fs, const cJSON *req)
+{
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(req, "path");
+	const cJSON *tier = cJSON_GetObjectItemCaseSensitive(req, "tier");
+	char rel[PATH_MAX];
+	if (!cJSON_IsString(path) || request_path(path->valuestring, rel, sizeof(rel)) != 0)
+		return error_reply("'path' must be a file inside the mount, given relative to its root%s", NULL);
+	if (!cJSON_IsString(tier) || tier_index(fs, tier->valuestring) < 0)
+		return error_reply("'tier' must name a tier of this mount%s", NULL);
+	int rc = tfs_migrate(fs, rel, tier_index(fs, tier->valuestring));
+	if (rc == -EXDEV)
+		rc = 0; /* already there */
+	if (rc == -EMLINK)
+		return error_reply("%s has more than one hard link: tierfs does not move it", rel);
+	if (rc == -EAGAIN)
+		return error_reply("%s was written during the copy; try again", rel);
+	if (rc)
+		return error_reply("cannot move it: %s", strerror(-rc));
+	return ok_reply();
+}
+
+static cJSON *cmd_pin(struct tfs *fs, const cJSON *req)
+{
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(req, "path");
+	const cJSON *tier = cJSON_GetObjectItemCaseSensitive(req, "tier");
+	char rel[PATH_MAX];
+	if (!cJSON_IsString(path) || request_path(path->valuestring, rel, sizeof(rel)) != 0)
+		return error_reply("'path' must be a file inside the mount, given relative to its root%s", NULL);
+	if (tier && (!cJSON_IsString(tier) || tier_index(fs, tier->valuestring) < 0))
+		return error_reply("'tier' must name a tier of this mount%s", NULL);
+	int rc = tfs_pin(fs, rel, tier ? tier->valuestring : NULL);
+	if (rc)
+		return error_reply("cannot pin it: %s", strerror(-rc));
+	return ok_reply();
+}
+
 static const struct {
 	const char *name;
 	cJSON *(*fn)(struct tfs *fs, const cJSON *req);
 } commands[] = {
 	{"status", cmd_status}, {"where", cmd_where},	{"stats", cmd_stats},	{"series", cmd_series},
 	{"attach", cmd_attach}, {"detach", cmd_detach}, {"list", cmd_list},	{"reload", cmd_reload},
+	{"migrate", cmd_migrate}, {"pin", cmd_pin},	{"unpin", cmd_pin},
 };
 
 static cJSON *dispatch(struct tfs *fs, const char *buf, size_t len)

@@ -13,6 +13,8 @@
  *   series                          the time series as CSV → "csv"
  *   attach  {"dir": REL, "workflow": ABS}   detach {"dir": REL}   list
  *   reload  {"model": ABS?}         reload the model (the configured one if absent)
+ *   migrate {"path": REL, "tier": NAME}   move a file now (-> error if it cannot)
+ *   pin     {"path": REL, "tier": NAME}   pin (and move) a file; unpin {"path": REL}
  * REL paths are relative to the mount root and may not leave it ("..",
  * absolute paths and NUL bytes are refused).  Only the daemon's own user
  * (and root) may connect: the socket is mode 0600 and peers are checked.

@@ -168,6 +168,7 @@ static void *ticker_main(void *arg)
 		struct tfs *fs = tk->fs;
 		for (int t = 0; t < fs->ntiers; t++)
 			mon_used(fs->mon, t, atomic_load(&fs->tiers[t].used));
+		tfs_migrator_tick(fs);
 		int trc = mon_tick(fs->mon);
 		if (trc && trc != -EAGAIN) /* -EAGAIN: the clock did not move */
 			tfs_log(TCFG_LOG_WARN, "monitor tick: %s", strerror(-trc));
@@ -380,6 +381,8 @@ int main(int argc, char *argv[])
 	if (!opts.foreground)
 		tfs_log_to_syslog(1);
 
+	if (tfs_migrator_start(&fs) != 0)
+		tfs_log(TCFG_LOG_WARN, "no background migrator: files move only when a tier is full");
 	/* Signals must reach the main thread, which libfuse wakes with them;
 	 * the ticker is created with them blocked (it inherits the mask). */
 	struct ticker tk = {.fs = &fs, .se = se};
@@ -413,6 +416,8 @@ int main(int argc, char *argv[])
 	tfs_ctl_stop(&fs);
 	if (tk.running)
 		pthread_join(tk.thread, NULL);
+	tk.running = 0;
+	tfs_migrator_stop(&fs);
 	tfs_log_live_files(&fs);
 	{
 		char series[PATH_MAX];

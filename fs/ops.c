@@ -429,6 +429,8 @@ static int choose_tier(struct tfs *fs, const char *path, enum lrn_kind kind, str
 	int t = d->tier;
 	if (t < 0 && kind != LRN_KIND_FILE)
 		t = 0; /* directories and special files take no capacity */
+	if (d->level_started >= 0)
+		tfs_migrator_level_started(fs, d->workflow_dir, d->level_started);
 	if (kind == LRN_KIND_FILE) {
 		mon_create_file(fs->mon);
 		tpl_log_decision(fs->place, tfs_now_ns(), path, d, t >= 0 ? fs->tiers[t].name : "");
@@ -826,6 +828,8 @@ static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 	rc = attach_handle(fs, n, fd, flags, fi);
 	if (rc)
 		close(fd);
+	else
+		tfs_access_note(fs, n->ino, (fi->flags & O_ACCMODE) != O_WRONLY);
 	return rc;
 }
 
@@ -1374,11 +1378,53 @@ static int xattr_target(struct tfs *fs, fuse_ino_t ino, char *proc, size_t len, 
 	return rc;
 }
 
+/* Pin a file to a tier (NULL: unpin): the mark lives on the backing file,
+ * moves with it, and keeps the migrator's hands off; pinning also moves it. */
+int tfs_pin(struct tfs *fs, const char *relpath, const char *tier)
+{
+	struct stat st;
+	int t = tfs_find(fs, relpath, &st);
+	if (t < 0)
+		return t;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	char p[PATH_MAX + 64];
+	int rc = proc_path(fs, t, relpath, p, sizeof(p));
+	if (rc)
+		return rc;
+	if (!tier)
+		return lremovexattr(p, TFS_XATTR_PIN) < 0 && errno != ENODATA ? -errno : 0;
+	int dst = -1;
+	for (int i = 0; i < fs->ntiers; i++)
+		if (!strcmp(fs->tiers[i].name, tier))
+			dst = i;
+	if (dst < 0)
+		return -ENOENT;
+	if (lsetxattr(p, TFS_XATTR_PIN, tier, strlen(tier), 0) < 0)
+		return -errno;
+	return dst == t ? 0 : tfs_migrate(fs, relpath, dst);
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
 			int flags)
 {
 	struct tfs *fs = fs_of(req);
 	char p[PATH_MAX + 64];
+	if (!strcmp(name, TFS_XATTR_PIN)) {
+		char path[PATH_MAX], tier[NAME_MAX + 1];
+		int rc = tfs_node_path(fs, node_of(fs, ino), path, sizeof(path));
+		if (!rc && (size == 0 || size > NAME_MAX))
+			rc = -EINVAL;
+		if (!rc) {
+			memcpy(tier, value, size);
+			tier[size] = '\0';
+			rc = tfs_pin(fs, path, tier);
+			if (rc == -ENOENT)
+				rc = -EINVAL; /* no tier of that name */
+		}
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
 	if (!rc && lsetxattr(p, name, value, size, flags) < 0)
 		rc = -errno;
@@ -1428,7 +1474,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		reply_xattr_value(req, size, sock, strlen(sock));
 		return;
 	}
-	if (reserved_xattr(name)) {
+	if (reserved_xattr(name) && strcmp(name, TFS_XATTR_PIN) != 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -1494,6 +1540,12 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct tfs *fs = fs_of(req);
 	char p[PATH_MAX + 64];
+	if (!strcmp(name, TFS_XATTR_PIN)) {
+		char path[PATH_MAX];
+		int rc = tfs_node_path(fs, node_of(fs, ino), path, sizeof(path));
+		fuse_reply_err(req, rc ? -rc : -tfs_pin(fs, path, NULL));
+		return;
+	}
 	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
 	if (!rc && lremovexattr(p, name) < 0)
 		rc = -errno;

@@ -30,6 +30,7 @@ struct attachment {
 	uint32_t *id_slots; /* index + 1, 0 = empty */
 	size_t id_size;
 	_Atomic uint64_t *v8;	/* per task: input bytes + 1 once measured, 0 = not yet */
+	_Atomic int64_t level;	/* highest producer level seen created, -1 = none */
 	struct attachment *next;
 };
 
@@ -382,6 +383,7 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 	}
 	a->dir = strdup(nd);
 	a->file = strdup(wf_path);
+	atomic_init(&a->level, -1);
 	wf_get_summary(a->g, &a->sum);
 	if (!a->dir || !a->file || index_tasks(a) != 0) {
 		free_attachment(a);
@@ -458,6 +460,7 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 		struct tpl_decision *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->level_started = -1;
 	pthread_rwlock_rdlock(&p->lock);
 	const char *rest = relpath;
 	struct attachment *a = kind == LRN_KIND_FILE ? attachment_for(p, relpath, &rest) : NULL;
@@ -465,6 +468,13 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 	if (a) {
 		d->workflow_dir = a->dir;
 		d->known = wf_file_features(a->g, rest, &ff) == 0;
+	}
+	if (d->known && ff.producer_id) {
+		int64_t lv = (int64_t)ff.producer_level, cur = atomic_load(&a->level);
+		while (lv > cur && !atomic_compare_exchange_weak(&a->level, &cur, lv))
+			;
+		if (lv > cur)
+			d->level_started = lv;
 	}
 	if (d->known) {
 		uint64_t v8 = task_input_bytes(a, ff.producer_id, size_of, size_arg);
@@ -509,6 +519,60 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 							      : "no model loaded";
 		d->tier = lrn_policy_place(p->fallback, &ctx);
 		d->policy = lrn_policy_name(p->fallback);
+	}
+	pthread_rwlock_unlock(&p->lock);
+}
+
+void tpl_file_status(struct tpl *p, const char *relpath, struct tpl_file_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->next_use_level = -1;
+	pthread_rwlock_rdlock(&p->lock);
+	const char *rest = relpath;
+	struct attachment *a = attachment_for(p, relpath, &rest);
+	struct wf_file_features ff;
+	if (a && wf_file_features(a->g, rest, &ff) == 0) {
+		out->known = 1;
+		out->consumers = ff.consumers;
+		if (ff.next_use_distance != WF_DIST_NONE) {
+			/* workflow inputs count from a stage-in level -1 */
+			int64_t base = ff.producer_id ? (int64_t)ff.producer_level : -1;
+			out->next_use_level = base + (int64_t)ff.next_use_distance;
+			out->levels_left = out->next_use_level - atomic_load(&a->level);
+		}
+	}
+	pthread_rwlock_unlock(&p->lock);
+}
+
+void tpl_level_inputs(struct tpl *p, const char *dir, uint32_t level,
+		      void (*fn)(void *arg, const char *relpath, uint64_t declared_size, double runtime_s), void *arg)
+{
+	pthread_rwlock_rdlock(&p->lock);
+	struct attachment *a = p->atts;
+	while (a && strcmp(a->dir, dir ? dir : ""))
+		a = a->next;
+	if (a) {
+		double before = -1;
+		uint32_t n = wf_task_count(a->g);
+		for (uint32_t i = 0; i < n; i++) {
+			struct wf_task_info ti;
+			if (wf_task_topo(a->g, i, &ti) == 0 && level > 0 && ti.level == level - 1 && ti.runtime > before)
+				before = ti.runtime;
+		}
+		char path[PATH_MAX];
+		for (uint32_t i = 0; i < n; i++) {
+			struct wf_task_info ti;
+			if (wf_task_topo(a->g, i, &ti) != 0 || ti.level != level)
+				continue;
+			for (uint32_t k = 0; k < ti.n_inputs; k++) {
+				struct wf_file_features in;
+				if (wf_file_info(a->g, ti.inputs[k], &in) != 0)
+					continue;
+				int len = snprintf(path, sizeof(path), "%s%s%s", a->dir, a->dir[0] ? "/" : "", in.name);
+				if (len > 0 && (size_t)len < sizeof(path))
+					fn(arg, path, in.size, before);
+			}
+		}
 	}
 	pthread_rwlock_unlock(&p->lock);
 }

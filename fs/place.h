@@ -99,6 +99,7 @@ struct tpl_decision {
 	struct tpl_vector v;	  /* the features used (empty for unknown files) */
 	float proba[TCFG_MAX_TIERS]; /* per tier, when a model decided */
 	int have_proba;
+	int64_t level_started; /* a new level of workflow_dir started: its number, else -1 */
 };
 
 /* Decide the tier of a new object at relpath. need: bytes that must fit.
@@ -106,6 +107,24 @@ struct tpl_decision {
 void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t need,
 		const struct lrn_tier_state *tiers, size_t ntiers, tpl_size_fn size_of, void *size_arg,
 		struct tpl_decision *out);
+
+/* What the workflow says of an existing file, for the migrator. */
+struct tpl_file_status {
+	int known;
+	uint32_t consumers;	/* V5 */
+	int64_t next_use_level; /* level of its first reader, -1 if none */
+	int64_t levels_left;	/* next_use_level - the highest level started; < 0: past */
+};
+void tpl_file_status(struct tpl *p, const char *relpath, struct tpl_file_status *out);
+
+/* The highest level of the workflow that has started in an attachment
+ * rises when a file of a new level is created: tpl_decide() reports it in
+ * d->level_started (else -1).  For prefetch: call fn for every input file
+ * of the tasks at level (paths relative to the mount), with its declared
+ * size and the longest declared runtime at the level before (-1 unknown). */
+void tpl_level_inputs(struct tpl *p, const char *dir, uint32_t level,
+		      void (*fn)(void *arg, const char *relpath, uint64_t declared_size, double runtime_s),
+		      void *arg);
 
 const char *tpl_policy_name(struct tpl *p);
 const char *tpl_model_path(struct tpl *p); /* NULL when no model is loaded */

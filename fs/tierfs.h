@@ -35,6 +35,7 @@
 #include "place.h"
 #include "throttle.h"
 #include "migrate.h"
+#include "migrator.h"
 #include "tierfs_config.h"
 
 #define TFS_ROOT_ID 1 /* the kernel's id of the root (FUSE_ROOT_ID) */
@@ -115,6 +116,7 @@ struct tfs {
 	pthread_rwlock_t mig_lock; /* see lock order */
 	const struct tfs_io *io;   /* backend copy I/O (tests inject faults) */
 	struct tfs_journal *journal;
+	struct tfs_migrator *migrator; /* NULL when migrate_threads = 0 */
 	struct tfs_clock clock; /* real, or a test's */
 };
 
@@ -189,6 +191,8 @@ uint64_t tfs_now_ns(void); /* CLOCK_REALTIME, for the record log */
 int tfs_reload(struct tfs *fs, const char *model, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* ops.c */
+/* Pin relpath to the named tier and move it there (tier NULL: unpin). */
+int tfs_pin(struct tfs *fs, const char *relpath, const char *tier) __attribute__((warn_unused_result));
 /* At unmount: an "end" record for every file created in this session and
  * still known. */
 void tfs_log_live_files(struct tfs *fs);

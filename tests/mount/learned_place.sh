@@ -46,6 +46,8 @@ cat >"$root/tierfs.conf" <<CONF
 placement = first
 state_dir = $root/state
 model = $root/model.json
+# placement only: no background moves while the test looks at tiers
+migrate_threads = 0
 [tier mem]
 path = $shm
 capacity = 1000
