@@ -253,7 +253,7 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 	int rc = tfs_charge(fs, dst, (uint64_t)st.st_size);
 	if (rc)
 		return rc;
-	mv->charged = 1;
+	mv->charged = (uint64_t)st.st_size;
 	mon_migrate_begin(fs->mon, dst, (uint64_t)st.st_size);
 	rc = journal_begin(fs, mv);
 	if (!rc)
@@ -263,14 +263,15 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 		return rc;
 	}
 	/* the charge follows what was copied */
-	if (mv->size != (uint64_t)st.st_size) {
-		tfs_uncharge(fs, dst, (uint64_t)st.st_size);
+	if (mv->size != mv->charged) {
+		tfs_uncharge(fs, dst, mv->charged);
+		mv->charged = 0;
 		rc = tfs_charge(fs, dst, mv->size);
-		mv->charged = rc == 0;
 		if (rc) {
 			tfs_move_abort(fs, mv);
 			return rc;
 		}
+		mv->charged = mv->size;
 	}
 	return 0;
 }
@@ -280,7 +281,7 @@ void tfs_move_abort(struct tfs *fs, struct tfs_move *mv)
 	if (mv->tmp[0])
 		(void)unlinkat(fs->tiers[mv->dst].rootfd, mv->tmp, 0);
 	if (mv->charged)
-		tfs_uncharge(fs, mv->dst, mv->size ? mv->size : 0);
+		tfs_uncharge(fs, mv->dst, mv->charged);
 	mv->charged = 0;
 	mon_migrate_end(fs->mon, mv->dst, mv->size);
 	(void)journal_mark(fs, mv, 'A');

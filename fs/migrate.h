@@ -57,7 +57,7 @@ struct tfs_move {
 	ino_t src_backing_ino; /* the source's inode, to see it was not replaced */
 	uint64_t size;	       /* bytes copied */
 	uint64_t gen;	       /* the node's write generation when the copy began */
-	int charged;
+	uint64_t charged;      /* bytes charged to dst, given back on abort */
 	char path[PATH_MAX];
 	char tmp[PATH_MAX];
 };
