@@ -101,6 +101,9 @@ grep -Eq "^$mnt/a +$xtier +6B +first +no workflow attached here" <<<"$out" ||
 	fail "where $mnt/a: expected tier $xtier (as user.tierfs.tier says), 6B, policy first, reason 'no workflow attached here': $out"
 run sh -c "cd '$mnt/run1' && '$tierctl' where ../a"
 grep -Eq "^\.\./a +$xtier " <<<"$out" || fail "where with a relative path from inside the mount: $out $err"
+run sh -c "cd '$mnt' && '$tierctl' where . '$mnt/'"
+grep -Eq "^\. +[a-z,]+ .*directory" <<<"$out" && grep -Eq "^$mnt/ +[a-z,]+ .*directory" <<<"$out" ||
+	fail "where on the mount's root: $out $err"
 run "$tierctl" where /etc/hostname
 [ $rc -eq 1 ] || fail "where outside any mount exited $rc, expected 1"
 grep -q "^tierctl: /etc/hostname is not inside a tierfs mount" <<<"$err" || fail "where outside: no clear message: $err"

@@ -39,11 +39,11 @@ struct tctl_command {
 	enum tctl_cmd_id id;
 	const char *group; /* "workflow" for "workflow attach", else NULL */
 	const char *name;
-	const char *args;  /* synopsis of the positional arguments, "" for none */
-	int min_args, max_args; /* max_args -1: no limit */
-	const char *summary;    /* one line, for the command list */
+	const char *args;	 /* synopsis of the positional arguments, "" for none */
+	int min_args, max_args;	 /* max_args -1: no limit */
+	const char *summary;	 /* one line, for the command list */
 	const char *description; /* a paragraph; for COMMAND --help and the man page */
-	struct tctl_option options[TCTL_MAX_OPTIONS]; /* ends at name NULL */
+	struct tctl_option options[TCTL_MAX_OPTIONS]; /* ends at name NULL (zero-filled) */
 };
 
 /* Index i is the command with id i. */

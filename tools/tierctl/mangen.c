@@ -32,26 +32,50 @@ static void roff(FILE *out, const char *s)
 	}
 }
 
-/* A .TP tag must be one line: fonts switch inline. */
+/* Inline font switches, so that a .TP tag stays one line. */
+static void font(FILE *out, char f, const char *s)
+{
+	fprintf(out, "\\f%c", f);
+	roff(out, s);
+	fputs("\\fR", out);
+}
+
+/* "-o FILE" (short form) or "-o, --output FILE" (both). */
+static void option_words(FILE *out, const struct tctl_option *o, int both)
+{
+	if (o->alias) {
+		font(out, 'B', o->alias);
+		if (both)
+			fputs(", ", out);
+	}
+	if (both || !o->alias)
+		font(out, 'B', o->name);
+	if (o->metavar) {
+		fputc(' ', out);
+		font(out, 'I', o->metavar);
+	}
+}
+
 static void option_entry(FILE *out, const struct tctl_option *o)
 {
 	fputs(".TP\n", out);
-	if (o->alias) {
-		fputs("\\fB", out);
-		roff(out, o->alias);
-		fputs("\\fR, ", out);
-	}
-	fputs("\\fB", out);
-	roff(out, o->name);
-	fputs("\\fR", out);
-	if (o->metavar) {
-		fputs(" \\fI", out);
-		roff(out, o->metavar);
-		fputs("\\fR", out);
-	}
+	option_words(out, o, 1);
 	fputc('\n', out);
 	roff(out, o->help);
 	fputc('\n', out);
+}
+
+/* "workflow attach DIR FILE", bold then italic. */
+static void command_words(FILE *out, const struct tctl_command *c)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s%s%s", c->group ? c->group : "", c->group ? " " : "",
+		 c->name);
+	font(out, 'B', name);
+	if (c->args[0]) {
+		fputc(' ', out);
+		font(out, 'I', c->args);
+	}
 }
 
 static void man1(FILE *out)
@@ -60,48 +84,23 @@ static void man1(FILE *out)
 	fputs(".SH NAME\ntierctl \\- show and steer a running tierfs mount\n.SH SYNOPSIS\n", out);
 	for (size_t i = 0; i < TCTL_NCMDS; i++) {
 		const struct tctl_command *c = &tctl_commands[i];
-		fputs(".B tierctl\n[\\fB\\-\\-mount\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR]\n.B ", out);
-		if (c->group) {
-			roff(out, c->group);
-			fputc(' ', out);
-		}
-		roff(out, c->name);
-		fputc('\n', out);
+		fputs("\\fBtierctl\\fR [\\fB\\-\\-mount\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR] ",
+		      out);
+		command_words(out, c);
 		for (const struct tctl_option *o = c->options; o->name; o++) {
-			fputs("[\\fB", out);
-			roff(out, o->alias ? o->alias : o->name);
-			fputs("\\fR", out);
-			if (o->metavar) {
-				fputs(" \\fI", out);
-				roff(out, o->metavar);
-				fputs("\\fR", out);
-			}
-			fputs("]\n", out);
+			fputs(" [", out);
+			option_words(out, o, 0);
+			fputc(']', out);
 		}
-		if (c->args[0]) {
-			fputs(".I ", out);
-			roff(out, c->args);
-			fputc('\n', out);
-		}
-		fputs(".br\n", out);
+		fputs("\n.br\n", out);
 	}
 	fputs(".SH DESCRIPTION\n", out);
 	roff(out, tctl_description);
 	fputs("\n.SH COMMANDS\n", out);
 	for (size_t i = 0; i < TCTL_NCMDS; i++) {
 		const struct tctl_command *c = &tctl_commands[i];
-		fputs(".TP\n\\fB", out);
-		if (c->group) {
-			roff(out, c->group);
-			fputc(' ', out);
-		}
-		roff(out, c->name);
-		fputs("\\fR", out);
-		if (c->args[0]) {
-			fputs(" \\fI", out);
-			roff(out, c->args);
-			fputs("\\fR", out);
-		}
+		fputs(".TP\n", out);
+		command_words(out, c);
 		fputc('\n', out);
 		roff(out, c->description);
 		fputc('\n', out);
@@ -117,26 +116,27 @@ static void man1(FILE *out)
 		option_entry(out, o);
 	fputs(".SH EXIT STATUS\n", out);
 	roff(out, tctl_exit_status);
-	fputs("\n.SH EXAMPLES\n"
-	      "Where did the files of a run go, and why:\n"
-	      ".PP\n.RS\n.nf\n"
-	      "tierctl where /scratch/run1/out.dat /scratch/run1/*.fits\n"
-	      ".fi\n.RE\n"
-	      ".PP\n"
-	      "Attach a workflow to a run directory before starting it:\n"
-	      ".PP\n.RS\n.nf\n"
-	      "tierctl workflow attach /scratch/run1 montage.dax\n"
-	      ".fi\n.RE\n"
-	      ".PP\n"
-	      "Export the gauges for the Prometheus node exporter's textfile collector:\n"
-	      ".PP\n.RS\n.nf\n"
-	      "tierctl \\-\\-mount /scratch stats \\-\\-prometheus > /var/lib/node_exporter/tierfs.prom\n"
-	      ".fi\n.RE\n"
-	      ".SH SEE ALSO\n"
-	      ".BR tierfs (8),\n"
-	      ".BR tierfs.conf (5),\n"
-	      ".BR getfattr (1)\n",
-	      out);
+	fputs(
+	    "\n.SH EXAMPLES\n"
+	    "Where did the files of a run go, and why:\n"
+	    ".PP\n.RS\n.nf\n"
+	    "tierctl where /scratch/run1/out.dat /scratch/run1/*.fits\n"
+	    ".fi\n.RE\n"
+	    ".PP\n"
+	    "Attach a workflow to a run directory before starting it:\n"
+	    ".PP\n.RS\n.nf\n"
+	    "tierctl workflow attach /scratch/run1 montage.dax\n"
+	    ".fi\n.RE\n"
+	    ".PP\n"
+	    "Export the gauges for the Prometheus node exporter's textfile collector:\n"
+	    ".PP\n.RS\n.nf\n"
+	    "tierctl \\-\\-mount /scratch stats \\-\\-prometheus > /var/lib/node_exporter/tierfs.prom\n"
+	    ".fi\n.RE\n"
+	    ".SH SEE ALSO\n"
+	    ".BR tierfs (8),\n"
+	    ".BR tierfs.conf (5),\n"
+	    ".BR getfattr (1)\n",
+	    out);
 }
 
 int main(int argc, char **argv)

@@ -31,11 +31,12 @@
 #define TIERFS_VERSION "0"
 #endif
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
 #define REPLY_TIMEOUT_S 60
-#define MAX_REPLY (256u << 20)
-#define WRAP 78
+#define MAX_REPLY	(256u << 20)
+#define WRAP		78
+#define HELP_COL	28 /* where the help text of a command or option starts */
 
 /* ------------------------------------------------------------------ */
 /* Help, from the command table                                        */
@@ -79,39 +80,42 @@ static const char *cmd_fullname(const struct tctl_command *c, char *buf, size_t 
 	return buf;
 }
 
+/* "  lead      text wrapped in its column", the lead on a line of its
+ * own when it reaches the column. */
+static void hanging(FILE *out, const char *lead, const char *text)
+{
+	fputs(lead, out);
+	int col = (int)strlen(lead);
+	if (col >= HELP_COL) {
+		fputc('\n', out);
+		col = 0;
+	}
+	wrap(out, text, HELP_COL, col);
+}
+
 static void option_help(FILE *out, const struct tctl_option *o)
 {
 	char lead[64];
 	snprintf(lead, sizeof(lead), "  %s%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "",
 		 o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
-	fputs(lead, out);
-	int col = (int)strlen(lead);
-	if (col >= 24) {
-		fputc('\n', out);
-		col = 0;
-	}
-	wrap(out, o->help, 24, col);
+	hanging(out, lead, o->help);
+}
+
+static void command_line(FILE *out, const struct tctl_command *c)
+{
+	char name[64], lead[96];
+	snprintf(lead, sizeof(lead), "  %s%s%s", cmd_fullname(c, name, sizeof(name)),
+		 c->args[0] ? " " : "", c->args);
+	hanging(out, lead, c->summary);
 }
 
 static void usage_main(FILE *out)
 {
-	char name[64];
 	fputs("Usage: tierctl [--mount DIR] [--json] COMMAND [ARGS]\n\n", out);
 	wrap(out, tctl_description, 0, 0);
 	fputs("\nCommands:\n", out);
-	for (size_t i = 0; i < TCTL_NCMDS; i++) {
-		const struct tctl_command *c = &tctl_commands[i];
-		char lead[96];
-		snprintf(lead, sizeof(lead), "  %s%s%s", cmd_fullname(c, name, sizeof(name)),
-			 c->args[0] ? " " : "", c->args);
-		fputs(lead, out);
-		int col = (int)strlen(lead);
-		if (col >= 28) {
-			fputc('\n', out);
-			col = 0;
-		}
-		wrap(out, c->summary, 28, col);
-	}
+	for (size_t i = 0; i < TCTL_NCMDS; i++)
+		command_line(out, &tctl_commands[i]);
 	fputs("\nGlobal options (before or after the command):\n", out);
 	for (const struct tctl_option *o = tctl_global_options; o->name; o++)
 		option_help(out, o);
@@ -122,24 +126,18 @@ static void usage_main(FILE *out)
 
 static void usage_group(FILE *out, const char *group)
 {
-	char name[64];
-	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s COMMAND [ARGS]\n\nCommands:\n", group);
-	for (size_t i = 0; i < TCTL_NCMDS; i++) {
-		const struct tctl_command *c = &tctl_commands[i];
-		if (!c->group || strcmp(c->group, group))
-			continue;
-		char lead[96];
-		snprintf(lead, sizeof(lead), "  %s%s%s", cmd_fullname(c, name, sizeof(name)),
-			 c->args[0] ? " " : "", c->args);
-		fputs(lead, out);
-		wrap(out, c->summary, 28, (int)strlen(lead));
-	}
+	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s COMMAND [ARGS]\n\nCommands:\n",
+		group);
+	for (size_t i = 0; i < TCTL_NCMDS; i++)
+		if (tctl_commands[i].group && !strcmp(tctl_commands[i].group, group))
+			command_line(out, &tctl_commands[i]);
 }
 
 static void usage_command(FILE *out, const struct tctl_command *c)
 {
 	char name[64];
-	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s", cmd_fullname(c, name, sizeof(name)));
+	fprintf(out, "Usage: tierctl [--mount DIR] [--json] %s",
+		cmd_fullname(c, name, sizeof(name)));
 	for (const struct tctl_option *o = c->options; o->name; o++)
 		fprintf(out, " [%s%s%s]", o->alias ? o->alias : o->name, o->metavar ? " " : "",
 			o->metavar ? o->metavar : "");
@@ -164,7 +162,8 @@ static void usage_error(const struct tctl_command *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	if (c)
-		fprintf(stderr, "\nTry 'tierctl %s --help'.\n", cmd_fullname(c, name, sizeof(name)));
+		fprintf(stderr, "\nTry 'tierctl %s --help'.\n",
+			cmd_fullname(c, name, sizeof(name)));
 	else
 		fputs("\nTry 'tierctl --help'.\n", stderr);
 	exit(EXIT_USAGE);
@@ -187,7 +186,8 @@ static const struct tctl_command *find_command(const char *group, const char *na
 {
 	for (size_t i = 0; i < TCTL_NCMDS; i++) {
 		const struct tctl_command *c = &tctl_commands[i];
-		if (!strcmp(c->name, name) && ((!group && !c->group) || (group && c->group && !strcmp(group, c->group))))
+		if (!strcmp(c->name, name) &&
+		    ((!group && !c->group) || (group && c->group && !strcmp(group, c->group))))
 			return c;
 	}
 	return NULL;
@@ -195,8 +195,8 @@ static const struct tctl_command *find_command(const char *group, const char *na
 
 /* Match "--name", "--name=value" or the alias; *val gets the value (from
  * the token or the next argument) for an option that takes one. */
-static int match_option(const struct tctl_option *o, char **argv, int *i, int argc, const char **val,
-			const struct tctl_command *c)
+static int match_option(const struct tctl_option *o, char **argv, int *i, int argc,
+			const char **val, const struct tctl_command *c)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(o->name);
@@ -253,16 +253,20 @@ static void parse_cli(int argc, char **argv, struct cli *cl)
 				continue;
 			}
 			int found = 0;
-			for (int k = 0; cl->cmd && k < TCTL_MAX_OPTIONS && cl->cmd->options[k].name && !found; k++)
-				if (match_option(&cl->cmd->options[k], argv, &i, argc, &val, cl->cmd)) {
+			for (int k = 0;
+			     cl->cmd && k < TCTL_MAX_OPTIONS && cl->cmd->options[k].name && !found;
+			     k++)
+				if (match_option(&cl->cmd->options[k], argv, &i, argc, &val,
+						 cl->cmd)) {
 					cl->optval[k] = val;
 					found = 1;
 				}
 			if (found)
 				continue;
 			if (cl->cmd)
-				usage_error(cl->cmd, "unknown option '%s' for '%s%s%s'", a, cl->group ? cl->group : "",
-					    cl->group ? " " : "", cl->cmd->name);
+				usage_error(cl->cmd, "unknown option '%s' for '%s%s%s'", a,
+					    cl->group ? cl->group : "", cl->group ? " " : "",
+					    cl->cmd->name);
 			usage_error(NULL, "unknown option '%s'", a);
 		}
 		if (cl->cmd) {
@@ -270,7 +274,10 @@ static void parse_cli(int argc, char **argv, struct cli *cl)
 		} else if (cl->group) {
 			cl->cmd = find_command(cl->group, a);
 			if (!cl->cmd)
-				usage_error(NULL, "unknown command '%s %s' (expected attach, detach or list)", cl->group, a);
+				usage_error(
+				    NULL,
+				    "unknown command '%s %s' (expected attach, detach or list)",
+				    cl->group, a);
 		} else if (!strcmp(a, "workflow")) {
 			cl->group = "workflow";
 		} else {
@@ -327,8 +334,8 @@ static void unescape_octal(char *s)
 {
 	char *o = s;
 	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
 			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
 			s += 3;
 		} else {
@@ -348,7 +355,8 @@ static int read_mounts(struct mounts *m, char *err, size_t errlen)
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0) {
-		/* id parent maj:min root MOUNTPOINT options [optional...] - FSTYPE source superopts */
+		/* id parent maj:min root MOUNTPOINT options [optional...] - FSTYPE source superopts
+		 */
 		char *save = NULL, *tok = strtok_r(line, " \n", &save);
 		char *point = NULL, *fstype = NULL;
 		for (int field = 0; tok; field++, tok = strtok_r(NULL, " \n", &save)) {
@@ -386,7 +394,8 @@ static int mount_of(const struct mounts *m, const char *abs)
 	for (size_t i = 0; i < m->n; i++) {
 		const char *p = m->e[i].point;
 		size_t l = strlen(p);
-		int inside = !strcmp(p, "/") || (!strncmp(abs, p, l) && (abs[l] == '\0' || abs[l] == '/'));
+		int inside =
+		    !strcmp(p, "/") || (!strncmp(abs, p, l) && (abs[l] == '\0' || abs[l] == '/'));
 		if (inside && (best < 0 || l >= bestlen)) {
 			best = (int)i;
 			bestlen = l;
@@ -415,7 +424,8 @@ static int resolve(const char *arg, char *out, char *err, size_t errlen)
 		tmp[--l] = '\0';
 	char *slash = strrchr(tmp, '/');
 	const char *base = slash ? slash + 1 : tmp;
-	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(tmp, "/") || arg[strlen(arg) - 1] == '/') {
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(tmp, "/") ||
+	    arg[strlen(arg) - 1] == '/') {
 		if (!realpath(tmp, out)) {
 			snprintf(err, errlen, "%s: %s", arg, strerror(errno));
 			return -errno;
@@ -434,7 +444,8 @@ static int resolve(const char *arg, char *out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", arg, strerror(errno));
 		return -errno;
 	}
-	if (snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) >= PATH_MAX) {
+	if (snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) >=
+	    PATH_MAX) {
 		snprintf(err, errlen, "%.200s...: the path is too long", arg);
 		return -ENAMETOOLONG;
 	}
@@ -456,13 +467,15 @@ struct ctx {
 
 /* The daemon of the tierfs mount that holds abs; err names the path
  * given as arg when there is none. */
-static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs, char *err, size_t errlen)
+static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs, char *err,
+				 size_t errlen)
 {
 	int i = mount_of(&x->mounts, abs);
 	if (i < 0 || !is_tierfs(&x->mounts.e[i])) {
 		if (i >= 0 && strcmp(x->mounts.e[i].point, "/"))
-			snprintf(err, errlen, "%s is not inside a tierfs mount (it is on %s, mounted at %s)", arg,
-				 x->mounts.e[i].fstype, x->mounts.e[i].point);
+			snprintf(err, errlen,
+				 "%s is not inside a tierfs mount (it is on %s, mounted at %s)",
+				 arg, x->mounts.e[i].fstype, x->mounts.e[i].point);
 		else
 			snprintf(err, errlen, "%s is not inside a tierfs mount", arg);
 		return NULL;
@@ -487,14 +500,18 @@ static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs
 	if (n < 0) {
 		int e = errno;
 		if (e == ENODATA || e == ENOTSUP)
-			snprintf(err, errlen,
-				 "the tierfs mount at %s has no control socket (no %s attribute on its root; the daemon's log says why)",
-				 mp, TFS_XATTR_SOCKET);
+			snprintf(
+			    err, errlen,
+			    "the tierfs mount at %s has no control socket (no %s attribute on its root; the daemon's log says why)",
+			    mp, TFS_XATTR_SOCKET);
 		else if (e == ERANGE)
-			snprintf(err, errlen, "the tierfs mount at %s gives a socket path longer than a Unix socket allows", mp);
+			snprintf(
+			    err, errlen,
+			    "the tierfs mount at %s gives a socket path longer than a Unix socket allows",
+			    mp);
 		else
-			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s", TFS_XATTR_SOCKET, mp,
-				 strerror(e));
+			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s",
+				 TFS_XATTR_SOCKET, mp, strerror(e));
 		return NULL;
 	}
 	d->socket[n] = '\0';
@@ -514,7 +531,10 @@ static struct daemon *daemon_default(struct ctx *x)
 	struct daemon *d = daemon_for(x, x->cl.mount ? x->cl.mount : abs, abs, err, sizeof(err));
 	if (!d) {
 		if (!x->cl.mount)
-			fprintf(stderr, "tierctl: %s; run tierctl inside a tierfs mount or give --mount DIR\n", err);
+			fprintf(
+			    stderr,
+			    "tierctl: %s; run tierctl inside a tierfs mount or give --mount DIR\n",
+			    err);
 		else
 			fprintf(stderr, "tierctl: %s\n", err);
 		exit(EXIT_FAIL);
@@ -550,8 +570,8 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 	}
 	size_t ml = strlen(msg);
 	if (ml + 1 > TFS_CTL_MAX_REQUEST) {
-		snprintf(err, errlen, "the request is %zu bytes, more than the daemon accepts (%d)", ml + 1,
-			 TFS_CTL_MAX_REQUEST);
+		snprintf(err, errlen, "the request is %zu bytes, more than the daemon accepts (%d)",
+			 ml + 1, TFS_CTL_MAX_REQUEST);
 		goto out;
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -560,12 +580,13 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			snprintf(err, errlen,
-				 "cannot connect to the daemon of %s at %s: %s (the socket is owner-only: run tierctl as the user who mounted)",
-				 d->mountpoint, d->socket, strerror(e));
+			snprintf(
+			    err, errlen,
+			    "cannot connect to the daemon of %s at %s: %s (the socket is owner-only: run tierctl as the user who mounted)",
+			    d->mountpoint, d->socket, strerror(e));
 		else
-			snprintf(err, errlen, "cannot connect to the daemon of %s at %s: %s", d->mountpoint,
-				 d->socket, strerror(e));
+			snprintf(err, errlen, "cannot connect to the daemon of %s at %s: %s",
+				 d->mountpoint, d->socket, strerror(e));
 		goto out;
 	}
 	struct timeval tv = {REPLY_TIMEOUT_S, 0};
@@ -595,7 +616,8 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 		}
 		if (len + 1 == cap) {
 			if (cap >= MAX_REPLY) {
-				snprintf(err, errlen, "the daemon of %s sent a reply larger than %u bytes",
+				snprintf(err, errlen,
+					 "the daemon of %s sent a reply larger than %u bytes",
 					 d->mountpoint, MAX_REPLY);
 				goto out;
 			}
@@ -612,10 +634,11 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 			continue;
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				snprintf(err, errlen, "the daemon of %s did not answer within %d s", d->mountpoint,
-					 REPLY_TIMEOUT_S);
+				snprintf(err, errlen, "the daemon of %s did not answer within %d s",
+					 d->mountpoint, REPLY_TIMEOUT_S);
 			else
-				snprintf(err, errlen, "cannot read the reply of the daemon of %s: %s",
+				snprintf(err, errlen,
+					 "cannot read the reply of the daemon of %s: %s",
 					 d->mountpoint, strerror(errno));
 			goto out;
 		}
@@ -625,9 +648,11 @@ static cJSON *request(const struct daemon *d, const cJSON *req, char *err, size_
 	}
 	buf[len] = '\0';
 	reply = cJSON_ParseWithLength(buf, len);
-	if (!reply || !cJSON_IsObject(reply) || !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
-		snprintf(err, errlen, len ? "the daemon of %s sent a reply that is not a JSON object with \"ok\""
-					  : "the daemon of %s closed the connection without a reply",
+	if (!reply || !cJSON_IsObject(reply) ||
+	    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+		snprintf(err, errlen,
+			 len ? "the daemon of %s sent a reply that is not a JSON object with \"ok\""
+			     : "the daemon of %s closed the connection without a reply",
 			 d->mountpoint);
 		cJSON_Delete(reply);
 		reply = NULL;
@@ -683,7 +708,8 @@ static cJSON *call(struct ctx *x, const struct daemon *d, cJSON *req)
 		if (x->cl.json)
 			print_json(r);
 		const char *e = str_of(r, "error");
-		fprintf(stderr, "tierctl: %s\n", e ? e : "the daemon refused the request without saying why");
+		fprintf(stderr, "tierctl: %s\n",
+			e ? e : "the daemon refused the request without saying why");
 		cJSON_Delete(r);
 		exit(EXIT_FAIL);
 	}
@@ -805,7 +831,8 @@ static void table_print(struct table *t, FILE *out, const char *indent)
 		for (int i = 0; i <= last; i++) {
 			if (!used[i])
 				continue;
-			const char *s = r < 0 ? t->hdr[i] : t->cell[(size_t)r * (size_t)t->ncols + (size_t)i];
+			const char *s =
+			    r < 0 ? t->hdr[i] : t->cell[(size_t)r * (size_t)t->ncols + (size_t)i];
 			if (!first)
 				fputs("  ", out);
 			first = 0;
@@ -842,8 +869,8 @@ static void workflows_table(const cJSON *list, const char *indent)
 		snprintf(ts, sizeof(ts), "%.0f", tasks);
 		snprintf(fs, sizeof(fs), "%.0f", files);
 		const char *name = str_of(w, "name");
-		table_row(&t, str_of(w, "dir"), name && *name ? name : "-", str_of(w, "format"), ts, fs,
-			  str_of(w, "file"));
+		table_row(&t, str_of(w, "dir"), name && *name ? name : "-", str_of(w, "format"), ts,
+			  fs, str_of(w, "file"));
 	}
 	table_print(&t, stdout, indent);
 }
@@ -857,15 +884,16 @@ static int cmd_status(struct ctx *x)
 		cJSON_Delete(r);
 		return 0;
 	}
-	static const char *const hdr[] = {"TIER", "USED", "CAPACITY", "FREE", "USE%", "HIGH", "LOW",
-					  "READ", "WRITE", "OPEN", "DIRECTORY"};
+	static const char *const hdr[] = {"TIER", "USED", "CAPACITY", "FREE", "USE%",	  "HIGH",
+					  "LOW",  "READ", "WRITE",    "OPEN", "DIRECTORY"};
 	struct table t = {11, hdr, "lrrrrrrrrrl", NULL, 0, 0};
 	const cJSON *tier;
 	int emulated = 0;
 	cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
 	{
 		double used = 0, cap = 0, fr = 0, hi = 0, lo = 0, rd, wr, open;
-		char su[16], sc[16], sf[16], pct[16], shi[16], slo[16], srd[24] = "-", swr[24] = "-", so[24] = "-";
+		char su[16], sc[16], sf[16], pct[16], shi[16], slo[16], srd[24] = "-",
+									swr[24] = "-", so[24] = "-";
 		char name[80];
 		num_of(tier, "used", &used);
 		num_of(tier, "capacity", &cap);
@@ -886,9 +914,11 @@ static int cmd_status(struct ctx *x)
 			snprintf(so, sizeof(so), "%.0f", open);
 		int em = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "emulated"));
 		emulated |= em;
-		snprintf(name, sizeof(name), "%s%s", str_of(tier, "name") ? str_of(tier, "name") : "?", em ? "*" : "");
-		table_row(&t, name, hsize(used, su, sizeof(su)), hsize(cap, sc, sizeof(sc)), hsize(fr, sf, sizeof(sf)),
-			  pct, shi, slo, srd, swr, so, str_of(tier, "path"));
+		snprintf(name, sizeof(name), "%s%s",
+			 str_of(tier, "name") ? str_of(tier, "name") : "?", em ? "*" : "");
+		table_row(&t, name, hsize(used, su, sizeof(su)), hsize(cap, sc, sizeof(sc)),
+			  hsize(fr, sf, sizeof(sf)), pct, shi, slo, srd, swr, so,
+			  str_of(tier, "path"));
 	}
 	printf("mount %s\n\n", d->mountpoint);
 	table_print(&t, stdout, "");
@@ -911,7 +941,8 @@ static int cmd_status(struct ctx *x)
 	table_row(&kv, "model", model ? model : "none");
 	table_row(&kv, "passthrough", str_of(r, "passthrough"));
 	table_row(&kv, "writeback cache",
-		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on" : "off");
+		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on"
+										       : "off");
 	table_row(&kv, "spills", spills);
 	table_row(&kv, "config", str_of(r, "config"));
 	table_row(&kv, "state dir", str_of(r, "state_dir"));
@@ -958,7 +989,8 @@ static void where_flush(struct where_arg *w, size_t from, size_t to)
 		if (f)
 			w[i].file = f;
 		else
-			w[i].error = strdup(why ? why : "the daemon's reply names fewer files than asked");
+			w[i].error =
+			    strdup(why ? why : "the daemon's reply names fewer files than asked");
 	}
 	cJSON_Delete(files);
 	cJSON_Delete(r);
@@ -973,25 +1005,28 @@ static void where_row(struct table *t, const struct where_arg *w)
 	if (!tier) {
 		const cJSON *s;
 		size_t o = 0;
-		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(f, "tiers"))
-			if (cJSON_IsString(s) && o < sizeof(tiers))
-				o += (size_t)snprintf(tiers + o, sizeof(tiers) - o, "%s%s", o ? "," : "", s->valuestring);
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(
+					  f, "tiers")) if (cJSON_IsString(s) && o < sizeof(tiers))
+		    o += (size_t)snprintf(tiers + o, sizeof(tiers) - o, "%s%s", o ? "," : "",
+					  s->valuestring);
 		tier = tiers[0] ? tiers : "-";
 	}
 	if (num_of(f, "size", &size))
 		hsize(size, ssize, sizeof(ssize));
 	const cJSON *p;
 	size_t o = 0;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "probabilities"))
-		if (cJSON_IsNumber(p) && o < sizeof(proba))
-			o += (size_t)snprintf(proba + o, sizeof(proba) - o, "%s%s=%.2f", o ? " " : "", p->string,
-					      p->valuedouble);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(
+				  f, "probabilities")) if (cJSON_IsNumber(p) && o < sizeof(proba))
+	    o += (size_t)snprintf(proba + o, sizeof(proba) - o, "%s%s=%.2f", o ? " " : "",
+				  p->string, p->valuedouble);
 	const char *type = str_of(f, "type"), *policy = str_of(f, "policy");
 	const char *why = str_of(f, "reason") ? str_of(f, "reason") : str_of(f, "why");
 	if (!why)
-		why = type && !strcmp(type, "directory") ? "a directory: in every tier that holds part of it"
-		      : policy && !strcmp(policy, "learned") ? "the model's most probable tier with room"
-							     : "-";
+		why = type && !strcmp(type, "directory")
+			  ? "a directory: in every tier that holds part of it"
+		      : policy && !strcmp(policy, "learned")
+			  ? "the model's most probable tier with room"
+			  : "-";
 	snprintf(reason, sizeof(reason), "%s%s%s", why, str_of(f, "note") ? "; " : "",
 		 str_of(f, "note") ? str_of(f, "note") : "");
 	const char *wf = str_of(f, "workflow");
@@ -1038,9 +1073,14 @@ static int cmd_where(struct ctx *x)
 	if (w[from].d)
 		where_flush(w, from, (size_t)n);
 
-	cJSON *all = x->cl.json ? cJSON_CreateObject() : NULL;
-	cJSON *files = all ? (cJSON_AddBoolToObject(all, "ok", 1), cJSON_AddArrayToObject(all, "files")) : NULL;
-	static const char *const hdr[] = {"PATH", "TIER", "SIZE", "POLICY", "WORKFLOW", "PROBABILITIES", "REASON"};
+	cJSON *all = NULL, *files = NULL; /* --json: the replies of all batches as one */
+	if (x->cl.json) {
+		all = cJSON_CreateObject();
+		cJSON_AddBoolToObject(all, "ok", 1);
+		files = cJSON_AddArrayToObject(all, "files");
+	}
+	static const char *const hdr[] = {"PATH",     "TIER",	       "SIZE",	"POLICY",
+					  "WORKFLOW", "PROBABILITIES", "REASON"};
 	struct table t = {7, hdr, "llrllll", NULL, 0, 0};
 	for (int i = 0; i < n; i++) {
 		const char *e = w[i].error ? w[i].error : str_of(w[i].file, "error");
@@ -1113,17 +1153,18 @@ static int cmd_stats(struct ctx *x)
 		table_row(&kv, "spills", e);
 		table_print(&kv, stdout, "");
 		putchar('\n');
-		static const char *const hdr[] = {"TIER",  "USED",   "USE%",  "READ",	 "WRITTEN",	"READS",
-						  "WRITES", "OPENS", "READ/S", "WRITE/S", "FILL/S", "OPEN",
-						  "BACKING FREE"};
+		static const char *const hdr[] = {
+		    "TIER",  "USED",   "USE%",	  "READ",   "WRITTEN", "READS",	      "WRITES",
+		    "OPENS", "READ/S", "WRITE/S", "FILL/S", "OPEN",    "BACKING FREE"};
 		struct table t = {13, hdr, "lrrrrrrrrrrrr", NULL, 0, 0};
 		const cJSON *tier;
 		cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
 		{
 			double v[12] = {0};
-			static const char *const keys[] = {"used",     "used_frac", "read_bytes_total", "write_bytes_total",
-							   "reads_total", "writes_total", "opens_total", "read_Bps",
-							   "write_Bps", "fill_Bps", "open_files", "backing_avail"};
+			static const char *const keys[] = {
+			    "used",	   "used_frac",	   "read_bytes_total", "write_bytes_total",
+			    "reads_total", "writes_total", "opens_total",      "read_Bps",
+			    "write_Bps",   "fill_Bps",	   "open_files",       "backing_avail"};
 			char cells[12][32];
 			for (int k = 0; k < 12; k++) {
 				int have = num_of(tier, keys[k], &v[k]);
@@ -1140,8 +1181,9 @@ static int cmd_stats(struct ctx *x)
 			}
 			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "backing_short")))
 				strcat(cells[11], "!");
-			table_row(&t, str_of(tier, "name"), cells[0], cells[1], cells[2], cells[3], cells[4], cells[5],
-				  cells[6], cells[7], cells[8], cells[9], cells[10], cells[11]);
+			table_row(&t, str_of(tier, "name"), cells[0], cells[1], cells[2], cells[3],
+				  cells[4], cells[5], cells[6], cells[7], cells[8], cells[9],
+				  cells[10], cells[11]);
 		}
 		table_print(&t, stdout, "");
 	}
@@ -1166,8 +1208,8 @@ static int cmd_series(struct ctx *x)
 		} else {
 			fputs(csv ? csv : "", f);
 			if ((out ? fclose(f) : fflush(f)) != 0) {
-				fprintf(stderr, "tierctl: cannot write %s: %s\n", out ? out : "standard output",
-					strerror(errno));
+				fprintf(stderr, "tierctl: cannot write %s: %s\n",
+					out ? out : "standard output", strerror(errno));
 				rc = EXIT_FAIL;
 			}
 		}
@@ -1274,7 +1316,8 @@ static int cmd_help(struct ctx *x)
 		usage_group(stdout, "workflow");
 		return 0;
 	}
-	c = x->cl.npos == 2 ? find_command(x->cl.pos[0], x->cl.pos[1]) : find_command(NULL, x->cl.pos[0]);
+	c = x->cl.npos == 2 ? find_command(x->cl.pos[0], x->cl.pos[1])
+			    : find_command(NULL, x->cl.pos[0]);
 	if (!c)
 		usage_error(NULL, "no command '%s%s%s'", x->cl.pos[0], x->cl.npos == 2 ? " " : "",
 			    x->cl.npos == 2 ? x->cl.pos[1] : "");
@@ -1283,9 +1326,9 @@ static int cmd_help(struct ctx *x)
 }
 
 static int (*const handlers[TCTL_NCMDS])(struct ctx *) = {
-	[TCTL_STATUS] = cmd_status, [TCTL_WHERE] = cmd_where,	[TCTL_STATS] = cmd_stats,
-	[TCTL_SERIES] = cmd_series, [TCTL_ATTACH] = cmd_attach, [TCTL_DETACH] = cmd_detach,
-	[TCTL_LIST] = cmd_list,	    [TCTL_RELOAD] = cmd_reload, [TCTL_HELP] = cmd_help,
+    [TCTL_STATUS] = cmd_status, [TCTL_WHERE] = cmd_where,   [TCTL_STATS] = cmd_stats,
+    [TCTL_SERIES] = cmd_series, [TCTL_ATTACH] = cmd_attach, [TCTL_DETACH] = cmd_detach,
+    [TCTL_LIST] = cmd_list,	[TCTL_RELOAD] = cmd_reload, [TCTL_HELP] = cmd_help,
 };
 
 int main(int argc, char **argv)
@@ -1302,7 +1345,8 @@ int main(int argc, char **argv)
 		if (x.cl.mount) {
 			char abs[PATH_MAX];
 			if (!realpath(x.cl.mount, abs)) {
-				fprintf(stderr, "tierctl: --mount %s: %s\n", x.cl.mount, strerror(errno));
+				fprintf(stderr, "tierctl: --mount %s: %s\n", x.cl.mount,
+					strerror(errno));
 				return EXIT_FAIL;
 			}
 			if (!daemon_for(&x, x.cl.mount, abs, err, sizeof(err))) {
