@@ -312,7 +312,11 @@ print(s.recv(4096).decode())" "$sock")
 	run "$tierctl" --json --mount "$mnt" workflow list
 	[ "$out" = "$wf_before" ] || fail "uid 65534 changed the workflows: $out"
 	run as_nobody "$tierctl" --mount "$mnt" status
-	[ $rc -eq 1 ] && grep -q "^tierctl: " <<<"$err" || fail "tierctl as uid 65534: rc $rc, $err"
+	[ $rc -eq 1 ] && grep -q "^tierctl: --mount.*$mnt.*Permission denied (the .*mount.* lets in only the user who mounted it)" <<<"$err" ||
+		fail "tierctl as uid 65534: rc $rc, $err"
+	run as_nobody "$tierctl" where "$mnt/a"
+	[ $rc -eq 1 ] && grep -q "^tierctl: .*$mnt.*Permission denied (the .*mount.* lets in only the user who mounted it)" <<<"$err" ||
+		fail "tierctl where as uid 65534: rc $rc, $err"
 	[ $fails -eq $f0 ] && pass "another user cannot use the socket"
 else
 	echo "note: not root or no setpriv: the other-user check is left out"

@@ -409,10 +409,28 @@ static int is_tierfs(const struct mountent *e)
 	return !strcmp(e->fstype, "fuse.tierfs");
 }
 
+/* Why arg cannot be resolved.  EACCES under a tierfs mount usually means
+ * another user's mount: FUSE lets only the user who mounted in, unless
+ * the mount has allow_other. */
+static void path_error(const struct mounts *m, const char *arg, int e, char *err, size_t errlen)
+{
+	char abs[2 * PATH_MAX + 2] = "", cwd[PATH_MAX];
+	if (e == EACCES && arg[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", arg);
+	else if (e == EACCES && getcwd(cwd, sizeof(cwd)))
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, arg);
+	int i = abs[0] ? mount_of(m, abs) : -1;
+	if (i >= 0 && is_tierfs(&m->e[i]))
+		snprintf(err, errlen, "%s: %s (the tierfs mount at %s lets in only the user who mounted it)",
+			 arg, strerror(e), m->e[i].point);
+	else
+		snprintf(err, errlen, "%s: %s", arg, strerror(e));
+}
+
 /* Resolve a command-line path to an absolute one without following its
  * last component (so "where LINK" shows the link, and a name that does
  * not exist yet still names its directory's mount). */
-static int resolve(const char *arg, char *out, char *err, size_t errlen)
+static int resolve(const struct mounts *m, const char *arg, char *out, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s", arg) >= (int)sizeof(tmp)) {
@@ -427,8 +445,9 @@ static int resolve(const char *arg, char *out, char *err, size_t errlen)
 	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(tmp, "/") ||
 	    arg[strlen(arg) - 1] == '/') {
 		if (!realpath(tmp, out)) {
-			snprintf(err, errlen, "%s: %s", arg, strerror(errno));
-			return -errno;
+			int e = errno;
+			path_error(m, arg, e, err, errlen);
+			return -e;
 		}
 		return 0;
 	}
@@ -441,8 +460,9 @@ static int resolve(const char *arg, char *out, char *err, size_t errlen)
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - tmp), tmp);
 	char rdir[PATH_MAX];
 	if (!realpath(dir, rdir)) {
-		snprintf(err, errlen, "%s: %s", arg, strerror(errno));
-		return -errno;
+		int e = errno;
+		path_error(m, arg, e, err, errlen);
+		return -e;
 	}
 	if (snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) >=
 	    PATH_MAX) {
@@ -509,6 +529,10 @@ static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs
 			    err, errlen,
 			    "the tierfs mount at %s gives a socket path longer than a Unix socket allows",
 			    mp);
+		else if (e == EACCES)
+			snprintf(err, errlen,
+				 "cannot read %s of the tierfs mount at %s: %s (the mount lets in only the user who mounted it)",
+				 TFS_XATTR_SOCKET, mp, strerror(e));
 		else
 			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s",
 				 TFS_XATTR_SOCKET, mp, strerror(e));
@@ -525,7 +549,8 @@ static struct daemon *daemon_default(struct ctx *x)
 	char abs[PATH_MAX], err[PATH_MAX + 256];
 	const char *arg = x->cl.mount ? x->cl.mount : ".";
 	if (!realpath(arg, abs)) {
-		fprintf(stderr, "tierctl: %s: %s\n", arg, strerror(errno));
+		path_error(&x->mounts, arg, errno, err, sizeof(err));
+		fprintf(stderr, "tierctl: %s\n", err);
 		exit(EXIT_FAIL);
 	}
 	struct daemon *d = daemon_for(x, x->cl.mount ? x->cl.mount : abs, abs, err, sizeof(err));
@@ -1055,7 +1080,7 @@ static int cmd_where(struct ctx *x)
 	for (int i = 0; i < n; i++) {
 		char err[PATH_MAX + 512];
 		w[i].arg = x->cl.pos[i];
-		if (resolve(w[i].arg, w[i].abs, err, sizeof(err)) == 0)
+		if (resolve(&x->mounts, w[i].arg, w[i].abs, err, sizeof(err)) == 0)
 			w[i].d = daemon_for(x, w[i].arg, w[i].abs, err, sizeof(err));
 		if (!w[i].d)
 			w[i].error = strdup(err);
@@ -1158,6 +1183,7 @@ static int cmd_stats(struct ctx *x)
 		    "OPENS", "READ/S", "WRITE/S", "FILL/S", "OPEN",    "BACKING FREE"};
 		struct table t = {13, hdr, "lrrrrrrrrrrrr", NULL, 0, 0};
 		const cJSON *tier;
+		int short_fs = 0;
 		cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
 		{
 			double v[12] = {0};
@@ -1179,13 +1205,17 @@ static int cmd_stats(struct ctx *x)
 				else
 					snprintf(cells[k], sizeof(cells[k]), "%.0f", v[k]);
 			}
-			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "backing_short")))
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tier, "backing_short"))) {
 				strcat(cells[11], "!");
+				short_fs = 1;
+			}
 			table_row(&t, str_of(tier, "name"), cells[0], cells[1], cells[2], cells[3],
 				  cells[4], cells[5], cells[6], cells[7], cells[8], cells[9],
 				  cells[10], cells[11]);
 		}
 		table_print(&t, stdout, "");
+		if (short_fs)
+			puts("! the backing filesystem has less room than the tier's free capacity");
 	}
 	cJSON_Delete(r);
 	return 0;
@@ -1223,7 +1253,8 @@ static struct daemon *dir_arg(struct ctx *x, const char *arg, char *abs)
 {
 	char err[PATH_MAX + 512];
 	if (!realpath(arg, abs)) {
-		fprintf(stderr, "tierctl: %s: %s\n", arg, strerror(errno));
+		path_error(&x->mounts, arg, errno, err, sizeof(err));
+		fprintf(stderr, "tierctl: %s\n", err);
 		exit(EXIT_FAIL);
 	}
 	struct daemon *d = daemon_for(x, arg, abs, err, sizeof(err));
@@ -1345,8 +1376,8 @@ int main(int argc, char **argv)
 		if (x.cl.mount) {
 			char abs[PATH_MAX];
 			if (!realpath(x.cl.mount, abs)) {
-				fprintf(stderr, "tierctl: --mount %s: %s\n", x.cl.mount,
-					strerror(errno));
+				path_error(&x.mounts, x.cl.mount, errno, err, sizeof(err));
+				fprintf(stderr, "tierctl: --mount %s\n", err);
 				return EXIT_FAIL;
 			}
 			if (!daemon_for(&x, x.cl.mount, abs, err, sizeof(err))) {
