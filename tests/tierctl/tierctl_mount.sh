@@ -338,6 +338,17 @@ done
 [ -z "$(groff -man -ww -z "$manpage" 2>&1)" ] || fail "groff warns about $manpage: $(groff -man -ww -z "$manpage" 2>&1)"
 [ $fails -eq $f0 ] && pass "usage errors exit 2; every command has --help and a man page entry"
 
+# --- a daemon that died (last: it takes the second mount away) ---
+f0=$fails
+kill -9 "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null
+run "$tierctl" where "$mnt2/b"
+[ $rc -eq 1 ] && grep -q "^tierctl: .*$mnt2.*Transport endpoint is not connected (.*daemon.* is gone; unmount it with fusermount3 -u)" <<<"$err" ||
+	fail "where on a mount whose daemon died: rc $rc, $err"
+run "$tierctl" where "$mnt/a"
+[ $rc -eq 0 ] || fail "the first mount is not usable once the second one's daemon died: $err"
+[ $fails -eq $f0 ] && pass "a dead daemon is named as such"
+
 if [ $fails -ne 0 ]; then
 	echo "--- daemon log ---"
 	cat "$root/one/log"

@@ -409,19 +409,24 @@ static int is_tierfs(const struct mountent *e)
 	return !strcmp(e->fstype, "fuse.tierfs");
 }
 
-/* Why arg cannot be resolved.  EACCES under a tierfs mount usually means
- * another user's mount: FUSE lets only the user who mounted in, unless
- * the mount has allow_other. */
+/* Why arg cannot be resolved.  Under a tierfs mount, EACCES usually means
+ * another user's mount (FUSE lets only the user who mounted in, unless
+ * the mount has allow_other) and ENOTCONN a daemon that died. */
 static void path_error(const struct mounts *m, const char *arg, int e, char *err, size_t errlen)
 {
 	char abs[2 * PATH_MAX + 2] = "", cwd[PATH_MAX];
-	if (e == EACCES && arg[0] == '/')
+	int hint = e == EACCES || e == ENOTCONN;
+	if (hint && arg[0] == '/')
 		snprintf(abs, sizeof(abs), "%s", arg);
-	else if (e == EACCES && getcwd(cwd, sizeof(cwd)))
+	else if (hint && getcwd(cwd, sizeof(cwd)))
 		snprintf(abs, sizeof(abs), "%s/%s", cwd, arg);
 	int i = abs[0] ? mount_of(m, abs) : -1;
-	if (i >= 0 && is_tierfs(&m->e[i]))
+	if (i >= 0 && is_tierfs(&m->e[i]) && e == EACCES)
 		snprintf(err, errlen, "%s: %s (the tierfs mount at %s lets in only the user who mounted it)",
+			 arg, strerror(e), m->e[i].point);
+	else if (i >= 0 && is_tierfs(&m->e[i]))
+		snprintf(err, errlen,
+			 "%s: %s (the daemon of the tierfs mount at %s is gone; unmount it with fusermount3 -u)",
 			 arg, strerror(e), m->e[i].point);
 	else
 		snprintf(err, errlen, "%s: %s", arg, strerror(e));
@@ -532,6 +537,10 @@ static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs
 		else if (e == EACCES)
 			snprintf(err, errlen,
 				 "cannot read %s of the tierfs mount at %s: %s (the mount lets in only the user who mounted it)",
+				 TFS_XATTR_SOCKET, mp, strerror(e));
+		else if (e == ENOTCONN)
+			snprintf(err, errlen,
+				 "cannot read %s of the tierfs mount at %s: %s (its daemon is gone; unmount it with fusermount3 -u)",
 				 TFS_XATTR_SOCKET, mp, strerror(e));
 		else
 			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s",
