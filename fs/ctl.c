@@ -176,6 +176,9 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 	cJSON_AddNumberToObject(mig, "demoted_bytes", (double)mst.demoted_bytes);
 	cJSON_AddNumberToObject(mig, "promoted_files", (double)mst.promoted_files);
 	cJSON_AddNumberToObject(mig, "promoted_bytes", (double)mst.promoted_bytes);
+	cJSON_AddNumberToObject(mig, "demoted_finished_bytes", (double)mst.demoted_rank_bytes[0]);
+	cJSON_AddNumberToObject(mig, "demoted_unknown_bytes", (double)mst.demoted_rank_bytes[1]);
+	cJSON_AddNumberToObject(mig, "demoted_still_needed_bytes", (double)mst.demoted_rank_bytes[2]);
 	cJSON_AddNumberToObject(mig, "failed", (double)mst.failed);
 	cJSON_AddNumberToObject(mig, "retried", (double)mst.retried);
 	cJSON_AddNumberToObject(mig, "moves_total", (double)atomic_load(&fs->moves));

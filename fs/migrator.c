@@ -25,7 +25,8 @@
 struct request {
 	char *path;
 	int dst;
-	int promote;
+	int promote; /* 1: promotion; 0: demotion or manual */
+	int rank;    /* demotions: 0 finished, 1 unknown, 2 still to be read */
 	int attempts;
 };
 
@@ -46,6 +47,7 @@ struct tfs_migrator {
 	uint64_t planned[TCFG_MAX_TIERS]; /* bytes queued out of each tier */
 	uint64_t incoming[TCFG_MAX_TIERS]; /* bytes queued into each tier by promotions */
 	_Atomic uint64_t demoted_files, demoted_bytes, promoted_files, promoted_bytes, failed, retried, queued;
+	_Atomic uint64_t demoted_rank_bytes[3];
 	struct {
 		char dir[PATH_MAX];
 		int64_t level;
@@ -92,7 +94,14 @@ static void access_of(struct tfs_migrator *m, uint64_t ino, uint32_t *reads, uin
 	}
 }
 
+static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank);
+
 int tfs_migrator_enqueue(struct tfs *fs, const char *relpath, int dst, int promote)
+{
+	return enqueue(fs, relpath, dst, promote, 1);
+}
+
+static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank)
 {
 	struct tfs_migrator *m = fs->migrator;
 	if (!m || dst < 0 || dst >= fs->ntiers)
@@ -106,7 +115,7 @@ int tfs_migrator_enqueue(struct tfs *fs, const char *relpath, int dst, int promo
 		free(dup);
 		return -EBUSY;
 	}
-	m->q[(m->head + m->count++) % QUEUE_MAX] = (struct request){dup, dst, promote, 0};
+	m->q[(m->head + m->count++) % QUEUE_MAX] = (struct request){dup, dst, promote, rank, 0};
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	atomic_fetch_add(&m->queued, 1);
@@ -135,6 +144,8 @@ static void *worker(void *arg)
 		if (rc == 0) {
 			atomic_fetch_add(r.promote ? &m->promoted_files : &m->demoted_files, 1);
 			atomic_fetch_add(r.promote ? &m->promoted_bytes : &m->demoted_bytes, size);
+			if (!r.promote)
+				atomic_fetch_add(&m->demoted_rank_bytes[r.rank], size);
 			tfs_log(TCFG_LOG_DEBUG, "%s %s from tier %s to %s", r.promote ? "promoted" : "demoted", r.path,
 				fs->tiers[src].name, fs->tiers[r.dst].name);
 		} else if (rc == -EAGAIN && r.attempts < 3) {
@@ -214,6 +225,8 @@ void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out)
 	out->failed = atomic_load(&m->failed);
 	out->retried = atomic_load(&m->retried);
 	out->queued = atomic_load(&m->queued);
+	for (int r = 0; r < 3; r++)
+		out->demoted_rank_bytes[r] = atomic_load(&m->demoted_rank_bytes[r]);
 }
 
 /* ---- demotion ---------------------------------------------------------------- */
@@ -348,7 +361,7 @@ static void plan_demotions(struct tfs *fs, int t)
 	uint64_t freed = 0, extra[TCFG_MAX_TIERS] = {0};
 	for (size_t i = 0; i < s.n && freed < goal; i++) {
 		int dst = demotion_target(fs, t, s.c[i].size, extra);
-		if (dst < 0 || tfs_migrator_enqueue(fs, s.c[i].path, dst, 0) != 0)
+		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank) != 0)
 			continue;
 		extra[dst] += s.c[i].size;
 		freed += s.c[i].size;

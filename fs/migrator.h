@@ -40,6 +40,9 @@ struct tfs_migrator_stats {
 	uint64_t demoted_files, demoted_bytes;
 	uint64_t promoted_files, promoted_bytes;
 	uint64_t failed, retried, queued;
+	/* demoted bytes by why they could go: [0] nobody reads them any more,
+	 * [1] no workflow knows them, [2] still to be read */
+	uint64_t demoted_rank_bytes[3];
 };
 void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out);
 
