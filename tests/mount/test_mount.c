@@ -21,6 +21,8 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -694,6 +696,149 @@ Test(mount_other, emulated_bandwidth_paces_writes_and_reads)
 	cr_assert_eq(got, len);
 	cr_assert_eq(memcmp(buf, back, len), 0);
 	cr_assert_geq(rt, 0.2, "10 MiB at 40 MiB/s read in only %.3f s", rt);
+	free(buf);
+	free(back);
+}
+
+/* --- migration: readers and writers see only correct data --- */
+
+static int ctl_request(const char *json, char *reply, size_t len)
+{
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ssize_t n = getxattr(M.mnt, "user.tierfs.socket", sock, sizeof(sock) - 1);
+	if (n <= 0)
+		return -1;
+	sock[n] = '\0';
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, sock, (size_t)n + 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	if (write(fd, json, strlen(json)) < 0 || write(fd, "\n", 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	size_t off = 0;
+	while (off + 1 < len && (n = read(fd, reply + off, len - off - 1)) > 0)
+		off += (size_t)n;
+	reply[off] = '\0';
+	close(fd);
+	return 0;
+}
+
+static unsigned char byte_at(uint64_t off)
+{
+	return (unsigned char)((off * 2654435761u) >> 13 ^ (off >> 17));
+}
+
+struct mover_io {
+	const char *name;
+	volatile int stop;
+	int bad;
+	uint64_t checked;
+};
+
+static void *reader_main(void *arg)
+{
+	struct mover_io *io = arg;
+	unsigned char buf[65536];
+	unsigned seed = 1;
+	while (!io->stop) {
+		int fd = open(mp(io->name), O_RDONLY);
+		if (fd < 0) {
+			io->bad++;
+			continue;
+		}
+		struct stat st;
+		fstat(fd, &st);
+		for (int k = 0; k < 32 && st.st_size > 0; k++) {
+			seed = seed * 1103515245 + 12345;
+			off_t off = (off_t)(seed % (unsigned)st.st_size);
+			ssize_t n = pread(fd, buf, sizeof(buf), off);
+			for (ssize_t i = 0; i < n; i++)
+				if (buf[i] != byte_at((uint64_t)off + (uint64_t)i)) {
+					io->bad++;
+					break;
+				}
+			io->checked += n > 0 ? (uint64_t)n : 0;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void *appender_main(void *arg)
+{
+	struct mover_io *io = arg;
+	unsigned char buf[65536];
+	int fd = open(mp(io->name), O_WRONLY | O_APPEND);
+	uint64_t off = 0;
+	struct stat st;
+	fstat(fd, &st);
+	off = (uint64_t)st.st_size;
+	while (!io->stop && off < (24u << 20)) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = byte_at(off + i);
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			io->bad++;
+		off += sizeof(buf);
+		usleep(2000);
+	}
+	close(fd);
+	return NULL;
+}
+
+Test(mount_other, readers_and_writers_during_moves_see_correct_data)
+{
+	cr_assert_eq(mnt_start("migrate_threads = 2", NULL, NULL, NULL), 0);
+	/* a file read while it moves, and one appended to while it moves */
+	size_t len = 6 << 20;
+	unsigned char *buf = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = byte_at(i);
+	cr_assert_eq(write_file(mp("r"), buf, len), 0);
+	cr_assert_eq(write_file(mp("w"), buf, 1 << 20), 0);
+	struct mover_io rd = {.name = "r"}, rd2 = {.name = "w"}, wr = {.name = "w"};
+	pthread_t t1, t2, t3;
+	pthread_create(&t1, NULL, reader_main, &rd);
+	pthread_create(&t2, NULL, reader_main, &rd2);
+	pthread_create(&t3, NULL, appender_main, &wr);
+	static const char *tiers[] = {"ssd", "pfs", "mem"};
+	int moved = 0, refused = 0;
+	char req[256], reply[1024];
+	for (int i = 0; i < 18; i++) {
+		snprintf(req, sizeof(req), "{\"cmd\":\"migrate\",\"path\":\"%s\",\"tier\":\"%s\"}",
+			 i % 2 ? "w" : "r", tiers[(i / 2) % 3]);
+		cr_assert_eq(ctl_request(req, reply, sizeof(reply)), 0);
+		if (strstr(reply, "\"ok\":true"))
+			moved++;
+		else if (strstr(reply, "written during the copy"))
+			refused++;
+		else
+			cr_assert_fail("migrate: %s", reply);
+	}
+	rd.stop = rd2.stop = wr.stop = 1;
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_join(t3, NULL);
+	cr_assert_eq(rd.bad + rd2.bad + wr.bad, 0, "readers saw %d bad ranges, the writer %d failures",
+		     rd.bad + rd2.bad, wr.bad);
+	cr_assert_gt(rd.checked, 0);
+	cr_assert_geq(moved, 9, "the file nobody writes moves every time (%d moves, %d refused)", moved, refused);
+	/* the appended file is whole, wherever it ended up */
+	struct stat st;
+	cr_assert_eq(stat(mp("w"), &st), 0);
+	unsigned char *back = malloc((size_t)st.st_size);
+	int fd = open(mp("w"), O_RDONLY);
+	cr_assert_eq(read(fd, back, (size_t)st.st_size), st.st_size);
+	close(fd);
+	for (off_t i = 0; i < st.st_size; i++)
+		cr_assert_eq(back[i], byte_at((uint64_t)i), "byte %lld of the appended file", (long long)i);
+	int copies = 0;
+	copies += access(tp(M.mem, "w"), F_OK) == 0;
+	copies += access(tp(M.ssd, "w"), F_OK) == 0;
+	copies += access(tp(M.pfs, "w"), F_OK) == 0;
+	cr_assert_eq(copies, 1, "one copy in the tiers");
 	free(buf);
 	free(back);
 }
