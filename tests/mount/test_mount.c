@@ -843,6 +843,28 @@ Test(mount_other, readers_and_writers_during_moves_see_correct_data)
 	free(back);
 }
 
+Test(mount, pin_by_xattr_moves_and_marks_the_file)
+{
+	cr_assert_eq(write_file(mp("p"), "pinned data", 11), 0);
+	cr_assert_str_eq(tier_of("p"), "mem");
+	cr_assert_eq(setxattr(mp("p"), "user.tierfs.pin", "pfs", 3, 0), 0);
+	cr_assert_str_eq(tier_of("p"), "pfs", "pinning moves the file");
+	char v[16] = {0};
+	cr_assert_eq(getxattr(mp("p"), "user.tierfs.pin", v, sizeof(v)), 3);
+	cr_assert_str_eq(v, "pfs");
+	char buf[32];
+	cr_assert_eq(read_file(mp("p"), buf, sizeof(buf)), 11);
+	cr_assert_str_eq(buf, "pinned data");
+	errno = 0;
+	cr_assert_eq(setxattr(mp("p"), "user.tierfs.pin", "nowhere", 7, 0), -1);
+	cr_assert_eq(errno, EINVAL, "an unknown tier is refused");
+	cr_assert_eq(removexattr(mp("p"), "user.tierfs.pin"), 0);
+	errno = 0;
+	cr_assert_eq(getxattr(mp("p"), "user.tierfs.pin", v, sizeof(v)), -1);
+	cr_assert_eq(errno, ENODATA);
+	cr_assert_str_eq(tier_of("p"), "pfs", "unpinning leaves it where it is");
+}
+
 /* --- spill: invariant 3 --- */
 
 static void fill_pattern(unsigned char *buf, size_t len, unsigned seed)
