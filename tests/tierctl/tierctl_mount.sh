@@ -132,6 +132,44 @@ json "len(j['files']) == 600 and all(f.get('tier') == 'mem' for f in j['files'])
 	fail "where on 600 paths (over 64 KiB of request) did not answer each in order"
 [ $fails -eq $f0 ] && pass "where shows tier, size, policy and reason, across mounts and in batches"
 
+# --- migrate, pin, unpin ---
+f0=$fails
+head -c 100000 /dev/urandom >"$root/moved.src"
+cp "$root/moved.src" "$mnt/moved"
+tier_of() { $py -c "import os,sys; print(os.getxattr(sys.argv[1], 'user.tierfs.tier').decode())" "$1"; }
+pin_of() { $py -c "
+import os, sys
+try:
+    print(os.getxattr(sys.argv[1], 'user.tierfs.pin').decode())
+except OSError:
+    print('-')" "$1"; }
+[ "$(tier_of "$mnt/moved")" = mem ] || fail "the file to move did not start on mem"
+run "$tierctl" migrate pfs "$mnt/moved"
+[ $rc -eq 0 ] && grep -q "^moved $mnt/moved to pfs$" <<<"$out" || fail "migrate pfs: rc $rc, $out $err"
+[ "$(tier_of "$mnt/moved")" = pfs ] && [ -f "$root/one/pfs/moved" ] && [ ! -e "$root/one/mem/moved" ] ||
+	fail "after migrate the file is not (only) in pfs"
+cmp -s "$root/moved.src" "$mnt/moved" || fail "migrate changed the file's content"
+run "$tierctl" where "$mnt/moved"
+grep -Eq "^$mnt/moved +pfs +98K " <<<"$out" || fail "where after migrate: $out"
+run "$tierctl" pin ssd "$mnt/moved"
+[ $rc -eq 0 ] && grep -q "^pinned $mnt/moved to ssd$" <<<"$out" || fail "pin ssd: rc $rc, $out $err"
+[ "$(tier_of "$mnt/moved")" = ssd ] && [ "$(pin_of "$mnt/moved")" = ssd ] || fail "after pin: tier $(tier_of "$mnt/moved"), pin $(pin_of "$mnt/moved")"
+run "$tierctl" unpin "$mnt/moved"
+[ $rc -eq 0 ] && [ "$(pin_of "$mnt/moved")" = - ] && [ "$(tier_of "$mnt/moved")" = ssd ] || fail "unpin: rc $rc, pin $(pin_of "$mnt/moved"), $err"
+cmp -s "$root/moved.src" "$mnt/moved" || fail "pin changed the file's content"
+run "$tierctl" migrate nvme "$mnt/moved"
+[ $rc -eq 1 ] && grep -q "^tierctl: $mnt/moved: 'tier' must name a tier of this mount" <<<"$err" || fail "migrate to an unknown tier: rc $rc, $err"
+run "$tierctl" --json migrate pfs "$mnt/missing" /etc/hostname "$mnt/moved"
+[ $rc -eq 1 ] || fail "migrate with bad paths exited $rc, expected 1"
+json "j['ok'] is False and [f['ok'] for f in j['files']] == [False, False, True] and 'not inside a tierfs mount' in j['files'][1]['error']" ||
+	fail "migrate --json with bad paths: $out"
+[ "$(tier_of "$mnt/moved")" = pfs ] || fail "the good path among bad ones was not moved"
+run "$tierctl" pin mem "$mnt/run1"
+[ $rc -eq 1 ] && grep -q "^tierctl: $mnt/run1: cannot pin it" <<<"$err" || fail "pinning a directory: rc $rc, $err"
+run "$tierctl" --mount "$mnt" status
+grep -Eq "^migrator +(running|off); [0-9]+ moves " <<<"$out" || fail "status does not show the migrator: $out"
+[ $fails -eq $f0 ] && pass "migrate, pin and unpin move files whole and say why they cannot"
+
 # --- workflows ---
 f0=$fails
 run sh -c "cd '$wfdir' && '$tierctl' workflow attach '$mnt/run1' pegasus-blackdiamond.dax"
@@ -266,6 +304,8 @@ refused("relative model", json.dumps({"cmd": "reload", "model": "../x.json"}).en
 refused("malformed JSON", b'{"cmd": "status", \n', "not a JSON object")
 refused("not an object", b'["status"]\n', "not a JSON object")
 refused("no cmd", b'{"paths": []}\n', "no \"cmd\"")
+refused("migrate outside", json.dumps({"cmd": "migrate", "path": "../../etc/passwd", "tier": "mem"}).encode() + b"\n", "inside the mount")
+refused("pin absolute", json.dumps({"cmd": "pin", "path": "/etc/passwd", "tier": "mem"}).encode() + b"\n", "inside the mount")
 refused("unknown cmd", b'{"cmd": "rm -rf"}\n', "unknown command")
 refused("over 64 KiB", json.dumps({"cmd": "where", "paths": ["a" * 70000]}).encode() + b"\n", "larger than")
 r = ask(json.dumps({"cmd": "where", "paths": ["../../../etc/passwd", "/etc/passwd"]}).encode() + b"\n")
@@ -324,12 +364,12 @@ fi
 
 # --- usage and help (same table as the man page) ---
 f0=$fails
-for args in "bogus" "where" "status extra" "status --frob" "workflow" "workflow frob" "series -o" "reload --model"; do
+for args in "bogus" "where" "migrate pfs" "unpin" "status extra" "status --frob" "workflow" "workflow frob" "series -o" "reload --model"; do
 	# shellcheck disable=SC2086
 	run "$tierctl" $args
 	[ $rc -eq 2 ] && grep -q "^tierctl: \|^Usage: tierctl" <<<"$err" || fail "'tierctl $args' exited $rc (expected 2) with: $err"
 done
-for c in status where stats series "workflow attach" "workflow detach" "workflow list" reload help; do
+for c in status where migrate pin unpin stats series "workflow attach" "workflow detach" "workflow list" reload help; do
 	# shellcheck disable=SC2086
 	run "$tierctl" $c --help
 	[ $rc -eq 0 ] && grep -q "^Usage: tierctl \[--mount DIR\] \[--json\] $c" <<<"$out" || fail "'tierctl $c --help': rc $rc: $out"

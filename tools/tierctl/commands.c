@@ -15,7 +15,7 @@ const struct tctl_option tctl_global_options[] = {
 };
 
 const char tctl_description[] =
-    "tierctl shows and steers a running tierfs daemon: where each file lives and why, how full and how busy each tier is, which workflows are attached, and it reloads the placement model. "
+    "tierctl shows and steers a running tierfs daemon: where each file lives and why, how full and how busy each tier is, which workflows are attached; it moves and pins files and reloads the placement model. "
     "It finds the daemon from a path: it resolves the path, looks up the tierfs mount (file system type fuse.tierfs) that contains it in /proc/self/mountinfo, reads the control socket's path from the extended attribute user.tierfs.socket of the mount's root directory, and talks to the daemon over that Unix socket in JSON. "
     "The socket is mode 0600: only the user who mounted (and root) may use it. "
     "Paths on the command line are taken relative to the current directory, like any file argument, and sent to the daemon relative to the mount's root.";
@@ -46,6 +46,39 @@ const struct tctl_command tctl_commands[TCTL_NCMDS] = {
 	    .summary = "Show the tier of each file and why it was placed there.",
 	    .description =
 		"Show, for each PATH, the tier that holds it, its size, the policy that placed it (learned, or the fallback policy), the reason (for example: the workflow does not name this file) and, for a learned decision, the model's probability of each tier. A directory is shown with every tier that holds part of it. The decision of a file created before the current mount is not known. Paths may lie in different tierfs mounts.",
+	},
+    [TCTL_MIGRATE] =
+	{
+	    .id = TCTL_MIGRATE,
+	    .name = "migrate",
+	    .args = "TIER PATH...",
+	    .min_args = 2,
+	    .max_args = -1,
+	    .summary = "Move files to TIER now.",
+	    .description =
+		"Move each PATH, a regular file, to the tier named TIER now, the way the migrator moves files: copied under a temporary name, synced, renamed into place, then the source removed. A file already in TIER is left as it is. A file with more than one hard link is never moved, and a file written during the copy stays where it was (try again). The migrator may move the file again later; pin it to keep it in TIER.",
+	},
+    [TCTL_PIN] =
+	{
+	    .id = TCTL_PIN,
+	    .name = "pin",
+	    .args = "TIER PATH...",
+	    .min_args = 2,
+	    .max_args = -1,
+	    .summary = "Pin files to TIER: move them there and keep them there.",
+	    .description =
+		"Pin each PATH to the tier named TIER: the file moves there now and the migrator leaves it there until it is unpinned. The same as setting the extended attribute user.tierfs.pin to TIER.",
+	},
+    [TCTL_UNPIN] =
+	{
+	    .id = TCTL_UNPIN,
+	    .name = "unpin",
+	    .args = "PATH...",
+	    .min_args = 1,
+	    .max_args = -1,
+	    .summary = "Unpin files: the migrator may move them again.",
+	    .description =
+		"Remove the pin of each PATH; the file stays where it is until the migrator moves it. Unpinning a file that is not pinned does nothing.",
 	},
     [TCTL_STATS] =
 	{

@@ -23,6 +23,9 @@ struct tctl_option {
 enum tctl_cmd_id {
 	TCTL_STATUS,
 	TCTL_WHERE,
+	TCTL_MIGRATE,
+	TCTL_PIN,
+	TCTL_UNPIN,
 	TCTL_STATS,
 	TCTL_SERIES,
 	TCTL_ATTACH,

@@ -978,6 +978,24 @@ static int cmd_status(struct ctx *x)
 		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on"
 										       : "off");
 	table_row(&kv, "spills", spills);
+	const cJSON *mig = cJSON_GetObjectItemCaseSensitive(r, "migration");
+	if (cJSON_IsObject(mig)) {
+		double mv = 0, mb = 0, df = 0, db = 0, pf = 0, pb = 0, fl = 0;
+		char smb[16], sdb[16], spb[16], line[256];
+		num_of(mig, "moves_total", &mv);
+		num_of(mig, "moved_bytes_total", &mb);
+		num_of(mig, "demoted_files", &df);
+		num_of(mig, "demoted_bytes", &db);
+		num_of(mig, "promoted_files", &pf);
+		num_of(mig, "promoted_bytes", &pb);
+		num_of(mig, "failed", &fl);
+		snprintf(line, sizeof(line),
+			 "%s; %.0f moves (%s); demoted %.0f files (%s), promoted %.0f (%s); %.0f failed",
+			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mig, "running")) ? "running" : "off",
+			 mv, hsize(mb, smb, sizeof(smb)), df, hsize(db, sdb, sizeof(sdb)), pf,
+			 hsize(pb, spb, sizeof(spb)), fl);
+		table_row(&kv, "migrator", line);
+	}
 	table_row(&kv, "config", str_of(r, "config"));
 	table_row(&kv, "state dir", str_of(r, "state_dir"));
 	const cJSON *wfs = cJSON_GetObjectItemCaseSensitive(r, "workflows");
@@ -1146,6 +1164,64 @@ static int cmd_where(struct ctx *x)
 		table_print(&t, stdout, "");
 	}
 	free(w);
+	return rc;
+}
+
+/* migrate, pin, unpin: one request per path (the protocol takes one). */
+static int cmd_move(struct ctx *x)
+{
+	enum tctl_cmd_id id = x->cl.cmd->id;
+	const char *tier = id == TCTL_UNPIN ? NULL : x->cl.pos[0];
+	int rc = 0;
+	cJSON *all = NULL, *files = NULL; /* --json: one entry per path */
+	if (x->cl.json) {
+		all = cJSON_CreateObject();
+		cJSON_AddBoolToObject(all, "ok", 1);
+		files = cJSON_AddArrayToObject(all, "files");
+	}
+	for (int i = tier ? 1 : 0; i < x->cl.npos; i++) {
+		const char *arg = x->cl.pos[i];
+		char abs[PATH_MAX], err[PATH_MAX + 512];
+		struct daemon *d = NULL;
+		cJSON *r = NULL;
+		if (resolve(&x->mounts, arg, abs, err, sizeof(err)) == 0)
+			d = daemon_for(x, arg, abs, err, sizeof(err));
+		if (d) {
+			cJSON *req = new_request(x->cl.cmd->name); /* the protocol's names */
+			cJSON_AddStringToObject(req, "path", relative(d, abs));
+			if (tier)
+				cJSON_AddStringToObject(req, "tier", tier);
+			r = request(d, req, err, sizeof(err));
+			cJSON_Delete(req);
+		}
+		const char *e = !r ? err : reply_ok(r) ? NULL : str_of(r, "error");
+		if (r && !reply_ok(r) && !e)
+			e = "the daemon refused the request without saying why";
+		if (e) {
+			rc = EXIT_FAIL;
+			/* resolve() and daemon_for() name the path themselves */
+			fprintf(stderr, "tierctl: %s%s%s\n", d ? arg : "", d ? ": " : "", e);
+		} else if (!all) {
+			if (id == TCTL_UNPIN)
+				printf("unpinned %s\n", arg);
+			else
+				printf("%s %s to %s\n", id == TCTL_PIN ? "pinned" : "moved", arg, tier);
+		}
+		if (all) {
+			cJSON *f = cJSON_CreateObject();
+			cJSON_AddStringToObject(f, "path", arg);
+			cJSON_AddBoolToObject(f, "ok", !e);
+			if (e)
+				cJSON_AddStringToObject(f, "error", e);
+			cJSON_AddItemToArray(files, f);
+		}
+		cJSON_Delete(r);
+	}
+	if (all) {
+		cJSON_ReplaceItemInObjectCaseSensitive(all, "ok", cJSON_CreateBool(!rc));
+		print_json(all);
+		cJSON_Delete(all);
+	}
 	return rc;
 }
 
@@ -1367,6 +1443,7 @@ static int cmd_help(struct ctx *x)
 
 static int (*const handlers[TCTL_NCMDS])(struct ctx *) = {
     [TCTL_STATUS] = cmd_status, [TCTL_WHERE] = cmd_where,   [TCTL_STATS] = cmd_stats,
+    [TCTL_MIGRATE] = cmd_move,	[TCTL_PIN] = cmd_move,	    [TCTL_UNPIN] = cmd_move,
     [TCTL_SERIES] = cmd_series, [TCTL_ATTACH] = cmd_attach, [TCTL_DETACH] = cmd_detach,
     [TCTL_LIST] = cmd_list,	[TCTL_RELOAD] = cmd_reload, [TCTL_HELP] = cmd_help,
 };
