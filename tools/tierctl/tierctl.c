@@ -422,12 +422,14 @@ static void path_error(const struct mounts *m, const char *arg, int e, char *err
 		snprintf(abs, sizeof(abs), "%s/%s", cwd, arg);
 	int i = abs[0] ? mount_of(m, abs) : -1;
 	if (i >= 0 && is_tierfs(&m->e[i]) && e == EACCES)
-		snprintf(err, errlen, "%s: %s (the tierfs mount at %s lets in only the user who mounted it)",
+		snprintf(err, errlen,
+			 "%s: %s (the tierfs mount at %s lets in only the user who mounted it)",
 			 arg, strerror(e), m->e[i].point);
 	else if (i >= 0 && is_tierfs(&m->e[i]))
-		snprintf(err, errlen,
-			 "%s: %s (the daemon of the tierfs mount at %s is gone; unmount it with fusermount3 -u)",
-			 arg, strerror(e), m->e[i].point);
+		snprintf(
+		    err, errlen,
+		    "%s: %s (the daemon of the tierfs mount at %s is gone; unmount it with fusermount3 -u)",
+		    arg, strerror(e), m->e[i].point);
 	else
 		snprintf(err, errlen, "%s: %s", arg, strerror(e));
 }
@@ -535,13 +537,15 @@ static struct daemon *daemon_for(struct ctx *x, const char *arg, const char *abs
 			    "the tierfs mount at %s gives a socket path longer than a Unix socket allows",
 			    mp);
 		else if (e == EACCES)
-			snprintf(err, errlen,
-				 "cannot read %s of the tierfs mount at %s: %s (the mount lets in only the user who mounted it)",
-				 TFS_XATTR_SOCKET, mp, strerror(e));
+			snprintf(
+			    err, errlen,
+			    "cannot read %s of the tierfs mount at %s: %s (the mount lets in only the user who mounted it)",
+			    TFS_XATTR_SOCKET, mp, strerror(e));
 		else if (e == ENOTCONN)
-			snprintf(err, errlen,
-				 "cannot read %s of the tierfs mount at %s: %s (its daemon is gone; unmount it with fusermount3 -u)",
-				 TFS_XATTR_SOCKET, mp, strerror(e));
+			snprintf(
+			    err, errlen,
+			    "cannot read %s of the tierfs mount at %s: %s (its daemon is gone; unmount it with fusermount3 -u)",
+			    TFS_XATTR_SOCKET, mp, strerror(e));
 		else
 			snprintf(err, errlen, "cannot read %s of the tierfs mount at %s: %s",
 				 TFS_XATTR_SOCKET, mp, strerror(e));
@@ -717,6 +721,24 @@ static int num_of(const cJSON *o, const char *key, double *v)
 		return 0;
 	*v = n->valuedouble;
 	return 1;
+}
+
+/* A number of the reply, 0 when it is absent (an older daemon). */
+static double num0(const cJSON *o, const char *key)
+{
+	double v = 0;
+	num_of(o, key, &v);
+	return v;
+}
+
+/* --json output of a command that makes several requests: {"ok": true,
+ * "files": [...]}; *files gets the array. */
+static cJSON *json_files(cJSON **files)
+{
+	cJSON *all = cJSON_CreateObject();
+	cJSON_AddBoolToObject(all, "ok", 1);
+	*files = cJSON_AddArrayToObject(all, "files");
+	return all;
 }
 
 static void print_json(const cJSON *r)
@@ -896,12 +918,9 @@ static void workflows_table(const cJSON *list, const char *indent)
 	const cJSON *w;
 	cJSON_ArrayForEach(w, list)
 	{
-		double tasks = 0, files = 0;
 		char ts[24], fs[24];
-		num_of(w, "tasks", &tasks);
-		num_of(w, "files", &files);
-		snprintf(ts, sizeof(ts), "%.0f", tasks);
-		snprintf(fs, sizeof(fs), "%.0f", files);
+		snprintf(ts, sizeof(ts), "%.0f", num0(w, "tasks"));
+		snprintf(fs, sizeof(fs), "%.0f", num0(w, "files"));
 		const char *name = str_of(w, "name");
 		table_row(&t, str_of(w, "dir"), name && *name ? name : "-", str_of(w, "format"), ts,
 			  fs, str_of(w, "file"));
@@ -925,21 +944,16 @@ static int cmd_status(struct ctx *x)
 	int emulated = 0;
 	cJSON_ArrayForEach(tier, cJSON_GetObjectItemCaseSensitive(r, "tiers"))
 	{
-		double used = 0, cap = 0, fr = 0, hi = 0, lo = 0, rd, wr, open;
+		double used = num0(tier, "used"), cap = num0(tier, "capacity"), rd, wr, open;
 		char su[16], sc[16], sf[16], pct[16], shi[16], slo[16], srd[24] = "-",
 									swr[24] = "-", so[24] = "-";
 		char name[80];
-		num_of(tier, "used", &used);
-		num_of(tier, "capacity", &cap);
-		num_of(tier, "free", &fr);
-		num_of(tier, "high_watermark", &hi);
-		num_of(tier, "low_watermark", &lo);
 		if (cap > 0)
 			snprintf(pct, sizeof(pct), "%.0f%%", 100.0 * used / cap);
 		else
 			snprintf(pct, sizeof(pct), "-");
-		snprintf(shi, sizeof(shi), "%.0f%%", 100.0 * hi);
-		snprintf(slo, sizeof(slo), "%.0f%%", 100.0 * lo);
+		snprintf(shi, sizeof(shi), "%.0f%%", 100.0 * num0(tier, "high_watermark"));
+		snprintf(slo, sizeof(slo), "%.0f%%", 100.0 * num0(tier, "low_watermark"));
 		if (num_of(tier, "read_Bps", &rd))
 			hrate(rd, srd, sizeof(srd));
 		if (num_of(tier, "write_Bps", &wr))
@@ -951,7 +965,7 @@ static int cmd_status(struct ctx *x)
 		snprintf(name, sizeof(name), "%s%s",
 			 str_of(tier, "name") ? str_of(tier, "name") : "?", em ? "*" : "");
 		table_row(&t, name, hsize(used, su, sizeof(su)), hsize(cap, sc, sizeof(sc)),
-			  hsize(fr, sf, sizeof(sf)), pct, shi, slo, srd, swr, so,
+			  hsize(num0(tier, "free"), sf, sizeof(sf)), pct, shi, slo, srd, swr, so,
 			  str_of(tier, "path"));
 	}
 	printf("mount %s\n\n", d->mountpoint);
@@ -962,14 +976,12 @@ static int cmd_status(struct ctx *x)
 
 	const char *model = str_of(r, "model");
 	char policy[128], spills[32];
-	double sp = 0;
 	const char *pol = str_of(r, "policy"), *fb = str_of(r, "fallback");
 	if (pol && fb && strcmp(pol, fb))
 		snprintf(policy, sizeof(policy), "%s (fallback %s)", pol, fb);
 	else
 		snprintf(policy, sizeof(policy), "%s", pol ? pol : "?");
-	num_of(r, "spills", &sp);
-	snprintf(spills, sizeof(spills), "%.0f", sp);
+	snprintf(spills, sizeof(spills), "%.0f", num0(r, "spills"));
 	struct table kv = {2, NULL, "ll", NULL, 0, 0};
 	table_row(&kv, "policy", policy);
 	table_row(&kv, "model", model ? model : "none");
@@ -980,20 +992,17 @@ static int cmd_status(struct ctx *x)
 	table_row(&kv, "spills", spills);
 	const cJSON *mig = cJSON_GetObjectItemCaseSensitive(r, "migration");
 	if (cJSON_IsObject(mig)) {
-		double mv = 0, mb = 0, df = 0, db = 0, pf = 0, pb = 0, fl = 0;
 		char smb[16], sdb[16], spb[16], line[256];
-		num_of(mig, "moves_total", &mv);
-		num_of(mig, "moved_bytes_total", &mb);
-		num_of(mig, "demoted_files", &df);
-		num_of(mig, "demoted_bytes", &db);
-		num_of(mig, "promoted_files", &pf);
-		num_of(mig, "promoted_bytes", &pb);
-		num_of(mig, "failed", &fl);
-		snprintf(line, sizeof(line),
-			 "%s; %.0f moves (%s); demoted %.0f files (%s), promoted %.0f (%s); %.0f failed",
-			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mig, "running")) ? "running" : "off",
-			 mv, hsize(mb, smb, sizeof(smb)), df, hsize(db, sdb, sizeof(sdb)), pf,
-			 hsize(pb, spb, sizeof(spb)), fl);
+		snprintf(
+		    line, sizeof(line),
+		    "%s; %.0f moves (%s); demoted %.0f files (%s), promoted %.0f (%s); %.0f failed",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mig, "running")) ? "running"
+										   : "off",
+		    num0(mig, "moves_total"),
+		    hsize(num0(mig, "moved_bytes_total"), smb, sizeof(smb)),
+		    num0(mig, "demoted_files"), hsize(num0(mig, "demoted_bytes"), sdb, sizeof(sdb)),
+		    num0(mig, "promoted_files"),
+		    hsize(num0(mig, "promoted_bytes"), spb, sizeof(spb)), num0(mig, "failed"));
 		table_row(&kv, "migrator", line);
 	}
 	table_row(&kv, "config", str_of(r, "config"));
@@ -1125,12 +1134,8 @@ static int cmd_where(struct ctx *x)
 	if (w[from].d)
 		where_flush(w, from, (size_t)n);
 
-	cJSON *all = NULL, *files = NULL; /* --json: the replies of all batches as one */
-	if (x->cl.json) {
-		all = cJSON_CreateObject();
-		cJSON_AddBoolToObject(all, "ok", 1);
-		files = cJSON_AddArrayToObject(all, "files");
-	}
+	cJSON *files = NULL; /* --json: the replies of all batches as one */
+	cJSON *all = x->cl.json ? json_files(&files) : NULL;
 	static const char *const hdr[] = {"PATH",     "TIER",	       "SIZE",	"POLICY",
 					  "WORKFLOW", "PROBABILITIES", "REASON"};
 	struct table t = {7, hdr, "llrllll", NULL, 0, 0};
@@ -1173,12 +1178,8 @@ static int cmd_move(struct ctx *x)
 	enum tctl_cmd_id id = x->cl.cmd->id;
 	const char *tier = id == TCTL_UNPIN ? NULL : x->cl.pos[0];
 	int rc = 0;
-	cJSON *all = NULL, *files = NULL; /* --json: one entry per path */
-	if (x->cl.json) {
-		all = cJSON_CreateObject();
-		cJSON_AddBoolToObject(all, "ok", 1);
-		files = cJSON_AddArrayToObject(all, "files");
-	}
+	cJSON *files = NULL; /* --json: one entry per path */
+	cJSON *all = x->cl.json ? json_files(&files) : NULL;
 	for (int i = tier ? 1 : 0; i < x->cl.npos; i++) {
 		const char *arg = x->cl.pos[i];
 		char abs[PATH_MAX], err[PATH_MAX + 512];
@@ -1205,7 +1206,8 @@ static int cmd_move(struct ctx *x)
 			if (id == TCTL_UNPIN)
 				printf("unpinned %s\n", arg);
 			else
-				printf("%s %s to %s\n", id == TCTL_PIN ? "pinned" : "moved", arg, tier);
+				printf("%s %s to %s\n", id == TCTL_PIN ? "pinned" : "moved", arg,
+				       tier);
 		}
 		if (all) {
 			cJSON *f = cJSON_CreateObject();
@@ -1241,20 +1243,14 @@ static int cmd_stats(struct ctx *x)
 		const char *text = str_of(r, "text");
 		fputs(text ? text : "", stdout);
 	} else {
-		double up = 0, cr = 0, crs = 0, me = 0, mes = 0, bl = 0, sp = 0;
-		num_of(r, "uptime_s", &up);
-		num_of(r, "creates_total", &cr);
-		num_of(r, "creates_per_s", &crs);
-		num_of(r, "meta_ops_total", &me);
-		num_of(r, "meta_per_s", &mes);
-		num_of(r, "migration_backlog_bytes", &bl);
-		num_of(r, "spills_total", &sp);
-		char a[64], b[64], c[64], dd[64], e[64], s[16];
-		snprintf(a, sizeof(a), "%.0f s", up);
-		snprintf(b, sizeof(b), "%.0f (%.1f/s)", cr, crs);
-		snprintf(c, sizeof(c), "%.0f (%.1f/s)", me, mes);
-		snprintf(dd, sizeof(dd), "%s", hsize(bl, s, sizeof(s)));
-		snprintf(e, sizeof(e), "%.0f", sp);
+		char a[64], b[64], c[64], dd[16], e[64];
+		snprintf(a, sizeof(a), "%.0f s", num0(r, "uptime_s"));
+		snprintf(b, sizeof(b), "%.0f (%.1f/s)", num0(r, "creates_total"),
+			 num0(r, "creates_per_s"));
+		snprintf(c, sizeof(c), "%.0f (%.1f/s)", num0(r, "meta_ops_total"),
+			 num0(r, "meta_per_s"));
+		hsize(num0(r, "migration_backlog_bytes"), dd, sizeof(dd));
+		snprintf(e, sizeof(e), "%.0f", num0(r, "spills_total"));
 		struct table kv = {2, NULL, "ll", NULL, 0, 0};
 		table_row(&kv, "uptime", a);
 		table_row(&kv, "creates", b);
@@ -1300,7 +1296,8 @@ static int cmd_stats(struct ctx *x)
 		}
 		table_print(&t, stdout, "");
 		if (short_fs)
-			puts("! the backing filesystem has less room than the tier's free capacity");
+			puts(
+			    "! the backing filesystem has less room than the tier's free capacity");
 	}
 	cJSON_Delete(r);
 	return 0;
