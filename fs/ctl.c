@@ -418,9 +418,11 @@ static cJSON *cmd_pin(struct tfs *fs, const cJSON *req)
 	char rel[PATH_MAX];
 	if (!cJSON_IsString(path) || request_path(path->valuestring, rel, sizeof(rel)) != 0)
 		return error_reply("'path' must be a file inside the mount, given relative to its root%s", NULL);
-	if (tier && (!cJSON_IsString(tier) || tier_index(fs, tier->valuestring) < 0))
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+	int unpin = cJSON_IsString(cmd) && !strcmp(cmd->valuestring, "unpin");
+	if (!unpin && (!cJSON_IsString(tier) || tier_index(fs, tier->valuestring) < 0))
 		return error_reply("'tier' must name a tier of this mount%s", NULL);
-	int rc = tfs_pin(fs, rel, tier ? tier->valuestring : NULL);
+	int rc = tfs_pin(fs, rel, unpin ? NULL : tier->valuestring);
 	if (rc)
 		return error_reply("cannot pin it: %s", strerror(-rc));
 	return ok_reply();

@@ -362,8 +362,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
-	if (tfs_ctl_start(&fs, opts.mountpoint) != 0)
-		tfs_log(TCFG_LOG_WARN, "tierctl will not reach this mount");
 	if (tfs_kio_install(&fs, se) != 0)
 		tfs_log(TCFG_LOG_WARN, "cannot install the device I/O hooks: no passthrough, one more round trip per write");
 	for (int t = 0; t < fs.ntiers; t++)
@@ -381,6 +379,9 @@ int main(int argc, char *argv[])
 	if (!opts.foreground)
 		tfs_log_to_syslog(1);
 
+	/* Threads only after fuse_daemonize(): a fork keeps just the caller. */
+	if (tfs_ctl_start(&fs, opts.mountpoint) != 0)
+		tfs_log(TCFG_LOG_WARN, "tierctl will not reach this mount");
 	if (tfs_migrator_start(&fs) != 0)
 		tfs_log(TCFG_LOG_WARN, "no background migrator: files move only when a tier is full");
 	/* Signals must reach the main thread, which libfuse wakes with them;

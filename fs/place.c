@@ -507,8 +507,8 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 					d->tier = best;
 			}
 			d->policy = "learned";
-			if (d->tier < 0)
-				d->reason = "no tier the model names has room";
+			d->reason = d->tier >= 0 ? "the model's most probable tier with room"
+						 : "no tier the model names has room";
 		}
 	}
 	if (d->tier < 0) {
