@@ -54,11 +54,12 @@
 	  "default $XDG_RUNTIME_DIR/tierfs, else /tmp/tierfs-$USER.")                              \
 	X("log_level", GLOBAL, ENUM, "info", "LEVEL", 1, G_OFF(log_level), 0, 0,                   \
 	  "Least severe messages logged: error, warn, info or debug.")                             \
-	X("entry_timeout", GLOBAL, SECONDS, "1.0", "SECONDS", 1, G_OFF(entry_timeout), 0, 0,       \
-	  "How long the kernel may cache a name lookup.")                                          \
-	X("attr_timeout", GLOBAL, SECONDS, "1.0", "SECONDS", 1, G_OFF(attr_timeout), 0, 0,         \
+	X("entry_timeout", GLOBAL, SECONDS, "60", "SECONDS", 1, G_OFF(entry_timeout), 0, 0,        \
+	  "How long the kernel may cache a name lookup; changes made in the tier directories "     \
+	  "behind tierfs's back may take this long to show.")                                      \
+	X("attr_timeout", GLOBAL, SECONDS, "60", "SECONDS", 1, G_OFF(attr_timeout), 0, 0,          \
 	  "How long the kernel may cache file attributes.")                                        \
-	X("negative_timeout", GLOBAL, SECONDS, "0.0", "SECONDS", 1, G_OFF(negative_timeout), 0, 0, \
+	X("negative_timeout", GLOBAL, SECONDS, "1", "SECONDS", 1, G_OFF(negative_timeout), 0, 0,   \
 	  "How long the kernel may cache that a name does not exist.")                             \
 	X("writeback_cache", GLOBAL, BOOL, "false", "BOOL", 1, G_OFF(writeback_cache), 0, 0,       \
 	  "Let the kernel buffer writes and send them in larger pieces (faster small writes; "     \

@@ -455,6 +455,8 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, m
 	if (!fs->is_root)
 		return;
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	if (ctx->uid == geteuid() && ctx->gid == getegid())
+		return; /* created as the caller already, setgid parents included */
 	gid_t gid = ctx->gid;
 	char parent[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -476,6 +478,8 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, m
 
 static void parent_changed(struct tfs *fs, const char *path, int t)
 {
+	if (t == 0)
+		return; /* the first tier's copy is the primary one, changed already */
 	char parent[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
@@ -930,7 +934,16 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	set_owner(fs, req, t, path, mode);
 	parent_changed(fs, path, t);
-	rc = do_lookup(fs, p, name, &e);
+	/* The entry from the new descriptor: a new file has no ino xattr. */
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+	} else {
+		struct tfs_node *n = tfs_node_get(fs, tfs_ino_encode(t, &st), st.st_mode, p, name, t, 0);
+		if (!n)
+			rc = -ENOMEM;
+		else
+			fill_entry(fs, &e, n, &st);
+	}
 	if (!rc) {
 		node_of(fs, e.ino)->created_ns = tfs_now_ns();
 		tfs_ctl_note_decision(fs, e.attr.st_ino, &d);

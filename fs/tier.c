@@ -16,8 +16,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+/* getxattrat(2), Linux 6.13: an xattr by (dirfd, path) without the /proc
+ * walk of the fallback, on the lookup path of every file. */
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+struct tfs_xattr_args {
+	uint64_t value;
+	uint32_t size;
+	uint32_t flags;
+};
+static _Atomic int no_getxattrat;
+
+ssize_t tfs_getxattr_at(int dirfd, const char *path, const char *name, void *value, size_t size)
+{
+	if (!atomic_load_explicit(&no_getxattrat, memory_order_relaxed)) {
+		struct tfs_xattr_args a = {(uint64_t)(uintptr_t)value, (uint32_t)size, 0};
+		long n = syscall(SYS_getxattrat, dirfd, path, AT_SYMLINK_NOFOLLOW, name, &a, sizeof(a));
+		if (n >= 0 || (errno != ENOSYS && errno != EINVAL))
+			return n;
+		atomic_store(&no_getxattrat, 1);
+	}
+	char p[PATH_MAX + 32];
+	int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
+	if (n < 0 || (size_t)n >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return lgetxattr(p, name, value, size);
+}
+
+uint64_t tfs_ino_encode(int tier, const struct stat *st)
+{
+	return ((uint64_t)(tier + 1) << 58) | ((uint64_t)st->st_ino & ((1ULL << 58) - 1));
+}
 
 /* The ino is 58 bits of the backing inode with the tier index above, so two
  * tiers never collide; a copy the daemon made carries the original's ino in
@@ -25,15 +61,11 @@
 uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st)
 {
 	uint64_t ino;
-	if (!S_ISLNK(st->st_mode)) {
-		char p[PATH_MAX];
-		int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fs->tiers[tier].rootfd, path);
-		if (n > 0 && (size_t)n < sizeof(p) &&
-		    lgetxattr(p, TFS_XATTR_INO, &ino, sizeof(ino)) == (ssize_t)sizeof(ino) && ino > 1)
-			return ino;
-	}
-	ino = ((uint64_t)(tier + 1) << 58) | ((uint64_t)st->st_ino & ((1ULL << 58) - 1));
-	return ino;
+	if (!S_ISLNK(st->st_mode) &&
+	    tfs_getxattr_at(fs->tiers[tier].rootfd, path, TFS_XATTR_INO, &ino, sizeof(ino)) == (ssize_t)sizeof(ino) &&
+	    ino > 1)
+		return ino;
+	return tfs_ino_encode(tier, st);
 }
 
 uint64_t tfs_mount_hash(const char *mountpoint)

@@ -166,6 +166,10 @@ void tfs_node_exchanged(struct tfs *fs, struct tfs_node *p1, const char *name1, 
 /* Names the per-mount files in state_dir (socket, journal). */
 uint64_t tfs_mount_hash(const char *mountpoint);
 uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st);
+/* The ino of a file the daemon just created (no xattr can be there yet). */
+uint64_t tfs_ino_encode(int tier, const struct stat *st);
+/* lgetxattr of dirfd/path (getxattrat where the kernel has it). */
+ssize_t tfs_getxattr_at(int dirfd, const char *path, const char *name, void *value, size_t size);
 /* First tier holding path, stat filled; -ENOENT if none. */
 int tfs_find(struct tfs *fs, const char *path, struct stat *st) __attribute__((warn_unused_result));
 /* Bitmask of tiers holding path. */

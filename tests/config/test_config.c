@@ -192,9 +192,9 @@ Test(config, defaults_come_from_the_table)
 	cr_assert_eq(c->log_level, TCFG_LOG_INFO);
 	cr_assert_null(c->model);
 	cr_assert_str_eq(c->state_dir, "/run/user/4242/tierfs");
-	cr_assert_float_eq(c->entry_timeout, 1.0, 1e-9);
-	cr_assert_float_eq(c->attr_timeout, 1.0, 1e-9);
-	cr_assert_float_eq(c->negative_timeout, 0.0, 1e-9);
+	cr_assert_float_eq(c->entry_timeout, 60.0, 1e-9);
+	cr_assert_float_eq(c->attr_timeout, 60.0, 1e-9);
+	cr_assert_float_eq(c->negative_timeout, 1.0, 1e-9);
 	cr_assert_eq(c->writeback_cache, 0);
 	cr_assert_eq(c->passthrough, 0);
 	cr_assert_eq(c->threads, 8);
