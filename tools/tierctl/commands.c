@@ -142,6 +142,18 @@ const struct tctl_command tctl_commands[TCTL_NCMDS] = {
 	    .description =
 		"List the attached workflows: the directory, the workflow's name, format, numbers of tasks and files, and its file.",
 	},
+    [TCTL_INSPECT] =
+	{
+	    .id = TCTL_INSPECT,
+	    .group = "workflow",
+	    .name = "inspect",
+	    .args = "FILE",
+	    .min_args = 1,
+	    .max_args = 1,
+	    .summary = "Show what tierfs reads from the workflow description FILE (no daemon needed).",
+	    .description =
+		"Parse FILE (Pegasus DAX 2.1/3.x, Pegasus 5 YAML or WfCommons WfFormat JSON, told apart by content) and show the format, the numbers of tasks and files, explicit, file-implied and total dependencies, levels and the widest level, declared bytes, files with several producers, and repaired values. With --json: an object whose summary holds format, tasks, files, edges, explicit_edges, implied_edges, levels, max_width, declared_bytes and multi_producer_files, followed by the tasks and files arrays with every file's features (V1-V7, declared size, producer).",
+	},
     [TCTL_RELOAD] =
 	{
 	    .id = TCTL_RELOAD,

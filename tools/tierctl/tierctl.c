@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "commands.h"
+#include "workflow.h"
 #include "ctl.h"
 
 #include <cjson/cJSON.h>
@@ -1397,6 +1398,45 @@ static int cmd_list(struct ctx *x)
 	return 0;
 }
 
+/* workflow inspect: the parser's own report; no daemon involved. */
+static int cmd_inspect(struct ctx *x)
+{
+	char err[1024];
+	wf_graph *g = NULL;
+	int rc = wf_load(x->cl.pos[0], NULL, &g, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "tierctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (x->cl.json) {
+		char *json = NULL;
+		rc = wf_report_json(g, &json);
+		if (rc == 0)
+			printf("%s\n", json);
+		free(json);
+		wf_destroy(g);
+		if (rc)
+			fprintf(stderr, "tierctl: out of memory\n");
+		return rc ? EXIT_FAIL : 0;
+	}
+	struct wf_summary s;
+	wf_get_summary(g, &s);
+	printf("file                  %s\n", x->cl.pos[0]);
+	printf("format                %s\n", wf_format_name(s.format));
+	printf("name                  %s\n", s.name && s.name[0] ? s.name : "-");
+	printf("tasks                 %u\n", s.tasks);
+	printf("files                 %u\n", s.files);
+	printf("dependencies          %llu (explicit %llu, implied by files %llu)\n", (unsigned long long)s.edges,
+	       (unsigned long long)s.explicit_edges, (unsigned long long)s.implied_edges);
+	printf("levels                %u (widest %u tasks)\n", s.levels, s.max_width);
+	printf("declared bytes        %llu\n", (unsigned long long)s.declared_bytes);
+	printf("multi-producer files  %u\n", s.multi_producer_files);
+	printf("size conflicts        %u\n", s.size_conflicts);
+	printf("repaired              %u sizes, %u runtimes\n", s.repaired_sizes, s.repaired_runtimes);
+	wf_destroy(g);
+	return 0;
+}
+
 static int cmd_reload(struct ctx *x)
 {
 	const char *model = x->cl.optval[0];
@@ -1443,6 +1483,7 @@ static int (*const handlers[TCTL_NCMDS])(struct ctx *) = {
     [TCTL_MIGRATE] = cmd_move,	[TCTL_PIN] = cmd_move,	    [TCTL_UNPIN] = cmd_move,
     [TCTL_SERIES] = cmd_series, [TCTL_ATTACH] = cmd_attach, [TCTL_DETACH] = cmd_detach,
     [TCTL_LIST] = cmd_list,	[TCTL_RELOAD] = cmd_reload, [TCTL_HELP] = cmd_help,
+    [TCTL_INSPECT] = cmd_inspect,
 };
 
 int main(int argc, char **argv)
@@ -1451,7 +1492,7 @@ int main(int argc, char **argv)
 	char err[PATH_MAX + 512];
 	parse_cli(argc, argv, &x.cl);
 	int rc = 0;
-	if (x.cl.cmd->id != TCTL_HELP) {
+	if (x.cl.cmd->id != TCTL_HELP && x.cl.cmd->id != TCTL_INSPECT) {
 		if (read_mounts(&x.mounts, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tierctl: %s\n", err);
 			return EXIT_FAIL;
