@@ -8,5 +8,6 @@
 
 int tt_cmd_fit(int argc, char **argv);
 int tt_cmd_predict(int argc, char **argv);
+int tt_cmd_simulate(int argc, char **argv);
 
 #endif

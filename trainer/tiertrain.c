@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{"fit", tt_cmd_fit, "fit RECORDS.csv -o MODEL.json [--param k=v ...]: train a boosted-tree model"},
 	{"predict", tt_cmd_predict, "predict MODEL.json RECORDS.csv [--json]: predict records, report accuracy and speed"},
+	{"simulate", tt_cmd_simulate, "simulate WORKFLOW -c tierfs.conf [--policy P | --model M | --placement CSV]: simulate a workflow on the tiers"},
 };
 
 static void usage(FILE *fp)

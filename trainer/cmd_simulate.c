@@ -1,0 +1,328 @@
+/*
+ * cmd_simulate.c - `tiertrain simulate`: run one workflow through the
+ * tiered-storage simulator (sim.h) under a policy, a model or a per-file
+ * placement, print the summary (table or JSON) and optionally write the
+ * per-file records in the CSV `tiertrain fit` reads.
+ *
+ * The policy defaults to the config's placement= (what the daemon would
+ * use with no model); a model is used only when --model names one.
+ */
+#include "commands.h"
+#include "sim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: tiertrain simulate WORKFLOW -c tierfs.conf [options]\n"
+		"\n"
+		"Simulate WORKFLOW on the tiers of tierfs.conf and report makespan, I/O time\n"
+		"and per-tier bytes and peak use.\n"
+		"\n"
+		"  -c, --config FILE        tier configuration (the daemon's tierfs.conf)\n"
+		"      --capacity TIER=SIZE bytes per instance of TIER (needed when the config\n"
+		"                           gives a percentage); repeatable\n"
+		"      --nodes N            compute nodes (default 1)\n"
+		"      --cores C            cores per node (default 1)\n"
+		"      --policy NAME        first, most-free, round-robin, random or a tier name\n"
+		"                           (default: the config's placement)\n"
+		"      --model MODEL.json   learned placement; --policy is its fallback\n"
+		"      --placement FILE.csv per-file tiers, lines \"file,tier\"; files not listed\n"
+		"                           are placed by the policy\n"
+		"      --runtime-scale X    multiply task runtimes (default 1)\n"
+		"      --seed N             seed of the random policy (default 1)\n"
+		"      --json               print the summary as JSON\n"
+		"      --records OUT.csv    one row per created file: features and tier\n");
+}
+
+static int parse_u32(const char *opt, const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno || v > UINT32_MAX) {
+		fprintf(stderr, "tiertrain simulate: %s \"%s\": expected a whole number\n", opt, s);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, uint64_t seed)
+{
+	if (!name) {
+		switch (cfg->placement) {
+		case TCFG_PLACE_FIRST:
+			return lrn_policy_static_create(LRN_STATIC_FIRST, 0, seed);
+		case TCFG_PLACE_MOST_FREE:
+			return lrn_policy_static_create(LRN_STATIC_MOST_FREE, 0, seed);
+		case TCFG_PLACE_ROUND_ROBIN:
+			return lrn_policy_static_create(LRN_STATIC_ROUND_ROBIN, 0, seed);
+		case TCFG_PLACE_RANDOM:
+			return lrn_policy_static_create(LRN_STATIC_RANDOM, 0, seed);
+		case TCFG_PLACE_TIER:
+			return lrn_policy_static_create(LRN_STATIC_TIER, cfg->placement_tier, seed);
+		}
+		return NULL;
+	}
+	static const struct {
+		const char *name;
+		enum lrn_static_kind kind;
+	} names[] = {{"first", LRN_STATIC_FIRST},
+		     {"most-free", LRN_STATIC_MOST_FREE},
+		     {"round-robin", LRN_STATIC_ROUND_ROBIN},
+		     {"random", LRN_STATIC_RANDOM}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return lrn_policy_static_create(names[i].kind, 0, seed);
+	int t = tcfg_tier_index(cfg, name);
+	if (t >= 0)
+		return lrn_policy_static_create(LRN_STATIC_TIER, t, seed);
+	fprintf(stderr, "tiertrain simulate: unknown policy \"%s\": expected first, most-free, round-robin, random or a tier of %s\n",
+		name, cfg->file);
+	return NULL;
+}
+
+static int parse_capacity(const char *arg, const struct tcfg *cfg, struct sim_config *sc)
+{
+	const char *eq = strchr(arg, '=');
+	char tier[256];
+	if (!eq || (size_t)(eq - arg) >= sizeof(tier)) {
+		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": expected TIER=SIZE (e.g. mem=64G)\n", arg);
+		return -1;
+	}
+	memcpy(tier, arg, (size_t)(eq - arg));
+	tier[eq - arg] = '\0';
+	int t = tcfg_tier_index(cfg, tier);
+	if (t < 0) {
+		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": no tier \"%s\" in %s\n", arg, tier, cfg->file);
+		return -1;
+	}
+	uint64_t v;
+	if (tcfg_parse_size(eq + 1, &v) != 0 || v == 0) {
+		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": expected a size above 0 (4096, 64K, 1.5G, 2T)\n", arg);
+		return -1;
+	}
+	sc->capacity[t] = v;
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_summary(const char *wf, const char *policy, const struct sim_config *sc, const struct sim_result *r,
+			  int json)
+{
+	if (json) {
+		printf("{\"workflow\": ");
+		json_str(wf);
+		printf(", \"policy\": ");
+		json_str(policy);
+		printf(", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
+		       "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
+		       "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"events\": %llu, \"tiers\": [",
+		       sc->nodes, sc->cores, sc->runtime_scale, r->tasks, r->files_created, r->makespan, r->io_time,
+		       r->read_time, r->write_time, r->compute_time, r->spills, r->remote_reads,
+		       (unsigned long long)r->events);
+		for (size_t t = 0; t < r->ntiers; t++) {
+			const struct sim_tier_result *tr = &r->tiers[t];
+			printf("%s{\"name\": ", t ? ", " : "");
+			json_str(tr->name);
+			printf(", \"capacity\": %llu, \"files\": %u, \"bytes_read\": %llu, \"bytes_written\": %llu, "
+			       "\"peak_used\": %llu}",
+			       (unsigned long long)tr->capacity, tr->files, (unsigned long long)tr->bytes_read,
+			       (unsigned long long)tr->bytes_written, (unsigned long long)tr->peak_used);
+		}
+		printf("]}\n");
+		return;
+	}
+	printf("workflow      %s\npolicy        %s\nnodes x cores %u x %u (runtime scale %g)\n", wf, policy, sc->nodes,
+	       sc->cores, sc->runtime_scale);
+	printf("tasks         %u, files created %u, spills %u, remote reads %u\n", r->tasks, r->files_created, r->spills,
+	       r->remote_reads);
+	printf("makespan      %.6f s\nI/O time      %.6f s (read %.6f s, write %.6f s)\ncompute time  %.6f s\n\n",
+	       r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time);
+	printf("%-10s %16s %8s %18s %18s %16s\n", "tier", "capacity", "files", "bytes read", "bytes written",
+	       "peak used");
+	for (size_t t = 0; t < r->ntiers; t++) {
+		const struct sim_tier_result *tr = &r->tiers[t];
+		printf("%-10s %16llu %8u %18llu %18llu %16llu\n", tr->name, (unsigned long long)tr->capacity, tr->files,
+		       (unsigned long long)tr->bytes_read, (unsigned long long)tr->bytes_written,
+		       (unsigned long long)tr->peak_used);
+	}
+}
+
+enum { O_NODES = 256, O_CORES, O_POLICY, O_MODEL, O_PLACEMENT, O_SCALE, O_SEED, O_JSON, O_RECORDS, O_CAPACITY };
+
+int tt_cmd_simulate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},     {"nodes", required_argument, NULL, O_NODES},
+		{"cores", required_argument, NULL, O_CORES},   {"policy", required_argument, NULL, O_POLICY},
+		{"model", required_argument, NULL, O_MODEL},   {"placement", required_argument, NULL, O_PLACEMENT},
+		{"runtime-scale", required_argument, NULL, O_SCALE}, {"seed", required_argument, NULL, O_SEED},
+		{"json", no_argument, NULL, O_JSON},	       {"records", required_argument, NULL, O_RECORDS},
+		{"capacity", required_argument, NULL, O_CAPACITY}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL, *records = NULL;
+	const char *caps[TCFG_MAX_TIERS * 4];
+	size_t ncaps = 0;
+	uint32_t nodes = 1, cores = 1;
+	double scale = 1.0;
+	unsigned long long seed = 1;
+	int json = 0, o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': conf = optarg; break;
+		case O_NODES:
+			if (parse_u32("--nodes", optarg, &nodes))
+				return 2;
+			break;
+		case O_CORES:
+			if (parse_u32("--cores", optarg, &cores))
+				return 2;
+			break;
+		case O_POLICY: policy_name = optarg; break;
+		case O_MODEL: model_path = optarg; break;
+		case O_PLACEMENT: placement_path = optarg; break;
+		case O_SCALE: {
+			char *end;
+			scale = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(scale >= 0)) {
+				fprintf(stderr, "tiertrain simulate: --runtime-scale \"%s\": expected a number >= 0\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case O_SEED: {
+			char *end;
+			seed = strtoull(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0') {
+				fprintf(stderr, "tiertrain simulate: --seed \"%s\": expected a whole number\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case O_JSON: json = 1; break;
+		case O_RECORDS: records = optarg; break;
+		case O_CAPACITY:
+			if (ncaps == sizeof(caps) / sizeof(caps[0])) {
+				fprintf(stderr, "tiertrain simulate: too many --capacity options\n");
+				return 2;
+			}
+			caps[ncaps++] = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1 || !conf) {
+		fprintf(stderr, "tiertrain simulate: %s\n",
+			!conf ? "a tier configuration is needed (-c tierfs.conf)" : "expected exactly one WORKFLOW");
+		usage(stderr);
+		return 2;
+	}
+	const char *wf_path = argv[optind];
+	if (nodes == 0 || cores == 0) {
+		fprintf(stderr, "tiertrain simulate: --%s 0: expected at least 1\n", nodes == 0 ? "nodes" : "cores");
+		return 2;
+	}
+
+	int status = 1;
+	char err[1024];
+	struct tcfg *cfg = NULL;
+	wf_graph *g = NULL;
+	struct sim *s = NULL;
+	struct lrn_policy *pol = NULL;
+	int *placement = NULL;
+	if (tcfg_load(conf, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		goto out;
+	}
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.nodes = nodes;
+	sc.cores = cores;
+	sc.runtime_scale = scale;
+	sc.record_features = records != NULL;
+	for (size_t i = 0; i < ncaps; i++)
+		if (parse_capacity(caps[i], cfg, &sc)) {
+			status = 2;
+			goto out;
+		}
+	if (wf_load(wf_path, NULL, &g, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		goto out;
+	}
+	if (sim_create(g, cfg, &sc, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		goto out;
+	}
+	pol = make_policy(policy_name, cfg, seed);
+	if (!pol) {
+		status = policy_name ? 2 : 1;
+		goto out;
+	}
+	if (model_path) {
+		struct lrn_model *m;
+		if (lrn_model_load(model_path, &m) != 0) {
+			fprintf(stderr, "tiertrain simulate: %s\n", lrn_last_error());
+			goto out;
+		}
+		pol = lrn_policy_model_create(m, pol);
+		if (!pol) {
+			fprintf(stderr, "tiertrain simulate: %s: %s\n", model_path, lrn_last_error());
+			goto out;
+		}
+	}
+	if (placement_path) {
+		placement = malloc(sizeof(int) * (sim_file_count(s) ? sim_file_count(s) : 1));
+		if (!placement) {
+			fprintf(stderr, "tiertrain simulate: out of memory\n");
+			goto out;
+		}
+		if (sim_read_placement(s, placement_path, placement, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tiertrain simulate: %s\n", err);
+			goto out;
+		}
+	}
+	struct sim_result r;
+	if (sim_run(s, pol, placement, &r, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s: %s\n", wf_path, err);
+		goto out;
+	}
+	char pname[512];
+	snprintf(pname, sizeof(pname), "%s%s%s", placement_path ? "placement+" : "", model_path ? "learned+" : "",
+		 policy_name ? policy_name : tcfg_placement_name(cfg->placement));
+	print_summary(wf_path, pname, &sc, &r, json);
+	if (records && sim_write_records(s, records, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		goto out;
+	}
+	status = 0;
+out:
+	free(placement);
+	lrn_policy_destroy(pol);
+	sim_destroy(s);
+	wf_destroy(g);
+	tcfg_free(cfg);
+	return status;
+}
