@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - set up, build and pass every test: Criterion unit tests and
 # mount tests under CTest, once in a normal build and once under
-# AddressSanitizer + UBSan.
+# AddressSanitizer + UBSan; then a short libFuzzer run of each workflow
+# format's parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 tools/setup.sh build-asan -DTIERFS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ctest --test-dir build-asan --output-on-failure -j1
+
+# libFuzzer (clang): only the parser's fuzz targets are built.
+CC=clang cmake -S . -B build-fuzz -DTIERFS_FUZZ=ON -DTIERFS_FUZZ_SECONDS=10 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target parser_fuzz_dax parser_fuzz_json parser_fuzz_yaml
+ctest --test-dir build-fuzz --output-on-failure -R '^parser_fuzz_(dax|json|yaml)$'
