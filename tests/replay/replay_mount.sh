@@ -38,6 +38,9 @@ cat >"$root/tierfs.conf" <<CONF
 [global]
 placement = first
 state_dir = $root/state
+# replay accounting only: no background moves between the replay's tier
+# report and the scan of the tier directories
+migrate_threads = 0
 [tier mem]
 path = $shm
 capacity = 2M
