@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static size_t slot_of(const struct tfs *fs, uint64_t ino)
@@ -128,8 +129,20 @@ int tfs_init(struct tfs *fs, struct tcfg *cfg)
 	return 0;
 }
 
+/* Handles the kernel never released (the session ended first). */
+static void free_handles(struct tfs_node *n)
+{
+	while (n->handles) {
+		struct tfs_handle *h = n->handles;
+		n->handles = h->next;
+		close(h->fd);
+		free(h);
+	}
+}
+
 static void node_free(struct tfs_node *n)
 {
+	free_handles(n);
 	pthread_rwlock_destroy(&n->io_lock);
 	pthread_mutex_destroy(&n->lock);
 	free(n->name);
