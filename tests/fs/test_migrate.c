@@ -341,3 +341,50 @@ Test(migrate, a_garbled_journal_is_survived)
 	cr_assert(same(0, "g", 100, 9), "nothing stored was touched");
 	cr_assert_eq(r.intents, 0, "out-of-range tiers and '..' paths are ignored");
 }
+
+/* --- the migrator's order --- */
+
+static void wait_demoted(uint64_t files)
+{
+	struct tfs_migrator_stats st;
+	for (int i = 0; i < 1000; i++) {
+		tfs_migrator_stats(&fs, &st);
+		if (st.demoted_files + st.failed >= files)
+			return;
+		usleep(10000);
+	}
+}
+
+Test(migrate, demotion_order_finished_then_unknown_then_farthest_next_use)
+{
+	/* The sample workflow: results/report.html has no reader (finished),
+	 * merged.bam is read at level 4, chunks/chunk_0.fastq at level 1;
+	 * scratch.tmp is no workflow's.  Tier t0 holds 10 MiB, high watermark
+	 * 50%, low 30%: 8 MiB in use means 5 MiB must go, three of the files. */
+	char err[TCFG_ERRLEN];
+	cfg->tiers[0].high_watermark = 0.5;
+	cfg->tiers[0].low_watermark = 0.3;
+	fs.tiers[0].capacity = 10 << 20;
+	cr_assert_eq(tpl_create(cfg, &fs.place, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tpl_attach(fs.place, "", TIERFS_SOURCE_DIR "/etc/sample-workflow.json", err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(mkdir(tp(0, "chunks"), 0755), 0);
+	cr_assert_eq(mkdir(tp(0, "results"), 0755), 0);
+	put(0, "chunks/chunk_0.fastq", 2 << 20, 1);
+	put(0, "merged.bam", 2 << 20, 2);
+	put(0, "results/report.html", 2 << 20, 3);
+	put(0, "scratch.tmp", 2 << 20, 4);
+	cr_assert_eq(tfs_migrator_start(&fs), 0);
+	tfs_migrator_tick(&fs);
+	wait_demoted(3);
+	tfs_migrator_stop(&fs);
+	cr_assert(!exists(0, "results/report.html") && same(1, "results/report.html", 2 << 20, 3),
+		  "a file nobody will read goes first");
+	cr_assert(!exists(0, "scratch.tmp") && same(1, "scratch.tmp", 2 << 20, 4),
+		  "then a file no workflow knows");
+	cr_assert(!exists(0, "merged.bam") && same(1, "merged.bam", 2 << 20, 2),
+		  "then the farthest next use (level 4)");
+	cr_assert(same(0, "chunks/chunk_0.fastq", 2 << 20, 1), "the soonest next use (level 1) stays");
+	tpl_destroy(fs.place);
+	fs.place = NULL;
+}
