@@ -1356,3 +1356,19 @@ void tcfg_print_help(FILE *out)
 		help_line(out, left, text);
 	}
 }
+
+void tcfg_roff(FILE *out, const char *s)
+{
+	/* backslashes and hyphens escaped (so they are neither broken nor
+	 * typeset as dashes), a leading control character protected */
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}

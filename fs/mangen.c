@@ -20,20 +20,10 @@
 #define TIERFS_VERSION "0"
 #endif
 
-/* Text for troff: escape backslashes and hyphens (so they are not broken or
- * turned into typographic dashes), protect a leading control character. */
+/* Text for troff (tcfg_roff in config.c, shared with tierctl's pages). */
 static void roff(FILE *out, const char *s)
 {
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
+	tcfg_roff(out, s);
 }
 
 static void option_entry(FILE *out, const struct tcfg_option *o, const char *lead,

@@ -447,6 +447,17 @@ static void log_end(struct tfs *fs, struct tfs_node *n, const char *path)
 		    atomic_load(&n->bytes_read), (double)(now - n->created_ns) / 1e9);
 }
 
+/* Choose the tier of a new object and make its parent directory exist
+ * there; returns the tier or a negative errno. */
+static int tier_for_new(struct tfs *fs, const char *path, enum lrn_kind kind, struct tpl_decision *d)
+{
+	int t = choose_tier(fs, path, kind, d);
+	if (t < 0)
+		return t;
+	int rc = tfs_clone_parents(fs, t, path);
+	return rc ? rc : t;
+}
+
 /* Give a new object the caller's ownership when the daemon runs as root;
  * the group follows a setgid parent as the kernel would.  chown clears
  * setuid/setgid, so the requested mode is put back afterwards. */
@@ -505,14 +516,11 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 	}
 	enum lrn_kind lk = kind == MK_DIR ? LRN_KIND_DIR : S_ISREG(mode) && kind == MK_NOD ? LRN_KIND_FILE : LRN_KIND_SPECIAL;
 	struct tpl_decision d;
-	int t = choose_tier(fs, path, lk, &d);
+	int t = tier_for_new(fs, path, lk, &d);
 	if (t < 0) {
 		rc = t;
 		goto out;
 	}
-	rc = tfs_clone_parents(fs, t, path);
-	if (rc)
-		goto out;
 	int root = fs->tiers[t].rootfd;
 	if (kind == MK_DIR)
 		rc = mkdirat(root, path, mode) < 0 ? -errno : 0;
@@ -916,14 +924,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		goto out;
 	}
 	struct tpl_decision d;
-	int t = choose_tier(fs, path, LRN_KIND_FILE, &d);
+	int t = tier_for_new(fs, path, LRN_KIND_FILE, &d);
 	if (t < 0) {
 		rc = t;
 		goto out;
 	}
-	rc = tfs_clone_parents(fs, t, path);
-	if (rc)
-		goto out;
 	int flags = backend_flags(fs, fi->flags);
 	pthread_rwlock_rdlock(&fs->mig_lock);
 	int fd = openat(fs->tiers[t].rootfd, path, flags | O_CREAT | O_EXCL, mode);

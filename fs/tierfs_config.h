@@ -122,6 +122,10 @@ int tcfg_parse_bool(const char *s, int *out);		   /* true/false/yes/no/on/off/1/
 
 const char *tcfg_placement_name(enum tcfg_placement p);
 
+/* Write text for a troff man page (escapes backslashes, hyphens and a
+ * leading control character); used by every man page generator. */
+void tcfg_roff(FILE *out, const char *text);
+
 /* Additions (config.c). */
 int tcfg_parse_rate(const char *s, uint64_t *out);	   /* a size, optional "/s": 500M, 2G/s */
 int tcfg_parse_fraction(const char *s, double *out);	   /* 0..1 or "NN%"; > 1 is -ERANGE */

@@ -7,6 +7,7 @@
  * builds are reproducible.
  */
 #include "commands.h"
+#include "tierfs_config.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,18 +19,10 @@
 
 /* Text for troff: escape backslashes and hyphens, protect a leading
  * control character. */
+/* The escaping of tierfs's own pages (tier_config). */
 static void roff(FILE *out, const char *s)
 {
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
+	tcfg_roff(out, s);
 }
 
 /* Inline font switches, so that a .TP tag stays one line. */
