@@ -17,9 +17,7 @@
 #define TIERFS_VERSION "0"
 #endif
 
-/* Text for troff: escape backslashes and hyphens, protect a leading
- * control character. */
-/* The escaping of tierfs's own pages (tier_config). */
+/* Text for troff, escaped as tierfs's own pages are (tier_config). */
 static void roff(FILE *out, const char *s)
 {
 	tcfg_roff(out, s);
