@@ -35,6 +35,8 @@ static void usage(FILE *fp)
 		"      --placement FILE.csv per-file tiers, lines \"file,tier\"; files not listed\n"
 		"                           are placed by the policy\n"
 		"      --runtime-scale X    multiply task runtimes (default 1)\n"
+		"      --migrate-threads N  background demotions in flight per node (default: the\n"
+		"                           config's migrate_threads; 0 = none, full tiers spill)\n"
 		"      --seed N             seed of the random policy (default 1)\n"
 		"      --json               print the summary as JSON\n"
 		"      --records OUT.csv    one row per created file: features and tier\n");
@@ -137,39 +139,42 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		json_str(policy);
 		printf(", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
 		       "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
-		       "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"events\": %llu, \"tiers\": [",
+		       "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"migrations\": %u, "
+		       "\"migrated_bytes\": %llu, \"events\": %llu, \"tiers\": [",
 		       sc->nodes, sc->cores, sc->runtime_scale, r->tasks, r->files_created, r->makespan, r->io_time,
-		       r->read_time, r->write_time, r->compute_time, r->spills, r->remote_reads,
-		       (unsigned long long)r->events);
+		       r->read_time, r->write_time, r->compute_time, r->spills, r->remote_reads, r->migrations,
+		       (unsigned long long)r->migrated_bytes, (unsigned long long)r->events);
 		for (size_t t = 0; t < r->ntiers; t++) {
 			const struct sim_tier_result *tr = &r->tiers[t];
 			printf("%s{\"name\": ", t ? ", " : "");
 			json_str(tr->name);
 			printf(", \"capacity\": %llu, \"files\": %u, \"bytes_read\": %llu, \"bytes_written\": %llu, "
-			       "\"peak_used\": %llu}",
+			       "\"peak_used\": %llu, \"moved_in\": %llu, \"moved_out\": %llu}",
 			       (unsigned long long)tr->capacity, tr->files, (unsigned long long)tr->bytes_read,
-			       (unsigned long long)tr->bytes_written, (unsigned long long)tr->peak_used);
+			       (unsigned long long)tr->bytes_written, (unsigned long long)tr->peak_used,
+			       (unsigned long long)tr->moved_in, (unsigned long long)tr->moved_out);
 		}
 		printf("]}\n");
 		return;
 	}
 	printf("workflow      %s\npolicy        %s\nnodes x cores %u x %u (runtime scale %g)\n", wf, policy, sc->nodes,
 	       sc->cores, sc->runtime_scale);
-	printf("tasks         %u, files created %u, spills %u, remote reads %u\n", r->tasks, r->files_created, r->spills,
+	printf("tasks         %u, files created %u, vector spills %u, remote reads %u\n", r->tasks, r->files_created, r->spills,
 	       r->remote_reads);
+	printf("demotions     %u (%llu bytes)\n", r->migrations, (unsigned long long)r->migrated_bytes);
 	printf("makespan      %.6f s\nI/O time      %.6f s (read %.6f s, write %.6f s)\ncompute time  %.6f s\n\n",
 	       r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time);
-	printf("%-10s %16s %8s %18s %18s %16s\n", "tier", "capacity", "files", "bytes read", "bytes written",
-	       "peak used");
+	printf("%-10s %16s %8s %18s %18s %16s %16s\n", "tier", "capacity", "files", "bytes read", "bytes written",
+	       "peak used", "demoted in");
 	for (size_t t = 0; t < r->ntiers; t++) {
 		const struct sim_tier_result *tr = &r->tiers[t];
-		printf("%-10s %16llu %8u %18llu %18llu %16llu\n", tr->name, (unsigned long long)tr->capacity, tr->files,
-		       (unsigned long long)tr->bytes_read, (unsigned long long)tr->bytes_written,
-		       (unsigned long long)tr->peak_used);
+		printf("%-10s %16llu %8u %18llu %18llu %16llu %16llu\n", tr->name, (unsigned long long)tr->capacity,
+		       tr->files, (unsigned long long)tr->bytes_read, (unsigned long long)tr->bytes_written,
+		       (unsigned long long)tr->peak_used, (unsigned long long)tr->moved_in);
 	}
 }
 
-enum { O_NODES = 256, O_CORES, O_POLICY, O_MODEL, O_PLACEMENT, O_SCALE, O_SEED, O_JSON, O_RECORDS, O_CAPACITY };
+enum { O_NODES = 256, O_CORES, O_POLICY, O_MODEL, O_PLACEMENT, O_SCALE, O_SEED, O_JSON, O_RECORDS, O_CAPACITY, O_MIGRATE };
 
 int tt_cmd_simulate(int argc, char **argv)
 {
@@ -180,11 +185,13 @@ int tt_cmd_simulate(int argc, char **argv)
 		{"runtime-scale", required_argument, NULL, O_SCALE}, {"seed", required_argument, NULL, O_SEED},
 		{"json", no_argument, NULL, O_JSON},	       {"records", required_argument, NULL, O_RECORDS},
 		{"capacity", required_argument, NULL, O_CAPACITY}, {"help", no_argument, NULL, 'h'},
+		{"migrate-threads", required_argument, NULL, O_MIGRATE},
 		{NULL, 0, NULL, 0}};
 	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL, *records = NULL;
 	const char *caps[TCFG_MAX_TIERS * 4];
 	size_t ncaps = 0;
-	uint32_t nodes = 1, cores = 1;
+	uint32_t nodes = 1, cores = 1, migrate = 0;
+	int have_migrate = 0;
 	double scale = 1.0;
 	unsigned long long seed = 1;
 	int json = 0, o;
@@ -199,6 +206,11 @@ int tt_cmd_simulate(int argc, char **argv)
 		case O_CORES:
 			if (parse_u32("--cores", optarg, &cores))
 				return 2;
+			break;
+		case O_MIGRATE:
+			if (parse_u32("--migrate-threads", optarg, &migrate))
+				return 2;
+			have_migrate = 1;
 			break;
 		case O_POLICY: policy_name = optarg; break;
 		case O_MODEL: model_path = optarg; break;
@@ -263,6 +275,8 @@ int tt_cmd_simulate(int argc, char **argv)
 	sc.cores = cores;
 	sc.runtime_scale = scale;
 	sc.record_features = records != NULL;
+	if (have_migrate)
+		sc.migrate_threads = migrate > 1024 ? 1024 : (int)migrate;
 	for (size_t i = 0; i < ncaps; i++)
 		if (parse_capacity(caps[i], cfg, &sc)) {
 			status = 2;

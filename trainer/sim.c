@@ -10,9 +10,23 @@
  * away.  A start or end re-arms the channel's event; stale events are
  * skipped by version number.  Cost per transfer: O(log) in both heaps.
  *
+ * Background demotion mirrors the daemon's migrator (fs/migrator.c): when
+ * a placement takes a tier instance above its high watermark and no plan
+ * for it is under way, files are chosen to bring it down to the low
+ * watermark - finished files first (no reader left, or every reader has
+ * read it), then by farthest next use (levels until its first reader minus
+ * the highest level started), then least recently used - each to the next
+ * slower tier that stays under its own high watermark.  A move is a read
+ * on the source channel and a write on the destination channel at once,
+ * sharing both with the tasks' transfers (the contention behind the "all
+ * in memory" collapse); at most migrate_threads moves per node run at a
+ * time, the rest wait in a queue.  Moves pay no latency.
+ *
  * Invariants: each running task waits on at most one thing (a latency or
  * compute timer, or one transfer); used[] never exceeds a tier instance's
- * capacity (placement reserves the declared size before writing).
+ * capacity (placement reserves the declared size before writing, a move
+ * reserves its destination when planned and frees its source when done).
+ * A transfer id with MOVE_BIT set is a move's, else a task's.
  */
 #define _GNU_SOURCE
 #include "sim.h"
@@ -84,6 +98,7 @@ static struct hent heap_pop(struct heap *h)
 }
 
 enum { EV_CHAN, EV_TASK };
+#define MOVE_BIT 0x80000000u
 enum { W_NONE, W_LATENCY, W_FLOW, W_COMPUTE };
 
 struct chan {
@@ -99,6 +114,7 @@ struct stier {
 	char name[NAME_MAX + 1];
 	uint64_t capacity;
 	double read_bw, write_bw, latency;
+	double high_watermark, low_watermark;
 };
 
 struct stask {
@@ -108,8 +124,9 @@ struct stask {
 	uint32_t n_in, n_out, n_parents, n_children;
 	const uint32_t *in, *out, *children;
 	uint32_t rank; /* topological position */
+	uint32_t level;
 	/* per run */
-	uint32_t pending, step, node, core;
+	uint32_t pending, step, node, core, op_file;
 	int wait, chan, reading;
 	double op_start, op_bytes, op_latency;
 };
@@ -118,9 +135,17 @@ struct sfile {
 	struct wf_file_features ff;
 	int producers;
 	/* per run */
-	int tier, node, created;
-	double create_time;
+	int tier, node, created, placed, complete, moving;
+	uint32_t reads;
+	double create_time, last_access;
 };
+
+struct smove {
+	uint32_t file, node, next;
+	int src, dst, pending;
+};
+
+#define NO_MOVE UINT32_MAX
 
 struct sim {
 	const wf_graph *g;
@@ -136,14 +161,21 @@ struct sim {
 	double *features; /* nfiles * nfeat when recorded */
 	int features_valid;
 	struct lrn_policy *first;
+	uint32_t migrate_threads;
 
 	/* per run */
 	uint64_t *used; /* [tier * nodes + node] */
 	uint64_t *peak;
+	uint64_t *planned; /* [instance]: bytes planned out, not yet moved */
 	struct chan *chans; /* [(tier * nodes + node) * 2 + write] */
 	struct heap events, ready, cores;
 	uint64_t seq;
 	double now;
+	int64_t level_started;
+	struct smove *moves;
+	uint32_t nmoves, cap_moves;
+	uint32_t *qhead, *qtail, *inflight; /* [node] */
+	uint32_t *cand;			    /* files, for planning */
 	struct lrn_policy *policy;
 	const int *placement;
 	struct sim_result res;
@@ -170,6 +202,7 @@ void sim_config_default(struct sim_config *sc)
 	sc->cores = 1;
 	sc->runtime_scale = 1.0;
 	sc->record_features = 1;
+	sc->migrate_threads = -1;
 }
 
 static int check_tiers(struct sim *s, const struct tcfg *cfg, char *err, size_t errlen)
@@ -192,6 +225,8 @@ static int check_tiers(struct sim *s, const struct tcfg *cfg, char *err, size_t 
 		st->read_bw = (double)ct->read_bandwidth;
 		st->write_bw = (double)ct->write_bandwidth;
 		st->latency = (double)ct->latency_ns * 1e-9;
+		st->high_watermark = ct->high_watermark;
+		st->low_watermark = ct->low_watermark;
 		if (s->sc.capacity[t])
 			st->capacity = s->sc.capacity[t];
 		else if (ct->capacity_pct > 0 || ct->capacity == 0) {
@@ -235,6 +270,7 @@ static int load_graph(struct sim *s, char *err, size_t errlen)
 		t->n_children = ti.n_children;
 		t->children = ti.children;
 		t->rank = r;
+		t->level = ti.level;
 		s->task_of_rank[r] = ti.index;
 		for (uint32_t i = 0; i < ti.n_inputs; i++)
 			t->input_bytes += s->file[ti.inputs[i]].ff.size;
@@ -286,11 +322,18 @@ int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_confi
 	s->used = calloc(inst, sizeof(*s->used));
 	s->peak = calloc(inst, sizeof(*s->peak));
 	s->chans = calloc(inst * 2, sizeof(*s->chans));
+	s->planned = calloc(inst, sizeof(*s->planned));
+	s->qhead = calloc(sc->nodes, sizeof(*s->qhead));
+	s->qtail = calloc(sc->nodes, sizeof(*s->qtail));
+	s->inflight = calloc(sc->nodes, sizeof(*s->inflight));
+	s->cand = calloc(s->nfiles ? s->nfiles : 1, sizeof(*s->cand));
+	s->migrate_threads = sc->migrate_threads >= 0 ? (uint32_t)sc->migrate_threads
+						      : (uint32_t)(cfg->migrate_threads > 0 ? cfg->migrate_threads : 0);
 	if (sc->record_features)
 		s->features = calloc((size_t)(s->nfiles ? s->nfiles : 1) * s->nfeat, sizeof(double));
 	s->first = lrn_policy_static_create(LRN_STATIC_FIRST, 0, 0);
 	rc = -ENOMEM;
-	if (!s->used || !s->peak || !s->chans || (sc->record_features && !s->features) || !s->first) {
+	if (!s->used || !s->peak || !s->chans || !s->planned || !s->qhead || !s->qtail || !s->inflight || !s->cand || (sc->record_features && !s->features) || !s->first) {
 		seterr(err, errlen, "simulator: out of memory for %u tasks and %u files", s->ntasks, s->nfiles);
 		goto fail;
 	}
@@ -311,6 +354,12 @@ void sim_destroy(struct sim *s)
 	free(s->chans);
 	free(s->used);
 	free(s->peak);
+	free(s->planned);
+	free(s->moves);
+	free(s->qhead);
+	free(s->qtail);
+	free(s->inflight);
+	free(s->cand);
 	free(s->features);
 	free(s->task);
 	free(s->task_of_rank);
@@ -381,6 +430,7 @@ static void chan_add(struct sim *s, struct chan *c, uint32_t task, double bytes)
 }
 
 static void task_run(struct sim *s, uint32_t ti);
+static void move_flow_done(struct sim *s, uint32_t id);
 
 /* The channel (and latency) an access to file f by a task on node goes
  * through: its own instance, or the last tier's for another node's. */
@@ -405,6 +455,151 @@ static void record_features(struct sim *s, uint32_t f, const struct tpl_vector *
 	double *row = &s->features[(size_t)f * s->nfeat];
 	for (size_t i = 0; i < s->nfeat && i < v->n; i++)
 		row[i] = v->values[i];
+}
+
+/* ---- background demotion ------------------------------------------------- */
+
+static void reserve(struct sim *s, size_t in, uint64_t bytes)
+{
+	s->used[in] += bytes;
+	if (s->used[in] > s->peak[in])
+		s->peak[in] = s->used[in];
+}
+
+static void start_moves(struct sim *s, uint32_t node)
+{
+	while (s->inflight[node] < s->migrate_threads && s->qhead[node] != NO_MOVE) {
+		uint32_t id = s->qhead[node];
+		struct smove *m = &s->moves[id];
+		s->qhead[node] = m->next;
+		if (s->qhead[node] == NO_MOVE)
+			s->qtail[node] = NO_MOVE;
+		s->inflight[node]++;
+		double bytes = (double)s->file[m->file].ff.size;
+		m->pending = 2;
+		chan_add(s, &s->chans[inst_of(s, m->src, node) * 2], id | MOVE_BIT, bytes);
+		chan_add(s, &s->chans[inst_of(s, m->dst, node) * 2 + 1], id | MOVE_BIT, bytes);
+	}
+}
+
+static int enqueue_move(struct sim *s, uint32_t f, int src, int dst, uint32_t node)
+{
+	if (s->nmoves == s->cap_moves) {
+		uint32_t nc = s->cap_moves ? s->cap_moves * 2 : 64;
+		struct smove *nm = realloc(s->moves, nc * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		s->moves = nm;
+		s->cap_moves = nc;
+	}
+	uint32_t id = s->nmoves++;
+	s->moves[id] = (struct smove){.file = f, .node = node, .next = NO_MOVE, .src = src, .dst = dst};
+	if (s->qtail[node] == NO_MOVE)
+		s->qhead[node] = id;
+	else
+		s->moves[s->qtail[node]].next = id;
+	s->qtail[node] = id;
+	return 0;
+}
+
+/* The daemon's eviction rank: 0 finished, 2 still to be read. */
+static int evict_rank(const struct sim *s, const struct sfile *fi, int64_t *left)
+{
+	const struct wf_file_features *ff = &fi->ff;
+	if (ff->consumers == 0 || fi->reads >= ff->consumers || ff->next_use_distance == WF_DIST_NONE)
+		return 0;
+	int64_t next = (int64_t)ff->producer_level + ff->next_use_distance;
+	if (ff->producers == 0)
+		next = (int64_t)ff->next_use_distance - 1; /* from stage-in level -1 */
+	*left = next - s->level_started;
+	return *left < 0 ? 0 : 2;
+}
+
+/* qsort has no context argument: the sim being planned, per thread. */
+static __thread struct sim *sort_ctx;
+
+static int by_eviction_order(const void *a, const void *b)
+{
+	const struct sim *s = sort_ctx;
+	const struct sfile *x = &s->file[*(const uint32_t *)a], *y = &s->file[*(const uint32_t *)b];
+	int64_t lx = 0, ly = 0;
+	int rx = evict_rank(s, x, &lx), ry = evict_rank(s, y, &ly);
+	if (rx != ry)
+		return rx - ry;
+	if (rx == 2 && lx != ly)
+		return lx > ly ? -1 : 1; /* farthest next use first */
+	if (x->last_access != y->last_access)
+		return x->last_access < y->last_access ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static int plan_demotions(struct sim *s, int tier, uint32_t node)
+{
+	if (s->migrate_threads == 0 || (uint32_t)tier + 1 >= s->ntiers)
+		return 0;
+	size_t in = inst_of(s, tier, node);
+	const struct stier *st = &s->tier[tier];
+	uint64_t used = s->used[in];
+	if ((double)used <= st->high_watermark * (double)st->capacity || s->planned[in] > 0)
+		return 0;
+	uint64_t low = (uint64_t)(st->low_watermark * (double)st->capacity);
+	uint64_t goal = used > low ? used - low : 0;
+	uint32_t n = 0;
+	for (uint32_t f = 0; f < s->nfiles; f++) {
+		const struct sfile *fi = &s->file[f];
+		if (fi->tier == tier && fi->node == (int)node && fi->complete && !fi->moving && fi->ff.size > 0 &&
+		    fi->producers > 0)
+			s->cand[n++] = f;
+	}
+	sort_ctx = s;
+	qsort(s->cand, n, sizeof(*s->cand), by_eviction_order);
+	uint64_t freed = 0;
+	for (uint32_t i = 0; i < n && freed < goal; i++) {
+		struct sfile *fi = &s->file[s->cand[i]];
+		int dst = -1;
+		for (uint32_t d = (uint32_t)tier + 1; d < s->ntiers && dst < 0; d++) {
+			size_t di = inst_of(s, (int)d, node);
+			if ((double)(s->used[di] + fi->ff.size) <= s->tier[d].high_watermark * (double)s->tier[d].capacity)
+				dst = (int)d;
+		}
+		if (dst < 0)
+			continue;
+		int rc = enqueue_move(s, s->cand[i], tier, dst, node);
+		if (rc) {
+			seterr(s->err, s->errlen, "simulator: out of memory for moves");
+			return rc;
+		}
+		reserve(s, inst_of(s, dst, node), fi->ff.size);
+		fi->moving = 1;
+		freed += fi->ff.size;
+	}
+	s->planned[in] += freed;
+	start_moves(s, node);
+	return 0;
+}
+
+static void move_flow_done(struct sim *s, uint32_t id)
+{
+	struct smove *m = &s->moves[id];
+	if (--m->pending > 0)
+		return;
+	struct sfile *fi = &s->file[m->file];
+	uint64_t size = fi->ff.size;
+	size_t src = inst_of(s, m->src, m->node);
+	s->used[src] -= size;
+	s->planned[src] -= size;
+	fi->tier = m->dst;
+	fi->node = (uint32_t)m->dst == s->ntiers - 1 ? 0 : (int)m->node;
+	fi->moving = 0;
+	s->res.migrations++;
+	s->res.migrated_bytes += size;
+	s->res.tiers[m->src].moved_out += size;
+	s->res.tiers[m->dst].moved_in += size;
+	s->inflight[m->node]--;
+	start_moves(s, m->node);
+	int rc = plan_demotions(s, m->src, m->node);
+	if (rc)
+		fail_run(s, rc);
 }
 
 /* The daemon's create: choose a tier with room for the declared size. */
@@ -453,17 +648,15 @@ static int place_file(struct sim *s, uint32_t f, const struct stask *t)
 		       (unsigned long long)need, s->now);
 		return -ENOSPC;
 	}
-	size_t in = inst_of(s, tier, t->node);
-	s->used[in] += need;
-	if (s->used[in] > s->peak[in])
-		s->peak[in] = s->used[in];
+	reserve(s, inst_of(s, tier, t->node), need);
 	fi->tier = tier;
+	fi->placed = tier;
 	fi->node = (uint32_t)tier == s->ntiers - 1 ? 0 : (int)t->node;
 	fi->created = 1;
-	fi->create_time = s->now;
+	fi->create_time = fi->last_access = s->now;
 	s->res.files_created++;
 	s->res.tiers[tier].files++;
-	return 0;
+	return plan_demotions(s, tier, t->node);
 }
 
 /* Start the transfer of the current operation after its latency. */
@@ -482,10 +675,15 @@ static void op_done(struct sim *s, uint32_t ti)
 	struct stask *t = &s->task[ti];
 	double dt = s->now - t->op_start;
 	s->res.io_time += dt;
-	if (t->reading)
+	struct sfile *fi = &s->file[t->op_file];
+	fi->last_access = s->now;
+	if (t->reading) {
 		s->res.read_time += dt;
-	else
+		fi->reads++;
+	} else {
 		s->res.write_time += dt;
+		fi->complete = 1;
+	}
 	t->step++;
 	t->wait = W_NONE;
 }
@@ -517,6 +715,7 @@ static void task_run(struct sim *s, uint32_t ti)
 			return;
 		if (t->step < t->n_in) {
 			uint32_t f = t->in[t->step];
+			t->op_file = f;
 			t->reading = 1;
 			t->chan = access_chan(s, f, t->node, 0, &t->op_latency);
 			t->op_bytes = (double)s->file[f].ff.size;
@@ -540,6 +739,7 @@ static void task_run(struct sim *s, uint32_t ti)
 					return;
 				}
 			}
+			t->op_file = f;
 			t->reading = 0;
 			t->chan = access_chan(s, f, t->node, 1, &t->op_latency);
 			t->op_bytes = (double)s->file[f].ff.size;
@@ -592,6 +792,10 @@ static void on_chan_event(struct sim *s, uint32_t ci, uint32_t ver)
 	}
 	chan_rearm(s, c);
 	for (size_t i = 0; i < nd; i++) {
+		if (done[i] & MOVE_BIT) {
+			move_flow_done(s, done[i] & ~MOVE_BIT);
+			continue;
+		}
 		op_done(s, done[i]);
 		task_run(s, done[i]);
 	}
@@ -605,6 +809,13 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 	memset(&s->res, 0, sizeof(s->res));
 	memset(s->used, 0, inst * sizeof(*s->used));
 	memset(s->peak, 0, inst * sizeof(*s->peak));
+	memset(s->planned, 0, inst * sizeof(*s->planned));
+	for (uint32_t n = 0; n < s->sc.nodes; n++) {
+		s->qhead[n] = s->qtail[n] = NO_MOVE;
+		s->inflight[n] = 0;
+	}
+	s->nmoves = 0;
+	s->level_started = -1;
 	for (size_t c = 0; c < inst * 2; c++) {
 		struct chan *ch = &s->chans[c];
 		uint32_t tier = (uint32_t)(c / 2 / s->sc.nodes);
@@ -631,7 +842,11 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 	for (uint32_t f = 0; f < s->nfiles; f++) {
 		struct sfile *fi = &s->file[f];
 		fi->created = 0;
-		fi->tier = (int)last;
+		fi->complete = fi->producers == 0;
+		fi->moving = 0;
+		fi->reads = 0;
+		fi->last_access = 0;
+		fi->tier = fi->placed = (int)last;
 		fi->node = 0;
 		fi->create_time = 0;
 		if (fi->producers == 0)
@@ -662,6 +877,8 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 			uint32_t core = heap_pop(&s->cores).a;
 			s->task[ti].core = core;
 			s->task[ti].node = core / s->sc.cores;
+			if ((int64_t)s->task[ti].level > s->level_started)
+				s->level_started = s->task[ti].level;
 			task_run(s, ti);
 		}
 		if (s->fail || s->events.n == 0)
@@ -710,7 +927,8 @@ int sim_file(const struct sim *s, uint32_t i, struct sim_file *out)
 	*out = (struct sim_file){.name = fi->ff.name,
 				 .size = fi->ff.size,
 				 .created = fi->created,
-				 .tier = fi->tier,
+				 .tier = fi->placed,
+				 .final_tier = fi->tier,
 				 .node = fi->node,
 				 .create_time = fi->create_time,
 				 .features = s->features_valid && fi->created ? &s->features[(size_t)i * s->nfeat]
@@ -758,7 +976,7 @@ int sim_write_records(const struct sim *s, const char *path, char *err, size_t e
 		const double *row = &s->features[(size_t)f * s->nfeat];
 		for (size_t i = 0; i < s->nfeat; i++)
 			fprintf(fp, "%.17g,", row[i]);
-		fprintf(fp, "%s\n", s->tier[s->file[f].tier].name);
+		fprintf(fp, "%s\n", s->tier[s->file[f].placed].name);
 	}
 	int rc = ferror(fp) ? -EIO : 0;
 	if (fclose(fp) != 0 && rc == 0)

@@ -29,8 +29,11 @@
  *   without room spills to the next tier with room (then from the first),
  *   counted in sim_result.spills; a policy decides through
  *   lrn_policy_place(), which never answers a full tier.  A file that fits
- *   nowhere fails the run with -ENOSPC.  Background migration between
- *   tiers is not modelled.
+ *   nowhere fails the run with -ENOSPC.
+ * - Background demotion as the daemon's migrator does it (high/low
+ *   watermarks, finished files first, then farthest next use), with the
+ *   moves' reads and writes sharing the tiers' channels with the tasks
+ *   (see sim.c).  No promotion (prefetch) is modelled.
  * - Rewrites of a file by later producers go to where it already is.
  *
  * The features of a file (tpl_features(), the daemon's code) are computed
@@ -71,9 +74,13 @@ struct sim_config {
 	 * a policy computes them anyway, a vector-only run (the GA) skips
 	 * them when this is 0. */
 	int record_features;
+	/* Background demotion: moves in flight per node; -1 = the config's
+	 * migrate_threads (the daemon's), 0 = none (full tiers only spill). */
+	int migrate_threads;
 };
 
-/* Defaults: 1 node, 1 core, scale 1, no overrides, features recorded. */
+/* Defaults: 1 node, 1 core, scale 1, no overrides, features recorded,
+ * demotion as the config says. */
 void sim_config_default(struct sim_config *sc);
 
 struct sim_tier_result {
@@ -83,6 +90,8 @@ struct sim_tier_result {
 	uint64_t bytes_written; /* by tasks, over all instances */
 	uint64_t peak_used;	/* highest use of any one instance */
 	uint32_t files;		/* files placed here */
+	uint64_t moved_in;	/* bytes demoted into it */
+	uint64_t moved_out;	/* bytes demoted out of it */
 };
 
 struct sim_result {
@@ -93,6 +102,8 @@ struct sim_result {
 	double compute_time; /* s, summed scaled runtimes */
 	uint64_t events;   /* events processed (benchmarks) */
 	uint32_t tasks, files_created, spills, remote_reads;
+	uint32_t migrations;	 /* demotions done */
+	uint64_t migrated_bytes; /* their bytes */
 	size_t ntiers;
 	struct sim_tier_result tiers[TCFG_MAX_TIERS];
 };
@@ -102,8 +113,9 @@ struct sim_file {
 	const char *name; /* the workflow's name of the file */
 	uint64_t size;	  /* declared bytes */
 	int created;	  /* written by a task (else a workflow input, or unused) */
-	int tier;	  /* tier it lives in */
-	int node;	  /* node of its instance (0 for the last tier) */
+	int tier;	  /* tier chosen at creation (the record's label) */
+	int final_tier;	  /* tier at the end, after demotions */
+	int node;	  /* node of its final instance (0 for the last tier) */
 	double create_time;
 	const double *features; /* sim_feature_names() order; NULL if not recorded */
 };

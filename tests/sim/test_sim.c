@@ -359,12 +359,18 @@ Test(sim, deterministic_for_a_seed)
 Test(sim, records_load_with_the_learner_and_carry_the_daemons_features)
 {
 	wf_graph *g = real_workflow("wfsim-Epigenomics_997.xml");
-	/* Memory small enough to fill, so free_mem varies. */
+	/* Memory small enough to fill (no demotion), so free_mem varies and
+	 * files spill. */
 	struct tcfg *c = config(1ull << 31, 1ull << 36, 1ull << 50);
-	struct sim *s = make(g, c, 1, 2);
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.cores = 2;
+	sc.migrate_threads = 0;
+	struct sim *s;
+	char err[512];
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
 	struct sim_result r = run_tier(s, c, "mem");
 	char *path = write_file("records.csv", "");
-	char err[512];
 	cr_assert_eq(sim_write_records(s, path, err, sizeof(err)), 0, "%s", err);
 
 	struct lrn_data *d;
@@ -529,4 +535,111 @@ Test(sim, capacity_override_replaces_a_percentage)
 	tcfg_free(c);
 	wf_destroy(g);
 	free(path);
+}
+
+Test(sim, demotion_moves_finished_files_first_and_keeps_the_tiers_within_capacity)
+{
+	/* Memory 10 MB (high 90%, low 70%).  A writes f0 (3 MB, never read)
+	 * and f1 (3 MB, read by C); B then writes f2 (3.5 MB): 95% > 90%, so
+	 * 2.5 MB must go - f0, the finished one, not f1. */
+	wf_graph *g = workflow(
+		"<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"3000000\"/>"
+		"<uses file=\"f1\" link=\"output\" size=\"3000000\"/></job>\n"
+		"<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
+		"<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"f1\" link=\"input\" size=\"3000000\"/></job>\n"
+		"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"B\"/></child>\n");
+	struct tcfg *c = config(10000000, 1ull << 32, 1ull << 40);
+	struct sim *s = make(g, c, 1, 1);
+	struct sim_result r = run_tier(s, c, "mem");
+	cr_assert_eq(r.migrations, 1);
+	cr_assert_eq(r.migrated_bytes, 3000000);
+	cr_assert_eq(r.tiers[0].moved_out, 3000000);
+	cr_assert_eq(r.tiers[1].moved_in, 3000000);
+	for (uint32_t f = 0; f < sim_file_count(s); f++) {
+		struct sim_file sf;
+		cr_assert_eq(sim_file(s, f, &sf), 0);
+		cr_assert_eq(sf.tier, 0, "%s placed in %d", sf.name, sf.tier);
+		cr_assert_eq(sf.final_tier, strcmp(sf.name, "f0") == 0 ? 1 : 0, "%s ends in %d", sf.name, sf.final_tier);
+	}
+	/* The move (its read of memory done in 0.75 s, before C reads) does
+	 * not delay the tasks here. */
+	double place_f2 = 2 * (MEM_LAT + 3e6 / MEM_W);
+	close_to(r.makespan, place_f2 + MEM_LAT + 3.5e6 / MEM_W + MEM_LAT + 3e6 / MEM_R);
+	sim_destroy(s);
+
+	/* Without demotion memory stays at 95%. */
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.migrate_threads = 0;
+	char err[512];
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
+	r = run_tier(s, c, "mem");
+	cr_assert_eq(r.migrations, 0);
+	cr_assert_eq(r.tiers[0].peak_used, 9500000);
+	cr_assert_eq(r.tiers[1].peak_used, 0);
+	sim_destroy(s);
+	tcfg_free(c);
+	wf_destroy(g);
+
+	/* A real workflow through a small memory: demotions happen, no tier
+	 * ever holds more than its capacity, bytes moved out equal bytes in. */
+	g = real_workflow("wfsim-Montage_1000.xml");
+	c = config(1ull << 30, 1ull << 40, 1ull << 50);
+	s = make(g, c, 2, 2);
+	r = run_tier(s, c, "mem");
+	cr_assert_gt(r.migrations, 0);
+	uint64_t in = 0, out = 0;
+	for (size_t t = 0; t < r.ntiers; t++) {
+		cr_assert_leq(r.tiers[t].peak_used, r.tiers[t].capacity);
+		in += r.tiers[t].moved_in;
+		out += r.tiers[t].moved_out;
+	}
+	cr_assert_eq(in, r.migrated_bytes);
+	cr_assert_eq(out, r.migrated_bytes);
+	sim_destroy(s);
+	tcfg_free(c);
+	wf_destroy(g);
+}
+
+Test(sim, a_demotion_shares_the_destination_with_task_writes)
+{
+	/* A writes f0 (6 MB, never read) to memory (10 MB).  B then writes f2
+	 * (3.5 MB) to memory: 95% full, f0 is moved to the SSD.  C, started
+	 * with B on the second core, writes g (1 MB) to the SSD while the move
+	 * writes there: g gets half the SSD's bandwidth. */
+	wf_graph *g = workflow(
+		"<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"6000000\"/></job>\n"
+		"<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
+		"<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"g\" link=\"output\" size=\"1000000\"/></job>\n"
+		"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"A\"/></child>\n");
+	struct tcfg *c = config(10000000, 1ull << 32, 1ull << 40);
+	struct sim *s = make(g, c, 1, 2);
+	int vec[3];
+	for (uint32_t f = 0; f < 3; f++) {
+		struct sim_file sf;
+		cr_assert_eq(sim_file(s, f, &sf), 0);
+		vec[f] = strcmp(sf.name, "g") == 0 ? 1 : 0;
+	}
+	struct sim_result r;
+	char err[512];
+	cr_assert_eq(sim_run(s, NULL, vec, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.migrations, 1);
+	double a = MEM_LAT + 6e6 / MEM_W, b = MEM_LAT + 3.5e6 / MEM_W;
+	/* The move writes alone during C's latency, then shares. */
+	double cw = SSD_LAT + 2 * 1e6 / SSD_W;
+	close_to(r.io_time, a + b + cw);
+	close_to(r.makespan, a + fmax(b, cw));
+
+	/* Without demotion C gets the whole SSD. */
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.cores = 2;
+	sc.migrate_threads = 0;
+	sim_destroy(s);
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sim_run(s, NULL, vec, &r, err, sizeof(err)), 0, "%s", err);
+	close_to(r.io_time, a + b + SSD_LAT + 1e6 / SSD_W);
+	sim_destroy(s);
+	tcfg_free(c);
+	wf_destroy(g);
 }
