@@ -85,8 +85,10 @@ static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, 
 	int t = tcfg_tier_index(cfg, name);
 	if (t >= 0)
 		return lrn_policy_static_create(LRN_STATIC_TIER, t, seed);
-	fprintf(stderr, "tiertrain simulate: unknown policy \"%s\": expected first, most-free, round-robin, random or a tier of %s\n",
-		name, cfg->file);
+	fprintf(
+	    stderr,
+	    "tiertrain simulate: unknown policy \"%s\": expected first, most-free, round-robin, random or a tier of %s\n",
+	    name, cfg->file);
 	return NULL;
 }
 
@@ -95,19 +97,26 @@ static int parse_capacity(const char *arg, const struct tcfg *cfg, struct sim_co
 	const char *eq = strchr(arg, '=');
 	char tier[256];
 	if (!eq || (size_t)(eq - arg) >= sizeof(tier)) {
-		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": expected TIER=SIZE (e.g. mem=64G)\n", arg);
+		fprintf(
+		    stderr,
+		    "tiertrain simulate: --capacity \"%s\": expected TIER=SIZE (e.g. mem=64G)\n",
+		    arg);
 		return -1;
 	}
 	memcpy(tier, arg, (size_t)(eq - arg));
 	tier[eq - arg] = '\0';
 	int t = tcfg_tier_index(cfg, tier);
 	if (t < 0) {
-		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": no tier \"%s\" in %s\n", arg, tier, cfg->file);
+		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": no tier \"%s\" in %s\n",
+			arg, tier, cfg->file);
 		return -1;
 	}
 	uint64_t v;
 	if (tcfg_parse_size(eq + 1, &v) != 0 || v == 0) {
-		fprintf(stderr, "tiertrain simulate: --capacity \"%s\": expected a size above 0 (4096, 64K, 1.5G, 2T)\n", arg);
+		fprintf(
+		    stderr,
+		    "tiertrain simulate: --capacity \"%s\": expected a size above 0 (4096, 64K, 1.5G, 2T)\n",
+		    arg);
 		return -1;
 	}
 	sc->capacity[t] = v;
@@ -129,65 +138,92 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void print_summary(const char *wf, const char *policy, const struct sim_config *sc, const struct sim_result *r,
-			  int json)
+static void print_summary(const char *wf, const char *policy, const struct sim_config *sc,
+			  const struct sim_result *r, int json)
 {
 	if (json) {
 		printf("{\"workflow\": ");
 		json_str(wf);
 		printf(", \"policy\": ");
 		json_str(policy);
-		printf(", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
-		       "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
-		       "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"migrations\": %u, "
-		       "\"migrated_bytes\": %llu, \"events\": %llu, \"tiers\": [",
-		       sc->nodes, sc->cores, sc->runtime_scale, r->tasks, r->files_created, r->makespan, r->io_time,
-		       r->read_time, r->write_time, r->compute_time, r->spills, r->remote_reads, r->migrations,
-		       (unsigned long long)r->migrated_bytes, (unsigned long long)r->events);
+		printf(
+		    ", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
+		    "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
+		    "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"migrations\": %u, "
+		    "\"migrated_bytes\": %llu, \"events\": %llu, \"tiers\": [",
+		    sc->nodes, sc->cores, sc->runtime_scale, r->tasks, r->files_created,
+		    r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time,
+		    r->spills, r->remote_reads, r->migrations,
+		    (unsigned long long)r->migrated_bytes, (unsigned long long)r->events);
 		for (size_t t = 0; t < r->ntiers; t++) {
 			const struct sim_tier_result *tr = &r->tiers[t];
 			printf("%s{\"name\": ", t ? ", " : "");
 			json_str(tr->name);
-			printf(", \"capacity\": %llu, \"files\": %u, \"bytes_read\": %llu, \"bytes_written\": %llu, "
-			       "\"peak_used\": %llu, \"moved_in\": %llu, \"moved_out\": %llu}",
-			       (unsigned long long)tr->capacity, tr->files, (unsigned long long)tr->bytes_read,
-			       (unsigned long long)tr->bytes_written, (unsigned long long)tr->peak_used,
-			       (unsigned long long)tr->moved_in, (unsigned long long)tr->moved_out);
+			printf(
+			    ", \"capacity\": %llu, \"files\": %u, \"bytes_read\": %llu, \"bytes_written\": %llu, "
+			    "\"peak_used\": %llu, \"moved_in\": %llu, \"moved_out\": %llu}",
+			    (unsigned long long)tr->capacity, tr->files,
+			    (unsigned long long)tr->bytes_read,
+			    (unsigned long long)tr->bytes_written,
+			    (unsigned long long)tr->peak_used, (unsigned long long)tr->moved_in,
+			    (unsigned long long)tr->moved_out);
 		}
 		printf("]}\n");
 		return;
 	}
-	printf("workflow      %s\npolicy        %s\nnodes x cores %u x %u (runtime scale %g)\n", wf, policy, sc->nodes,
-	       sc->cores, sc->runtime_scale);
-	printf("tasks         %u, files created %u, vector spills %u, remote reads %u\n", r->tasks, r->files_created, r->spills,
-	       r->remote_reads);
-	printf("demotions     %u (%llu bytes)\n", r->migrations, (unsigned long long)r->migrated_bytes);
-	printf("makespan      %.6f s\nI/O time      %.6f s (read %.6f s, write %.6f s)\ncompute time  %.6f s\n\n",
-	       r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time);
-	printf("%-10s %16s %8s %18s %18s %16s %16s\n", "tier", "capacity", "files", "bytes read", "bytes written",
-	       "peak used", "demoted in");
+	printf("workflow      %s\npolicy        %s\nnodes x cores %u x %u (runtime scale %g)\n", wf,
+	       policy, sc->nodes, sc->cores, sc->runtime_scale);
+	printf("tasks         %u, files created %u, vector spills %u, remote reads %u\n", r->tasks,
+	       r->files_created, r->spills, r->remote_reads);
+	printf("demotions     %u (%llu bytes)\n", r->migrations,
+	       (unsigned long long)r->migrated_bytes);
+	printf(
+	    "makespan      %.6f s\nI/O time      %.6f s (read %.6f s, write %.6f s)\ncompute time  %.6f s\n\n",
+	    r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time);
+	printf("%-10s %16s %8s %18s %18s %16s %16s\n", "tier", "capacity", "files", "bytes read",
+	       "bytes written", "peak used", "demoted in");
 	for (size_t t = 0; t < r->ntiers; t++) {
 		const struct sim_tier_result *tr = &r->tiers[t];
-		printf("%-10s %16llu %8u %18llu %18llu %16llu %16llu\n", tr->name, (unsigned long long)tr->capacity,
-		       tr->files, (unsigned long long)tr->bytes_read, (unsigned long long)tr->bytes_written,
+		printf("%-10s %16llu %8u %18llu %18llu %16llu %16llu\n", tr->name,
+		       (unsigned long long)tr->capacity, tr->files,
+		       (unsigned long long)tr->bytes_read, (unsigned long long)tr->bytes_written,
 		       (unsigned long long)tr->peak_used, (unsigned long long)tr->moved_in);
 	}
 }
 
-enum { O_NODES = 256, O_CORES, O_POLICY, O_MODEL, O_PLACEMENT, O_SCALE, O_SEED, O_JSON, O_RECORDS, O_CAPACITY, O_MIGRATE };
+enum {
+	O_NODES = 256,
+	O_CORES,
+	O_POLICY,
+	O_MODEL,
+	O_PLACEMENT,
+	O_SCALE,
+	O_SEED,
+	O_JSON,
+	O_RECORDS,
+	O_CAPACITY,
+	O_MIGRATE
+};
 
 int tt_cmd_simulate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},     {"nodes", required_argument, NULL, O_NODES},
-		{"cores", required_argument, NULL, O_CORES},   {"policy", required_argument, NULL, O_POLICY},
-		{"model", required_argument, NULL, O_MODEL},   {"placement", required_argument, NULL, O_PLACEMENT},
-		{"runtime-scale", required_argument, NULL, O_SCALE}, {"seed", required_argument, NULL, O_SEED},
-		{"json", no_argument, NULL, O_JSON},	       {"records", required_argument, NULL, O_RECORDS},
-		{"capacity", required_argument, NULL, O_CAPACITY}, {"help", no_argument, NULL, 'h'},
-		{"migrate-threads", required_argument, NULL, O_MIGRATE},
-		{NULL, 0, NULL, 0}};
-	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL, *records = NULL;
+	    {"config", required_argument, NULL, 'c'},
+	    {"nodes", required_argument, NULL, O_NODES},
+	    {"cores", required_argument, NULL, O_CORES},
+	    {"policy", required_argument, NULL, O_POLICY},
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"placement", required_argument, NULL, O_PLACEMENT},
+	    {"runtime-scale", required_argument, NULL, O_SCALE},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"records", required_argument, NULL, O_RECORDS},
+	    {"capacity", required_argument, NULL, O_CAPACITY},
+	    {"help", no_argument, NULL, 'h'},
+	    {"migrate-threads", required_argument, NULL, O_MIGRATE},
+	    {NULL, 0, NULL, 0}};
+	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL,
+		   *records = NULL;
 	const char *caps[TCFG_MAX_TIERS * 4];
 	size_t ncaps = 0;
 	uint32_t nodes = 1, cores = 1, migrate = 0;
@@ -198,7 +234,9 @@ int tt_cmd_simulate(int argc, char **argv)
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': conf = optarg; break;
+		case 'c':
+			conf = optarg;
+			break;
 		case O_NODES:
 			if (parse_u32("--nodes", optarg, &nodes))
 				return 2;
@@ -212,14 +250,23 @@ int tt_cmd_simulate(int argc, char **argv)
 				return 2;
 			have_migrate = 1;
 			break;
-		case O_POLICY: policy_name = optarg; break;
-		case O_MODEL: model_path = optarg; break;
-		case O_PLACEMENT: placement_path = optarg; break;
+		case O_POLICY:
+			policy_name = optarg;
+			break;
+		case O_MODEL:
+			model_path = optarg;
+			break;
+		case O_PLACEMENT:
+			placement_path = optarg;
+			break;
 		case O_SCALE: {
 			char *end;
 			scale = strtod(optarg, &end);
 			if (*optarg == '\0' || *end != '\0' || !(scale >= 0)) {
-				fprintf(stderr, "tiertrain simulate: --runtime-scale \"%s\": expected a number >= 0\n", optarg);
+				fprintf(
+				    stderr,
+				    "tiertrain simulate: --runtime-scale \"%s\": expected a number >= 0\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -228,33 +275,47 @@ int tt_cmd_simulate(int argc, char **argv)
 			char *end;
 			seed = strtoull(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0') {
-				fprintf(stderr, "tiertrain simulate: --seed \"%s\": expected a whole number\n", optarg);
+				fprintf(
+				    stderr,
+				    "tiertrain simulate: --seed \"%s\": expected a whole number\n",
+				    optarg);
 				return 2;
 			}
 			break;
 		}
-		case O_JSON: json = 1; break;
-		case O_RECORDS: records = optarg; break;
+		case O_JSON:
+			json = 1;
+			break;
+		case O_RECORDS:
+			records = optarg;
+			break;
 		case O_CAPACITY:
 			if (ncaps == sizeof(caps) / sizeof(caps[0])) {
-				fprintf(stderr, "tiertrain simulate: too many --capacity options\n");
+				fprintf(stderr,
+					"tiertrain simulate: too many --capacity options\n");
 				return 2;
 			}
 			caps[ncaps++] = optarg;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc - 1 || !conf) {
 		fprintf(stderr, "tiertrain simulate: %s\n",
-			!conf ? "a tier configuration is needed (-c tierfs.conf)" : "expected exactly one WORKFLOW");
+			!conf ? "a tier configuration is needed (-c tierfs.conf)"
+			      : "expected exactly one WORKFLOW");
 		usage(stderr);
 		return 2;
 	}
 	const char *wf_path = argv[optind];
 	if (nodes == 0 || cores == 0) {
-		fprintf(stderr, "tiertrain simulate: --%s 0: expected at least 1\n", nodes == 0 ? "nodes" : "cores");
+		fprintf(stderr, "tiertrain simulate: --%s 0: expected at least 1\n",
+			nodes == 0 ? "nodes" : "cores");
 		return 2;
 	}
 
@@ -303,7 +364,8 @@ int tt_cmd_simulate(int argc, char **argv)
 		}
 		pol = lrn_policy_model_create(m, pol);
 		if (!pol) {
-			fprintf(stderr, "tiertrain simulate: %s: %s\n", model_path, lrn_last_error());
+			fprintf(stderr, "tiertrain simulate: %s: %s\n", model_path,
+				lrn_last_error());
 			goto out;
 		}
 	}
@@ -324,7 +386,8 @@ int tt_cmd_simulate(int argc, char **argv)
 		goto out;
 	}
 	char pname[512];
-	snprintf(pname, sizeof(pname), "%s%s%s", placement_path ? "placement+" : "", model_path ? "learned+" : "",
+	snprintf(pname, sizeof(pname), "%s%s%s", placement_path ? "placement+" : "",
+		 model_path ? "learned+" : "",
 		 policy_name ? policy_name : tcfg_placement_name(cfg->placement));
 	print_summary(wf_path, pname, &sc, &r, json);
 	if (records && sim_write_records(s, records, err, sizeof(err)) != 0) {

@@ -166,7 +166,7 @@ struct sim {
 	/* per run */
 	uint64_t *used; /* [tier * nodes + node] */
 	uint64_t *peak;
-	uint64_t *planned; /* [instance]: bytes planned out, not yet moved */
+	uint64_t *planned;  /* [instance]: bytes planned out, not yet moved */
 	struct chan *chans; /* [(tier * nodes + node) * 2 + write] */
 	struct heap events, ready, cores;
 	uint64_t seq;
@@ -184,7 +184,8 @@ struct sim {
 	size_t errlen;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || errlen == 0)
@@ -208,7 +209,9 @@ void sim_config_default(struct sim_config *sc)
 static int check_tiers(struct sim *s, const struct tcfg *cfg, char *err, size_t errlen)
 {
 	if (cfg->ntiers < 1) {
-		seterr(err, errlen, "%s: no [tier NAME] section; the simulator needs at least one tier", cfg->file);
+		seterr(err, errlen,
+		       "%s: no [tier NAME] section; the simulator needs at least one tier",
+		       cfg->file);
 		return -EINVAL;
 	}
 	s->ntiers = (uint32_t)cfg->ntiers;
@@ -217,9 +220,11 @@ static int check_tiers(struct sim *s, const struct tcfg *cfg, char *err, size_t 
 		struct stier *st = &s->tier[t];
 		snprintf(st->name, sizeof(st->name), "%s", ct->name);
 		if (ct->read_bandwidth == 0 || ct->write_bandwidth == 0) {
-			seterr(err, errlen,
-			       "%s:%d: [tier %s] key '%s' is not set; the simulator needs declared read_bandwidth and write_bandwidth (e.g. 2G/s)",
-			       cfg->file, ct->line, ct->name, ct->read_bandwidth == 0 ? "read_bandwidth" : "write_bandwidth");
+			seterr(
+			    err, errlen,
+			    "%s:%d: [tier %s] key '%s' is not set; the simulator needs declared read_bandwidth and write_bandwidth (e.g. 2G/s)",
+			    cfg->file, ct->line, ct->name,
+			    ct->read_bandwidth == 0 ? "read_bandwidth" : "write_bandwidth");
 			return -EINVAL;
 		}
 		st->read_bw = (double)ct->read_bandwidth;
@@ -230,9 +235,10 @@ static int check_tiers(struct sim *s, const struct tcfg *cfg, char *err, size_t 
 		if (s->sc.capacity[t])
 			st->capacity = s->sc.capacity[t];
 		else if (ct->capacity_pct > 0 || ct->capacity == 0) {
-			seterr(err, errlen,
-			       "%s:%d: [tier %s] key 'capacity': the simulator needs bytes (e.g. capacity = 64G), not a share of a filesystem; or override it (tiertrain simulate --capacity %s=SIZE)",
-			       cfg->file, ct->line, ct->name, ct->name);
+			seterr(
+			    err, errlen,
+			    "%s:%d: [tier %s] key 'capacity': the simulator needs bytes (e.g. capacity = 64G), not a share of a filesystem; or override it (tiertrain simulate --capacity %s=SIZE)",
+			    cfg->file, ct->line, ct->name, ct->name);
 			return -EINVAL;
 		} else
 			st->capacity = ct->capacity;
@@ -251,13 +257,15 @@ static int load_graph(struct sim *s, char *err, size_t errlen)
 		return -ENOMEM;
 	for (uint32_t f = 0; f < s->nfiles; f++)
 		if (wf_file_info(s->g, f, &s->file[f].ff) != 0) {
-			seterr(err, errlen, "workflow: file %u cannot be read back from the graph", f);
+			seterr(err, errlen, "workflow: file %u cannot be read back from the graph",
+			       f);
 			return -EINVAL;
 		}
 	for (uint32_t r = 0; r < s->ntasks; r++) {
 		struct wf_task_info ti;
 		if (wf_task_topo(s->g, r, &ti) != 0) {
-			seterr(err, errlen, "workflow: task %u of the topological order cannot be read back", r);
+			seterr(err, errlen,
+			       "workflow: task %u of the topological order cannot be read back", r);
 			return -EINVAL;
 		}
 		struct stask *t = &s->task[ti.index];
@@ -280,16 +288,18 @@ static int load_graph(struct sim *s, char *err, size_t errlen)
 	return 0;
 }
 
-int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc, struct sim **out,
-	       char *err, size_t errlen)
+int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc,
+	       struct sim **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (sc->nodes == 0 || sc->cores == 0) {
-		seterr(err, errlen, "simulator: %s must be at least 1", sc->nodes == 0 ? "nodes" : "cores per node");
+		seterr(err, errlen, "simulator: %s must be at least 1",
+		       sc->nodes == 0 ? "nodes" : "cores per node");
 		return -EINVAL;
 	}
 	if (!(sc->runtime_scale >= 0)) {
-		seterr(err, errlen, "simulator: runtime scale %g: expected a number >= 0", sc->runtime_scale);
+		seterr(err, errlen, "simulator: runtime scale %g: expected a number >= 0",
+		       sc->runtime_scale);
 		return -EINVAL;
 	}
 	struct sim *s = calloc(1, sizeof(*s));
@@ -308,7 +318,8 @@ int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_confi
 	 * since that function keeps them in per-thread storage. */
 	struct lrn_tier_state st[TCFG_MAX_TIERS];
 	for (uint32_t t = 0; t < s->ntiers; t++)
-		st[t] = (struct lrn_tier_state){.name = s->tier[t].name, .capacity = s->tier[t].capacity};
+		st[t] = (struct lrn_tier_state){.name = s->tier[t].name,
+						.capacity = s->tier[t].capacity};
 	struct wf_file_features ff = {0};
 	struct tpl_vector v;
 	tpl_features(&ff, 0, st, s->ntiers, &v);
@@ -327,14 +338,18 @@ int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_confi
 	s->qtail = calloc(sc->nodes, sizeof(*s->qtail));
 	s->inflight = calloc(sc->nodes, sizeof(*s->inflight));
 	s->cand = calloc(s->nfiles ? s->nfiles : 1, sizeof(*s->cand));
-	s->migrate_threads = sc->migrate_threads >= 0 ? (uint32_t)sc->migrate_threads
-						      : (uint32_t)(cfg->migrate_threads > 0 ? cfg->migrate_threads : 0);
+	s->migrate_threads = sc->migrate_threads >= 0
+				 ? (uint32_t)sc->migrate_threads
+				 : (uint32_t)(cfg->migrate_threads > 0 ? cfg->migrate_threads : 0);
 	if (sc->record_features)
-		s->features = calloc((size_t)(s->nfiles ? s->nfiles : 1) * s->nfeat, sizeof(double));
+		s->features =
+		    calloc((size_t)(s->nfiles ? s->nfiles : 1) * s->nfeat, sizeof(double));
 	s->first = lrn_policy_static_create(LRN_STATIC_FIRST, 0, 0);
 	rc = -ENOMEM;
-	if (!s->used || !s->peak || !s->chans || !s->planned || !s->qhead || !s->qtail || !s->inflight || !s->cand || (sc->record_features && !s->features) || !s->first) {
-		seterr(err, errlen, "simulator: out of memory for %u tasks and %u files", s->ntasks, s->nfiles);
+	if (!s->used || !s->peak || !s->chans || !s->planned || !s->qhead || !s->qtail ||
+	    !s->inflight || !s->cand || (sc->record_features && !s->features) || !s->first) {
+		seterr(err, errlen, "simulator: out of memory for %u tasks and %u files", s->ntasks,
+		       s->nfiles);
 		goto fail;
 	}
 	*out = s;
@@ -493,7 +508,8 @@ static int enqueue_move(struct sim *s, uint32_t f, int src, int dst, uint32_t no
 		s->cap_moves = nc;
 	}
 	uint32_t id = s->nmoves++;
-	s->moves[id] = (struct smove){.file = f, .node = node, .next = NO_MOVE, .src = src, .dst = dst};
+	s->moves[id] =
+	    (struct smove){.file = f, .node = node, .next = NO_MOVE, .src = src, .dst = dst};
 	if (s->qtail[node] == NO_MOVE)
 		s->qhead[node] = id;
 	else
@@ -506,7 +522,8 @@ static int enqueue_move(struct sim *s, uint32_t f, int src, int dst, uint32_t no
 static int evict_rank(const struct sim *s, const struct sfile *fi, int64_t *left)
 {
 	const struct wf_file_features *ff = &fi->ff;
-	if (ff->consumers == 0 || fi->reads >= ff->consumers || ff->next_use_distance == WF_DIST_NONE)
+	if (ff->consumers == 0 || fi->reads >= ff->consumers ||
+	    ff->next_use_distance == WF_DIST_NONE)
 		return 0;
 	int64_t next = (int64_t)ff->producer_level + ff->next_use_distance;
 	if (ff->producers == 0)
@@ -547,8 +564,8 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 	uint32_t n = 0;
 	for (uint32_t f = 0; f < s->nfiles; f++) {
 		const struct sfile *fi = &s->file[f];
-		if (fi->tier == tier && fi->node == (int)node && fi->complete && !fi->moving && fi->ff.size > 0 &&
-		    fi->producers > 0)
+		if (fi->tier == tier && fi->node == (int)node && fi->complete && !fi->moving &&
+		    fi->ff.size > 0 && fi->producers > 0)
 			s->cand[n++] = f;
 	}
 	sort_ctx = s;
@@ -559,7 +576,8 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 		int dst = -1;
 		for (uint32_t d = (uint32_t)tier + 1; d < s->ntiers && dst < 0; d++) {
 			size_t di = inst_of(s, (int)d, node);
-			if ((double)(s->used[di] + fi->ff.size) <= s->tier[d].high_watermark * (double)s->tier[d].capacity)
+			if ((double)(s->used[di] + fi->ff.size) <=
+			    s->tier[d].high_watermark * (double)s->tier[d].capacity)
 				dst = (int)d;
 		}
 		if (dst < 0)
@@ -644,7 +662,8 @@ static int place_file(struct sim *s, uint32_t f, const struct stask *t)
 			s->res.spills++;
 	}
 	if (tier < 0) {
-		seterr(s->err, s->errlen, "simulator: file '%s' (%llu bytes) fits in no tier at t=%.6f s", fi->ff.name,
+		seterr(s->err, s->errlen,
+		       "simulator: file '%s' (%llu bytes) fits in no tier at t=%.6f s", fi->ff.name,
 		       (unsigned long long)need, s->now);
 		return -ENOSPC;
 	}
@@ -801,8 +820,8 @@ static void on_chan_event(struct sim *s, uint32_t ci, uint32_t ver)
 	}
 }
 
-int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, struct sim_result *res, char *err,
-	    size_t errlen)
+int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, struct sim_result *res,
+	    char *err, size_t errlen)
 {
 	uint32_t ncores = s->sc.nodes * s->sc.cores;
 	size_t inst = (size_t)s->ntiers * s->sc.nodes;
@@ -860,13 +879,15 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		t->pending = t->n_parents;
 		t->step = 0;
 		t->wait = W_NONE;
-		if (t->pending == 0 && heap_push(&s->ready, (struct hent){.key = t->rank, .a = i}) != 0)
+		if (t->pending == 0 &&
+		    heap_push(&s->ready, (struct hent){.key = t->rank, .a = i}) != 0)
 			rc = -ENOMEM;
 	}
 	for (uint32_t c = 0; c < ncores && !rc; c++)
 		rc = heap_push(&s->cores, (struct hent){.key = c, .a = c});
 	if (rc) {
-		seterr(err, errlen, "simulator: out of memory for %u tasks on %u cores", s->ntasks, ncores);
+		seterr(err, errlen, "simulator: out of memory for %u tasks on %u cores", s->ntasks,
+		       ncores);
 		return rc;
 	}
 
@@ -895,7 +916,9 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		return s->fail;
 	for (uint32_t i = 0; i < s->ntasks; i++)
 		if (s->task[i].step <= s->task[i].n_in + s->task[i].n_out) {
-			seterr(err, errlen, "simulator: task %u never ran: its parents never ended (a cycle?)", i);
+			seterr(err, errlen,
+			       "simulator: task %u never ran: its parents never ended (a cycle?)",
+			       i);
 			return -EINVAL;
 		}
 	for (uint32_t k = 0; k < s->ntiers; k++) {
@@ -931,8 +954,9 @@ int sim_file(const struct sim *s, uint32_t i, struct sim_file *out)
 				 .final_tier = fi->tier,
 				 .node = fi->node,
 				 .create_time = fi->create_time,
-				 .features = s->features_valid && fi->created ? &s->features[(size_t)i * s->nfeat]
-									      : NULL};
+				 .features = s->features_valid && fi->created
+						 ? &s->features[(size_t)i * s->nfeat]
+						 : NULL};
 	return 0;
 }
 
@@ -958,7 +982,10 @@ int sim_tier_index(const struct sim *s, const char *name)
 int sim_write_records(const struct sim *s, const char *path, char *err, size_t errlen)
 {
 	if (!s->features_valid) {
-		seterr(err, errlen, "%s: no features recorded (run the simulation with record_features set first)", path);
+		seterr(
+		    err, errlen,
+		    "%s: no features recorded (run the simulation with record_features set first)",
+		    path);
 		return -EINVAL;
 	}
 	FILE *fp = fopen(path, "w");
@@ -1017,12 +1044,14 @@ static char *trim(char *p)
 	while (*p == ' ' || *p == '\t')
 		p++;
 	size_t n = strlen(p);
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+	while (n > 0 &&
+	       (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
 		p[--n] = '\0';
 	return p;
 }
 
-int sim_read_placement(const struct sim *s, const char *path, int *placement, char *err, size_t errlen)
+int sim_read_placement(const struct sim *s, const char *path, int *placement, char *err,
+		       size_t errlen)
 {
 	for (uint32_t f = 0; f < s->nfiles; f++)
 		placement[f] = -1;
@@ -1043,7 +1072,8 @@ int sim_read_placement(const struct sim *s, const char *path, int *placement, ch
 			continue;
 		char *comma = strrchr(p, ',');
 		if (!comma) {
-			seterr(err, errlen, "%s:%u: expected \"FILE,TIER\", got \"%s\"", path, lineno, p);
+			seterr(err, errlen, "%s:%u: expected \"FILE,TIER\", got \"%s\"", path,
+			       lineno, p);
 			rc = -EINVAL;
 			break;
 		}
@@ -1053,15 +1083,19 @@ int sim_read_placement(const struct sim *s, const char *path, int *placement, ch
 			continue;
 		int f = file_by_key(s, fk);
 		if (f < 0) {
-			seterr(err, errlen, "%s:%u: file \"%s\" is not a file of the workflow (a name or an index below %u)",
-			       path, lineno, fk, s->nfiles);
+			seterr(
+			    err, errlen,
+			    "%s:%u: file \"%s\" is not a file of the workflow (a name or an index below %u)",
+			    path, lineno, fk, s->nfiles);
 			rc = -EINVAL;
 			break;
 		}
 		int t = tier_by_key(s, tk);
 		if (t < 0) {
-			seterr(err, errlen, "%s:%u: tier \"%s\" is not a tier of the configuration (a name or an index below %u)",
-			       path, lineno, tk, s->ntiers);
+			seterr(
+			    err, errlen,
+			    "%s:%u: tier \"%s\" is not a tier of the configuration (a name or an index below %u)",
+			    path, lineno, tk, s->ntiers);
 			rc = -EINVAL;
 			break;
 		}

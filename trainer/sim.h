@@ -95,12 +95,12 @@ struct sim_tier_result {
 };
 
 struct sim_result {
-	double makespan;   /* s, from the first task's start to the last's end */
-	double io_time;	   /* s, summed over tasks: time in reads and writes */
-	double read_time;  /* s, the reads' part of io_time */
-	double write_time; /* s, the writes' part */
+	double makespan;     /* s, from the first task's start to the last's end */
+	double io_time;	     /* s, summed over tasks: time in reads and writes */
+	double read_time;    /* s, the reads' part of io_time */
+	double write_time;   /* s, the writes' part */
 	double compute_time; /* s, summed scaled runtimes */
-	uint64_t events;   /* events processed (benchmarks) */
+	uint64_t events;     /* events processed (benchmarks) */
 	uint32_t tasks, files_created, spills, remote_reads;
 	uint32_t migrations;	 /* demotions done */
 	uint64_t migrated_bytes; /* their bytes */
@@ -126,16 +126,16 @@ struct sim;
  * tcfg_resolve() is not needed).  -EINVAL naming the key when a tier has no
  * read_bandwidth/write_bandwidth, a capacity given as a percentage without
  * an override, nodes or cores 0, a negative scale, fewer than one tier. */
-SIM_WUR int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc, struct sim **out,
-		       char *err, size_t errlen);
+SIM_WUR int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc,
+		       struct sim **out, char *err, size_t errlen);
 void sim_destroy(struct sim *s);
 
 /* Run once.  placement (may be NULL) has wf_file_count() entries: a tier
  * index, or -1 to let the policy decide; policy may be NULL when every
  * created file has a tier in placement (else "first" decides).  Entries of
  * files no task writes are ignored.  res may be NULL. */
-SIM_WUR int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, struct sim_result *res,
-		    char *err, size_t errlen);
+SIM_WUR int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement,
+		    struct sim_result *res, char *err, size_t errlen);
 
 uint32_t sim_file_count(const struct sim *s);
 /* The file with workflow index i after the last run; -ERANGE past the end. */
@@ -156,6 +156,7 @@ SIM_WUR int sim_write_records(const struct sim *s, const char *path, char *err, 
  * header "file,tier"; FILE a workflow file name or index, TIER a tier name
  * or index) into placement[wf_file_count()], entries not given set to -1.
  * Errors name the file, line and what was expected. */
-SIM_WUR int sim_read_placement(const struct sim *s, const char *path, int *placement, char *err, size_t errlen);
+SIM_WUR int sim_read_placement(const struct sim *s, const char *path, int *placement, char *err,
+			       size_t errlen);
 
 #endif

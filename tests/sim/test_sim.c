@@ -23,14 +23,14 @@
 #include "workflow.h"
 
 /* Bandwidths (bytes/s) and latencies (s) of the test tiers. */
-#define MEM_R 4000000.0
-#define MEM_W 2000000.0
+#define MEM_R	4000000.0
+#define MEM_W	2000000.0
 #define MEM_LAT 0.001
-#define SSD_R 1000000.0
-#define SSD_W 500000.0
+#define SSD_R	1000000.0
+#define SSD_W	500000.0
 #define SSD_LAT 0.002
-#define PFS_R 250000.0
-#define PFS_W 100000.0
+#define PFS_R	250000.0
+#define PFS_W	100000.0
 #define PFS_LAT 0.005
 
 static char tmpdir[64];
@@ -54,13 +54,14 @@ static char *write_file(const char *name, const char *text)
 static struct tcfg *config(uint64_t mem_cap, uint64_t ssd_cap, uint64_t pfs_cap)
 {
 	char text[2048];
-	snprintf(text, sizeof(text),
-		 "[global]\nplacement = first\n"
-		 "[tier mem]\npath = m\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n"
-		 "[tier ssd]\npath = s\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n"
-		 "[tier pfs]\npath = p\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n",
-		 (unsigned long long)mem_cap, MEM_R, MEM_W, MEM_LAT * 1e6, (unsigned long long)ssd_cap, SSD_R, SSD_W,
-		 SSD_LAT * 1e6, (unsigned long long)pfs_cap, PFS_R, PFS_W, PFS_LAT * 1e6);
+	snprintf(
+	    text, sizeof(text),
+	    "[global]\nplacement = first\n"
+	    "[tier mem]\npath = m\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n"
+	    "[tier ssd]\npath = s\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n"
+	    "[tier pfs]\npath = p\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n",
+	    (unsigned long long)mem_cap, MEM_R, MEM_W, MEM_LAT * 1e6, (unsigned long long)ssd_cap,
+	    SSD_R, SSD_W, SSD_LAT * 1e6, (unsigned long long)pfs_cap, PFS_R, PFS_W, PFS_LAT * 1e6);
 	char *path = write_file("tierfs.conf", text);
 	struct tcfg *c;
 	char err[TCFG_ERRLEN];
@@ -73,9 +74,11 @@ static struct tcfg *config(uint64_t mem_cap, uint64_t ssd_cap, uint64_t pfs_cap)
 static wf_graph *workflow(const char *body)
 {
 	char text[8192];
-	snprintf(text, sizeof(text),
-		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		 "<adag xmlns=\"http://pegasus.isi.edu/schema/DAX\" version=\"2.1\" name=\"t\">\n%s</adag>\n", body);
+	snprintf(
+	    text, sizeof(text),
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<adag xmlns=\"http://pegasus.isi.edu/schema/DAX\" version=\"2.1\" name=\"t\">\n%s</adag>\n",
+	    body);
 	char *path = write_file("wf.xml", text);
 	wf_graph *g;
 	char err[512];
@@ -111,7 +114,8 @@ static struct sim *make(const wf_graph *g, const struct tcfg *c, uint32_t nodes,
 
 static struct sim_result run_tier(struct sim *s, const struct tcfg *c, const char *tier)
 {
-	struct lrn_policy *p = lrn_policy_static_create(LRN_STATIC_TIER, tcfg_tier_index(c, tier), 0);
+	struct lrn_policy *p =
+	    lrn_policy_static_create(LRN_STATIC_TIER, tcfg_tier_index(c, tier), 0);
 	struct sim_result r;
 	char err[512];
 	int rc = sim_run(s, p, NULL, &r, err, sizeof(err));
@@ -120,7 +124,9 @@ static struct sim_result run_tier(struct sim *s, const struct tcfg *c, const cha
 	return r;
 }
 
-#define close_to(a, b) cr_assert(fabs((a) - (b)) <= 1e-9 * fmax(1.0, fabs(b)), "%s = %.12g, expected %.12g", #a, (double)(a), (double)(b))
+#define close_to(a, b)                                                                             \
+	cr_assert(fabs((a) - (b)) <= 1e-9 * fmax(1.0, fabs(b)), "%s = %.12g, expected %.12g", #a,  \
+		  (double)(a), (double)(b))
 
 Test(sim, one_file_one_tier_is_size_over_bandwidth_plus_latency)
 {
@@ -148,8 +154,9 @@ Test(sim, one_file_one_tier_is_size_over_bandwidth_plus_latency)
 Test(sim, concurrent_writers_share_the_bandwidth)
 {
 	const double B = 1000000;
-	wf_graph *g = workflow("<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"a\" link=\"output\" size=\"1000000\"/></job>\n"
-			       "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"b\" link=\"output\" size=\"1000000\"/></job>\n");
+	wf_graph *g = workflow(
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"a\" link=\"output\" size=\"1000000\"/></job>\n"
+	    "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"b\" link=\"output\" size=\"1000000\"/></job>\n");
 	struct tcfg *c = config(1ull << 30, 1ull << 32, 1ull << 40);
 
 	/* Two cores: both at half the bandwidth, ending together. */
@@ -186,8 +193,9 @@ Test(sim, unequal_transfers_get_max_min_shares)
 	/* B and 2B start together: both at W/2 until B ends at 2B/W, then the
 	 * rest (B) alone at W: 3B/W. */
 	const double B = 1000000;
-	wf_graph *g = workflow("<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"a\" link=\"output\" size=\"1000000\"/></job>\n"
-			       "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"b\" link=\"output\" size=\"2000000\"/></job>\n");
+	wf_graph *g = workflow(
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"a\" link=\"output\" size=\"1000000\"/></job>\n"
+	    "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"b\" link=\"output\" size=\"2000000\"/></job>\n");
 	struct tcfg *c = config(1ull << 30, 1ull << 32, 1ull << 40);
 	struct sim *s = make(g, c, 1, 2);
 	struct sim_result r = run_tier(s, c, "ssd");
@@ -199,11 +207,11 @@ Test(sim, unequal_transfers_get_max_min_shares)
 }
 
 static const char chain[] =
-	"<job id=\"A\" name=\"w\" runtime=\"1\"><uses file=\"f1\" link=\"output\" size=\"1000000\"/></job>\n"
-	"<job id=\"B\" name=\"w\" runtime=\"2\"><uses file=\"f1\" link=\"input\" size=\"1000000\"/>"
-	"<uses file=\"f2\" link=\"output\" size=\"500000\"/></job>\n"
-	"<job id=\"C\" name=\"w\" runtime=\"3\"><uses file=\"f2\" link=\"input\" size=\"500000\"/></job>\n"
-	"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"B\"/></child>\n";
+    "<job id=\"A\" name=\"w\" runtime=\"1\"><uses file=\"f1\" link=\"output\" size=\"1000000\"/></job>\n"
+    "<job id=\"B\" name=\"w\" runtime=\"2\"><uses file=\"f1\" link=\"input\" size=\"1000000\"/>"
+    "<uses file=\"f2\" link=\"output\" size=\"500000\"/></job>\n"
+    "<job id=\"C\" name=\"w\" runtime=\"3\"><uses file=\"f2\" link=\"input\" size=\"500000\"/></job>\n"
+    "<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"B\"/></child>\n";
 
 Test(sim, a_chain_serialises)
 {
@@ -240,10 +248,10 @@ Test(sim, a_file_on_another_nodes_local_tier_is_read_through_the_pfs)
 	/* A writes f to node 0's memory; B and C start together on cores 0
 	 * (node 0) and 1 (node 1): C's read goes through the shared PFS. */
 	wf_graph *g = workflow(
-		"<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"output\" size=\"1000000\"/></job>\n"
-		"<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"input\" size=\"1000000\"/></job>\n"
-		"<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"input\" size=\"1000000\"/></job>\n"
-		"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"A\"/></child>\n");
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"output\" size=\"1000000\"/></job>\n"
+	    "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"input\" size=\"1000000\"/></job>\n"
+	    "<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"f\" link=\"input\" size=\"1000000\"/></job>\n"
+	    "<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"A\"/></child>\n");
 	struct tcfg *c = config(1ull << 30, 1ull << 32, 1ull << 40);
 	struct sim *s = make(g, c, 2, 1);
 	struct sim_result r = run_tier(s, c, "mem");
@@ -294,15 +302,17 @@ Test(sim, a_full_tier_spills_to_the_next)
 
 Test(sim, faster_tiers_give_less_io_time_on_real_workflows)
 {
-	const char *wfs[] = {"wfsim-Montage_1000.xml", "wfsim-Epigenomics_997.xml", "wfsim-CyberShake_1000.xml"};
+	const char *wfs[] = {"wfsim-Montage_1000.xml", "wfsim-Epigenomics_997.xml",
+			     "wfsim-CyberShake_1000.xml"};
 	struct tcfg *c = config(1ull << 40, 1ull << 40, 1ull << 50);
 	for (size_t i = 0; i < 3; i++) {
 		wf_graph *g = real_workflow(wfs[i]);
 		struct sim *s = make(g, c, 2, 4);
 		struct sim_result mem = run_tier(s, c, "mem"), ssd = run_tier(s, c, "ssd"),
 				  pfs = run_tier(s, c, "pfs");
-		cr_assert(mem.io_time < ssd.io_time && ssd.io_time < pfs.io_time, "%s: mem %g ssd %g pfs %g", wfs[i],
-			  mem.io_time, ssd.io_time, pfs.io_time);
+		cr_assert(mem.io_time < ssd.io_time && ssd.io_time < pfs.io_time,
+			  "%s: mem %g ssd %g pfs %g", wfs[i], mem.io_time, ssd.io_time,
+			  pfs.io_time);
 		cr_assert(mem.makespan <= pfs.makespan, "%s", wfs[i]);
 		cr_assert_eq(mem.tasks, wf_task_count(g));
 		cr_assert_eq(pfs.tiers[2].files, pfs.files_created);
@@ -415,12 +425,14 @@ Test(sim, records_load_with_the_learner_and_carry_the_daemons_features)
 		}
 		struct lrn_tier_state now[3];
 		for (int t = 0; t < 3; t++)
-			now[t] = (struct lrn_tier_state){st[t].name, 1ull << 62, (1ull << 62) - (uint64_t)sf.features[nf - 3 + t]};
+			now[t] = (struct lrn_tier_state){st[t].name, 1ull << 62,
+							 (1ull << 62) -
+							     (uint64_t)sf.features[nf - 3 + t]};
 		tpl_features(&ff, in, now, 3, &v);
 		const float *x = lrn_data_row(d, row);
 		for (size_t i = 0; i < v.n; i++)
-			cr_assert(fabs(x[i] - (float)v.values[i]) <= 1e-6 * fabs(v.values[i]), "file %u feature %s: %g vs %g",
-				  f, v.names[i], x[i], v.values[i]);
+			cr_assert(fabs(x[i] - (float)v.values[i]) <= 1e-6 * fabs(v.values[i]),
+				  "file %u feature %s: %g vs %g", f, v.names[i], x[i], v.values[i]);
 		const char *label = lrn_data_class_name(d, (size_t)lrn_data_label(d, row));
 		cr_assert_str_eq(label, sim_tier_name(s, sf.tier));
 		saw_mem |= sf.tier == 0;
@@ -471,7 +483,8 @@ Test(sim, placement_csv)
 	wf_destroy(g);
 }
 
-static int create_with(const char *conf_text, uint32_t nodes, uint32_t cores, double scale, char *err, size_t errlen)
+static int create_with(const char *conf_text, uint32_t nodes, uint32_t cores, double scale,
+		       char *err, size_t errlen)
 {
 	wf_graph *g = workflow(chain);
 	char *path = write_file("bad.conf", conf_text);
@@ -497,16 +510,22 @@ static int create_with(const char *conf_text, uint32_t nodes, uint32_t cores, do
 Test(sim, bad_input_gets_clear_errors)
 {
 	char err[512];
-	int rc = create_with("[tier mem]\npath = m\ncapacity = 1G\nwrite_bandwidth = 1G/s\n", 1, 1, 1, err, sizeof(err));
+	int rc = create_with("[tier mem]\npath = m\ncapacity = 1G\nwrite_bandwidth = 1G/s\n", 1, 1,
+			     1, err, sizeof(err));
 	cr_assert_eq(rc, -EINVAL);
-	cr_assert(strstr(err, "bad.conf:1:") && strstr(err, "[tier mem] key 'read_bandwidth' is not set"), "%s", err);
+	cr_assert(strstr(err, "bad.conf:1:") &&
+		      strstr(err, "[tier mem] key 'read_bandwidth' is not set"),
+		  "%s", err);
 
-	rc = create_with("[tier mem]\npath = m\ncapacity = 25%\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n", 1, 1, 1,
-			 err, sizeof(err));
+	rc = create_with(
+	    "[tier mem]\npath = m\ncapacity = 25%\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n",
+	    1, 1, 1, err, sizeof(err));
 	cr_assert_eq(rc, -EINVAL);
-	cr_assert(strstr(err, "[tier mem] key 'capacity'") && strstr(err, "--capacity mem=SIZE"), "%s", err);
+	cr_assert(strstr(err, "[tier mem] key 'capacity'") && strstr(err, "--capacity mem=SIZE"),
+		  "%s", err);
 
-	const char *ok = "[tier mem]\npath = m\ncapacity = 1G\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n";
+	const char *ok =
+	    "[tier mem]\npath = m\ncapacity = 1G\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n";
 	cr_assert_eq(create_with(ok, 1, 1, 1, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(create_with(ok, 0, 1, 1, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "nodes must be at least 1"), "%s", err);
@@ -519,7 +538,9 @@ Test(sim, bad_input_gets_clear_errors)
 Test(sim, capacity_override_replaces_a_percentage)
 {
 	wf_graph *g = workflow(chain);
-	char *path = write_file("pct.conf", "[tier mem]\npath = m\ncapacity = 25%\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n");
+	char *path = write_file(
+	    "pct.conf",
+	    "[tier mem]\npath = m\ncapacity = 25%\nread_bandwidth = 1G/s\nwrite_bandwidth = 1G/s\n");
 	struct tcfg *c;
 	char err[TCFG_ERRLEN];
 	cr_assert_eq(tcfg_load(path, &c, err, sizeof(err)), 0, "%s", err);
@@ -543,11 +564,11 @@ Test(sim, demotion_moves_finished_files_first_and_keeps_the_tiers_within_capacit
 	 * and f1 (3 MB, read by C); B then writes f2 (3.5 MB): 95% > 90%, so
 	 * 2.5 MB must go - f0, the finished one, not f1. */
 	wf_graph *g = workflow(
-		"<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"3000000\"/>"
-		"<uses file=\"f1\" link=\"output\" size=\"3000000\"/></job>\n"
-		"<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
-		"<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"f1\" link=\"input\" size=\"3000000\"/></job>\n"
-		"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"B\"/></child>\n");
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"3000000\"/>"
+	    "<uses file=\"f1\" link=\"output\" size=\"3000000\"/></job>\n"
+	    "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
+	    "<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"f1\" link=\"input\" size=\"3000000\"/></job>\n"
+	    "<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"B\"/></child>\n");
 	struct tcfg *c = config(10000000, 1ull << 32, 1ull << 40);
 	struct sim *s = make(g, c, 1, 1);
 	struct sim_result r = run_tier(s, c, "mem");
@@ -559,7 +580,8 @@ Test(sim, demotion_moves_finished_files_first_and_keeps_the_tiers_within_capacit
 		struct sim_file sf;
 		cr_assert_eq(sim_file(s, f, &sf), 0);
 		cr_assert_eq(sf.tier, 0, "%s placed in %d", sf.name, sf.tier);
-		cr_assert_eq(sf.final_tier, strcmp(sf.name, "f0") == 0 ? 1 : 0, "%s ends in %d", sf.name, sf.final_tier);
+		cr_assert_eq(sf.final_tier, strcmp(sf.name, "f0") == 0 ? 1 : 0, "%s ends in %d",
+			     sf.name, sf.final_tier);
 	}
 	/* The move (its read of memory done in 0.75 s, before C reads) does
 	 * not delay the tasks here. */
@@ -608,10 +630,10 @@ Test(sim, a_demotion_shares_the_destination_with_task_writes)
 	 * with B on the second core, writes g (1 MB) to the SSD while the move
 	 * writes there: g gets half the SSD's bandwidth. */
 	wf_graph *g = workflow(
-		"<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"6000000\"/></job>\n"
-		"<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
-		"<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"g\" link=\"output\" size=\"1000000\"/></job>\n"
-		"<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"A\"/></child>\n");
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"6000000\"/></job>\n"
+	    "<job id=\"B\" name=\"w\" runtime=\"0\"><uses file=\"f2\" link=\"output\" size=\"3500000\"/></job>\n"
+	    "<job id=\"C\" name=\"w\" runtime=\"0\"><uses file=\"g\" link=\"output\" size=\"1000000\"/></job>\n"
+	    "<child ref=\"B\"><parent ref=\"A\"/></child>\n<child ref=\"C\"><parent ref=\"A\"/></child>\n");
 	struct tcfg *c = config(10000000, 1ull << 32, 1ull << 40);
 	struct sim *s = make(g, c, 1, 2);
 	int vec[3];

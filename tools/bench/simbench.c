@@ -27,8 +27,8 @@ static double cpu_ns(void)
 }
 
 /* Best ns per run over 5 passes of enough runs to last about 50 ms. */
-static int measure(struct sim *s, enum lrn_static_kind kind, int tier, const int *vec, double *ns_run,
-		   struct sim_result *r)
+static int measure(struct sim *s, enum lrn_static_kind kind, int tier, const int *vec,
+		   double *ns_run, struct sim_result *r)
 {
 	char err[512];
 	*ns_run = 1e300;
@@ -55,8 +55,9 @@ static int measure(struct sim *s, enum lrn_static_kind kind, int tier, const int
 
 static void row(const char *wf, const char *what, double ns_run, const struct sim_result *r)
 {
-	printf("%-28s %-22s %10.3f %10llu %10.1f %14.3f\n", wf, what, ns_run / 1e6, (unsigned long long)r->events,
-	       ns_run / (double)(r->events ? r->events : 1), r->io_time);
+	printf("%-28s %-22s %10.3f %10llu %10.1f %14.3f\n", wf, what, ns_run / 1e6,
+	       (unsigned long long)r->events, ns_run / (double)(r->events ? r->events : 1),
+	       r->io_time);
 }
 
 int main(int argc, char **argv)
@@ -69,19 +70,24 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf = argv[++i];
-		else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc && ncaps < sizeof(caps) / sizeof(caps[0]))
+		else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc &&
+			 ncaps < sizeof(caps) / sizeof(caps[0]))
 			caps[ncaps++] = argv[++i];
 		else if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc)
 			nodes = (uint32_t)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--cores") == 0 && i + 1 < argc)
 			cores = (uint32_t)atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
+			fprintf(
+			    stderr,
+			    "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
 			return 2;
 		}
 	}
 	if (i == argc) {
-		fprintf(stderr, "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
+		fprintf(
+		    stderr,
+		    "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
 		return 2;
 	}
 	char err[1024];
@@ -112,13 +118,16 @@ int main(int argc, char **argv)
 			t = tcfg_tier_index(cfg, name);
 		}
 		if (t < 0 || tcfg_parse_size(eq + 1, &sc.capacity[t]) != 0) {
-			fprintf(stderr, "simbench: --capacity %s: expected TIER=SIZE with a tier of %s\n", caps[k], conf);
+			fprintf(stderr,
+				"simbench: --capacity %s: expected TIER=SIZE with a tier of %s\n",
+				caps[k], conf);
 			return 2;
 		}
 	}
-	printf("config %s, %u node(s) x %u cores; thread CPU time, best of 5 passes\n", conf, nodes, cores);
-	printf("%-28s %-22s %10s %10s %10s %14s\n", "workflow", "placement", "ms/run", "events", "ns/event",
-	       "sim I/O time s");
+	printf("config %s, %u node(s) x %u cores; thread CPU time, best of 5 passes\n", conf, nodes,
+	       cores);
+	printf("%-28s %-22s %10s %10s %10s %14s\n", "workflow", "placement", "ms/run", "events",
+	       "ns/event", "sim I/O time s");
 	int status = 0;
 	for (; i < argc; i++) {
 		wf_graph *g;
