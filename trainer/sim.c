@@ -738,7 +738,7 @@ static void task_run(struct sim *s, uint32_t ti)
 			t->reading = 1;
 			t->chan = access_chan(s, f, t->node, 0, &t->op_latency);
 			t->op_bytes = (double)s->file[f].ff.size;
-			s->res.tiers[s->file[f].tier].bytes_read += s->file[f].ff.size;
+			s->res.tiers[t->chan / 2 / s->sc.nodes].bytes_read += s->file[f].ff.size;
 		} else if (t->step == t->n_in) {
 			double rt = t->runtime * s->sc.runtime_scale;
 			s->res.compute_time += rt;
@@ -762,7 +762,7 @@ static void task_run(struct sim *s, uint32_t ti)
 			t->reading = 0;
 			t->chan = access_chan(s, f, t->node, 1, &t->op_latency);
 			t->op_bytes = (double)s->file[f].ff.size;
-			s->res.tiers[s->file[f].tier].bytes_written += s->file[f].ff.size;
+			s->res.tiers[t->chan / 2 / s->sc.nodes].bytes_written += s->file[f].ff.size;
 		} else {
 			task_end(s, ti);
 			return;

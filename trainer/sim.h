@@ -86,8 +86,11 @@ void sim_config_default(struct sim_config *sc);
 struct sim_tier_result {
 	const char *name;
 	uint64_t capacity;	/* per instance */
-	uint64_t bytes_read;	/* by tasks, over all instances */
-	uint64_t bytes_written; /* by tasks, over all instances */
+	/* Bytes tasks moved through this tier's channels, over all its
+	 * instances; a read of another node's local file counts on the last
+	 * tier, which carries it. */
+	uint64_t bytes_read;
+	uint64_t bytes_written;
 	uint64_t peak_used;	/* highest use of any one instance */
 	uint32_t files;		/* files placed here */
 	uint64_t moved_in;	/* bytes demoted into it */

@@ -256,6 +256,8 @@ Test(sim, a_file_on_another_nodes_local_tier_is_read_through_the_pfs)
 	struct sim *s = make(g, c, 2, 1);
 	struct sim_result r = run_tier(s, c, "mem");
 	cr_assert_eq(r.remote_reads, 1);
+	cr_assert_eq(r.tiers[0].bytes_read, 1000000);
+	cr_assert_eq(r.tiers[2].bytes_read, 1000000, "the remote read is carried by the PFS");
 	double w = MEM_LAT + 1e6 / MEM_W;
 	close_to(r.io_time, w + (MEM_LAT + 1e6 / MEM_R) + (PFS_LAT + 1e6 / PFS_R));
 	close_to(r.makespan, w + PFS_LAT + 1e6 / PFS_R);
