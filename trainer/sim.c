@@ -409,7 +409,6 @@ static void push_event(struct sim *s, double t, uint32_t kind, uint32_t id, uint
 		seterr(s->err, s->errlen, "simulator: out of memory for the event queue");
 		fail_run(s, -ENOMEM);
 	}
-	s->res.events++;
 }
 
 static void chan_advance(struct chan *c, double now)
@@ -906,6 +905,7 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 			break;
 		struct hent e = heap_pop(&s->events);
 		s->now = e.key;
+		s->res.events++;
 		uint32_t kind = e.a >> 31, id = e.a & 0x7fffffffu;
 		if (kind == EV_TASK)
 			on_task_event(s, id);

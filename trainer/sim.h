@@ -103,7 +103,7 @@ struct sim_result {
 	double read_time;    /* s, the reads' part of io_time */
 	double write_time;   /* s, the writes' part */
 	double compute_time; /* s, summed scaled runtimes */
-	uint64_t events;     /* events processed (benchmarks) */
+	uint64_t events;	   /* events taken from the queue, superseded ones included */
 	uint32_t tasks, files_created, spills, remote_reads;
 	uint32_t migrations;	 /* demotions done */
 	uint64_t migrated_bytes; /* their bytes */
