@@ -809,9 +809,19 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 	n->handles = h;
 	n->cached_handles++;
 	mon_open(fs->mon, n->tier);
+	/* A write-only open skips the page cache, one copy fewer (it cannot
+	 * be mapped for reading; the kernel drops the written range from the
+	 * cache of open readers).  Readers keep the kernel's cached pages
+	 * unless the data changed since they were cached. */
+	uint64_t gen = atomic_load(&n->write_gen);
+	if ((fi->flags & O_ACCMODE) == O_WRONLY && !fs->writeback) {
+		fi->direct_io = 1;
+	} else {
+		fi->keep_cache = n->cached_gen == gen;
+		n->cached_gen = gen;
+	}
 	pthread_mutex_unlock(&n->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 1;
 	return 0;
 }
 

@@ -80,6 +80,7 @@ struct tfs_node {
 	int cached_handles;	     /* lock: open handles served by the daemon */
 	int pt_writers;		     /* lock: passthrough handles open for writing */
 	_Atomic uint64_t write_gen;  /* bumped by every change of the data: a move checks it */
+	uint64_t cached_gen;	     /* lock: write_gen when a reader last kept the kernel's pages */
 	uint64_t created_ns;	     /* immutable after create: when tierfs created it, 0 = before */
 	_Atomic uint64_t bytes_written; /* for the record log */
 	_Atomic uint64_t bytes_read;

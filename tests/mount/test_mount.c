@@ -843,6 +843,29 @@ Test(mount_other, readers_and_writers_during_moves_see_correct_data)
 	free(back);
 }
 
+Test(mount, readers_see_what_write_only_opens_wrote)
+{
+	/* write-only opens go past the page cache: readers must not keep
+	 * stale pages, neither across opens nor while they hold the file */
+	char buf[64];
+	cr_assert_eq(write_file(mp("c"), "old old old", 11), 0);
+	cr_assert_eq(read_file(mp("c"), buf, sizeof(buf)), 11); /* pages cached */
+	int w = open(mp("c"), O_WRONLY);
+	cr_assert_eq(pwrite(w, "NEW", 3, 0), 3);
+	close(w);
+	cr_assert_eq(read_file(mp("c"), buf, sizeof(buf)), 11);
+	cr_assert_str_eq(buf, "NEW old old", "a later open sees the write");
+	int r = open(mp("c"), O_RDONLY);
+	cr_assert_eq(pread(r, buf, 11, 0), 11); /* this reader caches the pages */
+	w = open(mp("c"), O_WRONLY);
+	cr_assert_eq(pwrite(w, "xyz", 3, 4), 3);
+	close(w);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(pread(r, buf, 11, 0), 11);
+	cr_assert_str_eq(buf, "NEW xyz old", "an open reader sees the write");
+	close(r);
+}
+
 Test(mount, pin_by_xattr_moves_and_marks_the_file)
 {
 	cr_assert_eq(write_file(mp("p"), "pinned data", 11), 0);
