@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,6 +213,33 @@ static int recover(struct tfs *fs, const char *mountpoint)
 	return 0;
 }
 
+/* Filesystems whose close() can report an error of its own (delayed
+ * write-back to a server): FLUSH is forwarded only when a tier is on one. */
+static int is_network_fs(int fd)
+{
+	static const unsigned long remote[] = {
+		0x6969,	    /* NFS */
+		0x0BD00BD0, /* Lustre */
+		0x47504653, /* GPFS */
+		0x19830326, /* BeeGFS */
+		0xFF534D42, /* CIFS */
+		0xFE534D42, /* SMB2 */
+		0x00C36400, /* Ceph */
+		0x65735546, /* FUSE (sshfs, another tierfs, ...) */
+		0x013111A8, /* IBRIX */
+		0x6B414653, /* AFS */
+		0x5346414F, /* OpenAFS */
+		0x73757245, /* Coda */
+	};
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return 1; /* unknown: keep close's errors */
+	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+		if ((unsigned long)sf.f_type == remote[i])
+			return 1;
+	return 0;
+}
+
 static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 {
 	fs->ntiers = (int)cfg->ntiers;
@@ -238,6 +266,7 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 			return -1;
 		}
 		tr->dev = st.st_dev;
+		fs->remote_tier |= is_network_fs(tr->rootfd);
 		/* Migrations into the tier take at most migrate_share of its
 		 * declared write bandwidth (unlimited when none is declared). */
 		tfs_pipe_init(&tr->mig, (uint64_t)((double)ct->write_bandwidth * ct->migrate_share), 0);

@@ -102,6 +102,7 @@ struct tfs {
 	struct mon *mon;   /* live tier state and time series; NULL-safe */
 	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
+	int remote_tier; /* a tier is on a network filesystem: close reports its errors */
 	int writeback;
 
 	pthread_rwlock_t tree_lock;
