@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libinih: INI parser for tierfs.conf; libyaml: Pegasus 5 workflows;
+# libyaml: Pegasus 5 workflows (tierfs.conf has its own reader: Debian's
+# libinih is built without line numbers for error messages);
 # fio, mergerfs: baselines of tools/bench/fsbench; attr: getfattr for the demo;
 # python3-xgboost, libxgboost-dev: the learner's XGBoost import tests and
 # learnbench baseline (the real XGBoost, trained in the same run);
 # clang, libclang-rt-14-dev: libFuzzer for the parser's fuzz run.
 PKGS=(build-essential cmake pkg-config libfuse3-dev fuse3 libxml2-dev libcjson-dev
-      libopenblas-dev libcriterion-dev libinih-dev libyaml-dev attr fio mergerfs python3 util-linux
+      libopenblas-dev libcriterion-dev libyaml-dev attr fio mergerfs python3 util-linux
       python3-xgboost libxgboost-dev clang libclang-rt-14-dev)
 
 missing=()
