@@ -43,7 +43,14 @@ struct lrn_cnode {
 };
 #define LRN_MISSING_RIGHT 0x80000000u
 #define LRN_COMPLETE_DEPTH 8
-#define LRN_C_MISSING_RIGHT 0x8000u
+/* Trees interleaved per group in the complete layout (see lrn_model). */
+#define LRN_CGROUP 18
+
+/* Internal node of the complete layout, 8 bytes: a step reads one. */
+struct lrn_inode {
+	float thr;
+	uint32_t feat;
+};
 
 struct lrn_model {
 	char *source; /* "tierfs-gbdt" or "xgboost" */
@@ -61,12 +68,20 @@ struct lrn_model {
 	/* When every tree is at most LRN_COMPLETE_DEPTH deep, all trees are
 	 * also laid out as complete trees of depth cdepth (a shallower leaf
 	 * repeated below itself): node i has children 2i+1 and 2i+2, so a
-	 * walk is cdepth steps of compare-and-index with no pointers.
+	 * walk is cdepth steps of compare-and-index with no pointers.  Trees
+	 * go in groups of LRN_CGROUP (the last padded with dummy trees whose
+	 * leaves are never added), interleaved: node i of tree j of group g is
+	 * cnode[(g * ni + i) * LRN_CGROUP + j] with ni = 2^cdepth - 1, leaf k
+	 * is cleaf[(g * (ni + 1) + k) * LRN_CGROUP + j].  One base pointer and
+	 * one index per tree then address a group, and the first levels of a
+	 * group's trees share cache lines.  cmiss, indexed as cnode, is 1 where
+	 * a missing value goes right; only rows with a NaN read it.
 	 * cdepth == 0 when the model does not fit this layout. */
 	int cdepth;
-	uint16_t *cfeat; /* ntrees * (2^cdepth - 1): feature | LRN_C_MISSING_RIGHT */
-	float *cthr;	 /* ntrees * (2^cdepth - 1) */
-	float *cleaf;	 /* ntrees * 2^cdepth */
+	int cround; /* 1 or 3 when tree t adds to margin t % cround, else 0 */
+	struct lrn_inode *cnode;
+	uint8_t *cmiss;
+	float *cleaf;
 	/* Kept for saving: the trees as handed over, in node order. */
 	struct lrn_rawtree *raw;
 };

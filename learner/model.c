@@ -116,8 +116,8 @@ void lrn_model_destroy(struct lrn_model *m)
 	free(m->depth);
 	free(m->tcls);
 	free(m->importance);
-	free(m->cfeat);
-	free(m->cthr);
+	free(m->cnode);
+	free(m->cmiss);
 	free(m->cleaf);
 	free(m->source);
 	free(m);
@@ -249,21 +249,22 @@ out:
 	return rc;
 }
 
-/* Write the subtree of compiled node c at position pos of a complete tree
- * of depth D (see lrn_internal.h); a leaf above depth D fills both halves
- * below it, so either direction reaches the same value. */
+/* Write the subtree of compiled node c at position pos of tree t's
+ * complete tree of depth D (see lrn_internal.h); a leaf above depth D
+ * fills both halves below it, so either direction reaches the same value. */
 static void fill_complete(struct lrn_model *m, size_t t, int32_t c, size_t pos, int d)
 {
-	size_t ni = ((size_t)1 << m->cdepth) - 1;
+	const size_t w = (size_t)1 << m->cdepth, ni = w - 1;
 	const struct lrn_cnode *n = &m->nodes[c];
 	if (d == m->cdepth) {
-		m->cleaf[t * (ni + 1) + (pos - ni)] = n->thr;
+		m->cleaf[t * w + (pos - ni)] = n->thr;
 		return;
 	}
 	int leaf = n->next[0] == c;
-	size_t k = t * ni + pos;
-	m->cfeat[k] = leaf ? 0 : (uint16_t)((n->featdl & ~LRN_MISSING_RIGHT) | (n->featdl >> 31 ? LRN_C_MISSING_RIGHT : 0));
-	m->cthr[k] = leaf ? 0 : n->thr;
+	size_t k = t * w + pos;
+	m->cnode[k].feat = leaf ? 0 : n->featdl & ~LRN_MISSING_RIGHT;
+	m->cnode[k].thr = leaf ? 0 : n->thr;
+	m->cmiss[k] = leaf ? 0 : (uint8_t)(n->featdl >> 31);
 	fill_complete(m, t, leaf ? c : n->next[0], 2 * pos + 1, d + 1);
 	fill_complete(m, t, leaf ? c : n->next[1], 2 * pos + 2, d + 1);
 }
@@ -274,20 +275,157 @@ static int build_complete(struct lrn_model *m)
 	for (size_t t = 0; t < m->ntrees; t++)
 		if (m->depth[t] > D)
 			D = m->depth[t];
-	if (D > LRN_COMPLETE_DEPTH || m->nfeatures > 0x7fff || m->ntrees == 0)
+	if (D > LRN_COMPLETE_DEPTH || m->ntrees == 0)
 		return 0;
 	m->cdepth = D;
-	size_t ni = ((size_t)1 << D) - 1;
-	m->cfeat = malloc(sizeof(uint16_t) * (ni ? ni : 1) * m->ntrees);
-	m->cthr = malloc(sizeof(float) * (ni ? ni : 1) * m->ntrees);
-	m->cleaf = malloc(sizeof(float) * (ni + 1) * m->ntrees);
-	if (!m->cfeat || !m->cthr || !m->cleaf) {
+	/* Room for whole groups: the last group's walks past the last tree
+	 * run through zeros (feature 0, threshold 0) and are not added. */
+	size_t w = (size_t)1 << D, slots = (m->ntrees + LRN_CGROUP - 1) / LRN_CGROUP * LRN_CGROUP;
+	m->cnode = calloc(w * slots, sizeof(struct lrn_inode));
+	m->cmiss = calloc(w * slots, 1);
+	m->cleaf = calloc(w * slots, sizeof(float));
+	if (!m->cnode || !m->cmiss || !m->cleaf) {
 		m->cdepth = 0;
 		return -ENOMEM;
 	}
 	for (size_t t = 0; t < m->ntrees; t++)
 		fill_complete(m, t, m->root[t], 0, 0);
+	m->cround = m->nmargins == 1 || m->nmargins == 3 ? (int)m->nmargins : 0;
+	for (size_t t = 0; t < m->ntrees; t++)
+		if (m->tcls[t] != t % m->nmargins)
+			m->cround = 0;
 	return 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define STEP_ASM 1
+/* One step of a walk on a row without missing values, i -> 2i+1+right,
+ * in the five instructions it needs: compilers build the node address
+ * twice and spill the walks' indexes.  comiss sets the carry when
+ * x < thr (go left), so the child is 2i+2 minus the carry. */
+static inline __attribute__((always_inline)) size_t step_asm(const struct lrn_inode *nd, const float *x, size_t i)
+{
+	size_t f;
+	float v;
+	__asm__("movl %[feat], %k[f]\n\t"
+		"movss (%[x],%[f],4), %[v]\n\t"
+		"comiss %[thr], %[v]\n\t"
+		"lea 2(%[i],%[i]), %[i]\n\t"
+		"sbb $0, %[i]"
+		: [i] "+r"(i), [f] "=&r"(f), [v] "=&x"(v)
+		: [x] "r"(x), [feat] "m"(nd->feat), [thr] "m"(nd->thr)
+		: "cc");
+	return i;
+}
+#endif
+
+/* One step down tree N (a complete tree of the layout) from node i. */
+static inline __attribute__((always_inline)) size_t cstep(const struct lrn_inode *N, const uint8_t *M, size_t i,
+							  const float *x, int nan_free)
+{
+#ifdef STEP_ASM
+	if (nan_free)
+		return step_asm(&N[i], x, i);
+#endif
+	float v = x[N[i].feat];
+	size_t right;
+	if (nan_free) {
+		right = N[i].thr <= v;
+	} else {
+		right = !(v < N[i].thr);
+		if (v != v)
+			right = M[i];
+	}
+	return 2 * i + 1 + right;
+}
+
+/* Walk the LRN_CGROUP trees from tree t D levels down and add the leaves
+ * of the first n (the rest are padding) to acc.  Tree j's nodes start at
+ * a fixed distance j * 2^D from tree t's, so one base pointer with a
+ * constant displacement per tree serves all walks and each walk keeps a
+ * single index register.  nan_free: the row has no missing value, so the
+ * default directions are never read (fewer instructions on the path every
+ * row takes). */
+static inline __attribute__((always_inline)) void group_sum(const struct lrn_model *m, size_t t, size_t n, int D, int K,
+							    const float *x, float *acc, int nan_free)
+{
+	enum { G = LRN_CGROUP };
+	const size_t w = (size_t)1 << D, ni = w - 1;
+	const struct lrn_inode *N = m->cnode + t * w;
+	const uint8_t *M = m->cmiss + t * w;
+	/* Hide where N comes from, or the compiler rebuilds each node address
+	 * from cnode and t on every step instead of using one base register
+	 * with a constant displacement per tree. */
+	__asm__("" : "+r"(N));
+	size_t i[G] = {0};
+#pragma GCC unroll 8
+	for (int s = 0; s < D; s++)
+#pragma GCC unroll 32
+		for (size_t j = 0; j < G; j++)
+			i[j] = cstep(N + j * w, M + j * w, i[j], x, nan_free);
+	/* Tree order, as XGBoost adds them: float sums match to the bit. */
+	const float *L = m->cleaf + t * w;
+	const uint16_t *cls = m->tcls + t;
+#pragma GCC unroll 32
+	for (size_t j = 0; j < G; j++) {
+		if (j >= n)
+			break;
+		if (K > 0)
+			acc[j % (size_t)K] += L[j * w + i[j] - ni];
+		else
+			acc[cls[j]] += L[j * w + i[j] - ni];
+	}
+}
+
+/* K > 0: tree t adds to margin t % K (m->cround == K), and acc, indexed
+ * by constants once unrolled, stays in registers; through memory each add
+ * would wait on the store of the one before it. */
+static inline __attribute__((always_inline)) void complete_sum_impl(const struct lrn_model *m, int D, int K,
+								     const float *x, float *marg, int nan_free)
+{
+	_Static_assert(LRN_CGROUP % 3 == 0, "a group starts at a multiple of the round-robin classes");
+	const size_t nt = m->ntrees;
+	float a[3];
+	float *acc = K > 0 ? a : marg;
+	for (int k = 0; k < K; k++)
+		a[k] = marg[k];
+	for (size_t t = 0; t < nt; t += LRN_CGROUP)
+		group_sum(m, t, nt - t, D, K, x, acc, nan_free);
+	for (int k = 0; k < K; k++)
+		marg[k] = a[k];
+}
+
+/* The depth and round-robin classes as constants let the compiler unroll
+ * each walk fully and keep the sums in registers. */
+#define COMPLETE_DEPTH_CASE(d)                                            \
+	case d:                                                           \
+		if (m->cround == 3)                                       \
+			complete_sum_impl(m, d, 3, x, marg, 1);           \
+		else                                                      \
+			complete_sum_impl(m, d, 1, x, marg, 1);           \
+		return
+
+static void complete_sum(const struct lrn_model *m, const float *x, float *marg)
+{
+	for (size_t f = 0; f < m->nfeatures; f++)
+		if (x[f] != x[f]) {
+			complete_sum_impl(m, m->cdepth, 0, x, marg, 0);
+			return;
+		}
+	if (m->cround == 0) {
+		complete_sum_impl(m, m->cdepth, 0, x, marg, 1);
+		return;
+	}
+	switch (m->cdepth) {
+		COMPLETE_DEPTH_CASE(1);
+		COMPLETE_DEPTH_CASE(2);
+		COMPLETE_DEPTH_CASE(3);
+		COMPLETE_DEPTH_CASE(4);
+		COMPLETE_DEPTH_CASE(5);
+		COMPLETE_DEPTH_CASE(6);
+		COMPLETE_DEPTH_CASE(7);
+		COMPLETE_DEPTH_CASE(8);
+	}
 }
 
 static inline int32_t step(const struct lrn_cnode *n, const float *x)
@@ -297,63 +435,6 @@ static inline int32_t step(const struct lrn_cnode *n, const float *x)
 	if (v != v)
 		right = (int)(n->featdl >> 31);
 	return n->next[right];
-}
-
-/* One step down a complete tree.  nan_free: the row has no missing value,
- * so the default-direction bit can be skipped (fewer instructions on the
- * path every row takes). */
-static inline __attribute__((always_inline)) size_t cstep(const uint16_t *F, const float *T, size_t i, const float *x,
-							  int nan_free)
-{
-	if (nan_free) {
-		/* No missing values: the direction bit is never consulted. */
-		float v = x[F[i] & ~LRN_C_MISSING_RIGHT];
-		return 2 * i + 1 + (size_t)(T[i] <= v);
-	}
-	uint16_t fd = F[i];
-	float v = x[fd & ~LRN_C_MISSING_RIGHT];
-	size_t right = !(v < T[i]);
-	if (v != v)
-		right = fd >> 15;
-	return 2 * i + 1 + right;
-}
-
-/* Add every tree's leaf to marg, trees walked GROUP at a time. */
-static inline __attribute__((always_inline)) void complete_sum_impl(const struct lrn_model *m, const float *x, float *marg,
-								     int nan_free)
-{
-	const int D = m->cdepth;
-	const size_t ni = ((size_t)1 << D) - 1, nt = m->ntrees;
-	size_t t = 0;
-	for (; t + GROUP <= nt; t += GROUP) {
-		size_t i[GROUP] = {0};
-		const uint16_t *F = m->cfeat + t * ni;
-		const float *T = m->cthr + t * ni;
-		/* Unrolled so the GROUP indexes live in registers. */
-		for (int s = 0; s < D; s++)
-#pragma GCC unroll 16
-			for (int j = 0; j < GROUP; j++)
-				i[j] = cstep(F + (size_t)j * ni, T + (size_t)j * ni, i[j], x, nan_free);
-#pragma GCC unroll 16
-		for (int j = 0; j < GROUP; j++)
-			marg[m->tcls[t + (size_t)j]] += m->cleaf[(t + (size_t)j) * (ni + 1) + i[j] - ni];
-	}
-	for (; t < nt; t++) {
-		size_t i = 0;
-		for (int s = 0; s < D; s++)
-			i = cstep(m->cfeat + t * ni, m->cthr + t * ni, i, x, nan_free);
-		marg[m->tcls[t]] += m->cleaf[t * (ni + 1) + i - ni];
-	}
-}
-
-static void complete_sum(const struct lrn_model *m, const float *x, float *marg)
-{
-	for (size_t f = 0; f < m->nfeatures; f++)
-		if (x[f] != x[f]) {
-			complete_sum_impl(m, x, marg, 0);
-			return;
-		}
-	complete_sum_impl(m, x, marg, 1);
 }
 
 int lrn_model_predict(const struct lrn_model *m, const float *x, float *proba)
