@@ -43,7 +43,10 @@ struct lrn_cnode {
 };
 #define LRN_MISSING_RIGHT 0x80000000u
 #define LRN_COMPLETE_DEPTH 8
-/* Trees interleaved per group in the complete layout (see lrn_model). */
+/* Trees walked side by side in predict (see lrn_model): more walks hide
+ * more load latency, until their indexes spill (15-18 measured best on
+ * 300 depth-6 trees).  A multiple of 3, so three round-robin classes get
+ * the same sum slot for the same j in every group. */
 #define LRN_CGROUP 18
 
 /* Internal node of the complete layout, 8 bytes: a step reads one. */
@@ -68,14 +71,14 @@ struct lrn_model {
 	/* When every tree is at most LRN_COMPLETE_DEPTH deep, all trees are
 	 * also laid out as complete trees of depth cdepth (a shallower leaf
 	 * repeated below itself): node i has children 2i+1 and 2i+2, so a
-	 * walk is cdepth steps of compare-and-index with no pointers.  Trees
-	 * go in groups of LRN_CGROUP (the last padded with dummy trees whose
-	 * leaves are never added), interleaved: node i of tree j of group g is
-	 * cnode[(g * ni + i) * LRN_CGROUP + j] with ni = 2^cdepth - 1, leaf k
-	 * is cleaf[(g * (ni + 1) + k) * LRN_CGROUP + j].  One base pointer and
-	 * one index per tree then address a group, and the first levels of a
-	 * group's trees share cache lines.  cmiss, indexed as cnode, is 1 where
-	 * a missing value goes right; only rows with a NaN read it.
+	 * walk is cdepth steps of compare-and-index with no pointers.  With
+	 * w = 2^cdepth, node i of tree t is cnode[t * w + i] (slot w - 1 is
+	 * unused) and leaf k is cleaf[t * w + k]: the trees of a group of
+	 * LRN_CGROUP walked together then sit at constant distances from the
+	 * first one, so one base register serves them all.  The arrays have
+	 * room for whole groups; the slots past the last tree are zeros and
+	 * their leaves are never added.  cmiss, indexed as cnode, is 1 where a
+	 * missing value goes right; only rows with a NaN read it.
 	 * cdepth == 0 when the model does not fit this layout. */
 	int cdepth;
 	int cround; /* 1 or 3 when tree t adds to margin t % cround, else 0 */
