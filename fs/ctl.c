@@ -70,29 +70,10 @@ void tfs_ctl_note_decision(struct tfs *fs, uint64_t ino, const struct tpl_decisi
  * empty components beyond what normalising removes. */
 static int request_path(const char *in, char *out, size_t len)
 {
-	if (!in || in[0] == '/' || strlen(in) >= len)
+	if (!in || in[0] == '/' || tpl_normalise_path(in, out, len) != 0)
 		return -EINVAL;
-	size_t o = 0;
-	for (const char *s = in; *s;) {
-		while (*s == '/')
-			s++;
-		const char *e = s;
-		while (*e && *e != '/')
-			e++;
-		size_t l = (size_t)(e - s);
-		if (l == 2 && s[0] == '.' && s[1] == '.')
-			return -EINVAL;
-		if (l && !(l == 1 && s[0] == '.')) {
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, s, l);
-			o += l;
-		}
-		s = e;
-	}
-	if (o == 0)
-		out[o++] = '.';
-	out[o] = '\0';
+	if (out[0] == '\0')
+		snprintf(out, len, ".");
 	return 0;
 }
 

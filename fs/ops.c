@@ -489,8 +489,6 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, m
 
 static void parent_changed(struct tfs *fs, const char *path, int t)
 {
-	if (t == 0)
-		return; /* the first tier's copy is the primary one, changed already */
 	char parent[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
@@ -621,7 +619,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -t);
 		return;
 	}
-	uint64_t ino = tfs_ino_of(fs, t, path, &st);
+	/* the ino only matters when the last name of a regular file goes */
+	uint64_t ino = S_ISREG(st.st_mode) && st.st_nlink <= 1 ? tfs_ino_of(fs, t, path, &st) : 0;
 	if (unlinkat(fs->tiers[t].rootfd, path, 0) < 0) {
 		rc = errno;
 		pthread_rwlock_unlock(&fs->mig_lock);
@@ -679,18 +678,20 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 /* rename(2) across tiers: each tier holding the source renames its copy;
  * a target that lives only in other tiers is removed there afterwards. */
-static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned flags)
+static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned flags, int *tier)
 {
 	struct stat sst, dst_st;
 	int st_tier = tfs_find(fs, src, &sst);
 	if (st_tier < 0)
 		return st_tier;
+	*tier = st_tier;
 	unsigned smask = tfs_where(fs, src);
 	int dt_tier = tfs_find(fs, dst, &dst_st);
 	unsigned dmask = dt_tier >= 0 ? tfs_where(fs, dst) : 0;
 	if (dt_tier < 0 && dt_tier != -ENOENT)
 		return dt_tier;
-	uint64_t dst_ino = dmask ? tfs_ino_of(fs, dt_tier, dst, &dst_st) : 0;
+	uint64_t dst_ino = dmask && S_ISREG(dst_st.st_mode) && dst_st.st_nlink <= 1
+				   ? tfs_ino_of(fs, dt_tier, dst, &dst_st) : 0;
 
 	if (flags & RENAME_EXCHANGE) {
 		if (!dmask)
@@ -758,6 +759,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *p = node_of(fs, parent), *np = node_of(fs, newparent);
 	char src[PATH_MAX], dst[PATH_MAX];
+	int tier = -1; /* where the source's first copy was renamed */
 	mon_meta_op(fs->mon);
 	int rc = tfs_child_path(fs, p, name, src, sizeof(src));
 	if (!rc)
@@ -768,7 +770,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = -EINVAL;
 	if (!rc) {
 		pthread_rwlock_rdlock(&fs->mig_lock);
-		rc = do_rename(fs, src, dst, flags);
+		rc = do_rename(fs, src, dst, flags, &tier);
 		pthread_rwlock_unlock(&fs->mig_lock);
 	}
 	if (!rc) {
@@ -776,8 +778,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 			tfs_node_exchanged(fs, p, name, np, newname);
 		else
 			tfs_node_renamed(fs, p, name, np, newname);
-		parent_changed(fs, src, -1);
-		parent_changed(fs, dst, -1);
+		parent_changed(fs, src, tier);
+		parent_changed(fs, dst, tier);
 	}
 	fuse_reply_err(req, -rc);
 }

@@ -335,7 +335,7 @@ void tpl_destroy(struct tpl *p)
 }
 
 /* "", ".", "/" -> ""; "a/./b//" -> "a/b"; refuses "..". */
-static int normalise_dir(const char *in, char *out, size_t len)
+int tpl_normalise_path(const char *in, char *out, size_t len)
 {
 	size_t o = 0;
 	const char *s = in;
@@ -367,7 +367,7 @@ static int normalise_dir(const char *in, char *out, size_t len)
 int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, size_t errlen)
 {
 	char nd[PATH_MAX];
-	if (normalise_dir(dir ? dir : "", nd, sizeof(nd)) != 0) {
+	if (tpl_normalise_path(dir ? dir : "", nd, sizeof(nd)) != 0) {
 		snprintf(err, errlen, "directory '%s' must stay inside the mount (no '..')", dir);
 		return -EINVAL;
 	}
@@ -408,7 +408,7 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 int tpl_detach(struct tpl *p, const char *dir)
 {
 	char nd[PATH_MAX];
-	if (normalise_dir(dir ? dir : "", nd, sizeof(nd)) != 0)
+	if (tpl_normalise_path(dir ? dir : "", nd, sizeof(nd)) != 0)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&p->lock);
 	struct attachment **pp = &p->atts, *a = NULL;

@@ -74,6 +74,10 @@ void tpl_destroy(struct tpl *p);
  * failure the old one stays and err says why. */
 TPL_WUR int tpl_reload(struct tpl *p, const char *path, char *err, size_t errlen);
 
+/* A path relative to the mount, normalised: "", "." and "/" become "",
+ * "a/./b//" becomes "a/b"; -EINVAL for a ".." component, -ENAMETOOLONG. */
+TPL_WUR int tpl_normalise_path(const char *in, char *out, size_t len);
+
 /* Attach the workflow file wf_path to directory dir (relative to the mount
  * root, "" or "." for all of it), replacing an earlier attachment there. */
 TPL_WUR int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, size_t errlen);

@@ -159,6 +159,8 @@ int tfs_clone_parents(struct tfs *fs, int t, const char *path)
 
 void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t)
 {
+	if (t == 0)
+		return; /* the first tier's copy is the primary one: changed already */
 	struct stat st;
 	int primary = tfs_find(fs, dirpath, &st);
 	if (primary < 0 || primary == t)
