@@ -18,6 +18,11 @@ static const struct command commands[] = {
 	{"fit", tt_cmd_fit, "fit RECORDS.csv -o MODEL.json [--param k=v ...]: train a boosted-tree model"},
 	{"predict", tt_cmd_predict, "predict MODEL.json RECORDS.csv [--json]: predict records, report accuracy and speed"},
 	{"simulate", tt_cmd_simulate, "simulate WORKFLOW -c tierfs.conf [--policy P | --model M | --placement CSV]: simulate a workflow on the tiers"},
+	{"generate", tt_cmd_generate, "generate KIND [--scale N] [--seed S] -o OUT.json | --learned GEN.json --count N: synthetic workflows (WfFormat)"},
+	{"label", tt_cmd_label, "label WORKFLOWS... --tiers CONF [--vary mem=A..B] -o RECORDS.csv: best placement by genetic algorithm"},
+	{"eval", tt_cmd_eval, "eval [--model M] [--tiers CONF] [--json] WORKFLOW...: every policy over scale and memory sweeps"},
+	{"phases", tt_cmd_phases, "phases SERIES.csv... -o PHASES.json: learn the phases of tier load (CRBM + k-means)"},
+	{"tracegen", tt_cmd_tracegen, "tracegen fit RECORDS... -o GEN.json: learn a trace generator from recorded runs"},
 };
 
 static void usage(FILE *fp)
