@@ -531,6 +531,12 @@ static int expand_path(const char *in, const char *base_dir, char **out, char *w
 		memcpy(var, name, n);
 		var[n] = '\0';
 		const char *val = getenv(var);
+		if (!val && strcmp(var, "USER") == 0) {
+			/* cron, systemd units and sudo -i may leave USER unset;
+			 * the account is known anyway. */
+			struct passwd *pw = getpwuid(geteuid());
+			val = pw ? pw->pw_name : NULL;
+		}
 		if (!val) {
 			free(b.s);
 			return fail(why, wlen, -EINVAL, "environment variable '%s' is not set", var);

@@ -364,6 +364,34 @@ int tpl_normalise_path(const char *in, char *out, size_t len)
 	return 0;
 }
 
+static void csv_field(FILE *f, const char *s);
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An "attach" line: path = the workflow file, workflow = its directory.
+ * Called with p->lock held (either way). */
+static void log_attach(struct tpl *p, const struct attachment *a)
+{
+	pthread_mutex_lock(&p->log_lock);
+	FILE *f = p->log;
+	if (f) {
+		fprintf(f, "%.6f,attach,", now_s());
+		csv_field(f, a->file);
+		fputc(',', f);
+		csv_field(f, a->dir[0] ? a->dir : ".");
+		for (size_t i = 0; i < TPL_F_NSTATIC + p->ntiers; i++)
+			fputc(',', f);
+		fputs(",,,,,,\n", f);
+		fflush(f);
+	}
+	pthread_mutex_unlock(&p->log_lock);
+}
+
 int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, size_t errlen)
 {
 	char nd[PATH_MAX];
@@ -382,7 +410,11 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 		return rc;
 	}
 	a->dir = strdup(nd);
-	a->file = strdup(wf_path);
+	/* Absolute, so the record log names a file `tiertrain label` can
+	 * open from anywhere. */
+	a->file = realpath(wf_path, NULL);
+	if (!a->file)
+		a->file = strdup(wf_path);
 	atomic_init(&a->level, -1);
 	wf_get_summary(a->g, &a->sum);
 	if (!a->dir || !a->file || index_tasks(a) != 0) {
@@ -400,6 +432,7 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 	}
 	a->next = p->atts;
 	p->atts = a;
+	log_attach(p, a);
 	pthread_rwlock_unlock(&p->lock);
 	free_attachment(old);
 	return 0;
@@ -622,10 +655,28 @@ int tpl_log_open(struct tpl *p, const char *path, char *err, size_t errlen)
 		fputs(",tier,policy,reason,bytes_written,bytes_read,lifetime_s\n", f);
 		fflush(f);
 	}
+	/* A "config" line (path = the configuration, the free_<tier>
+	 * columns = each tier's capacity) and the attachments so far: what
+	 * `tiertrain label --log` needs to rebuild the problem. */
+	char *conf = p->cfg->file ? realpath(p->cfg->file, NULL) : NULL;
+	fprintf(f, "%.6f,config,", now_s());
+	csv_field(f, conf ? conf : p->cfg->file ? p->cfg->file : "");
+	free(conf);
+	fputc(',', f);
+	for (size_t i = 0; i < TPL_F_NSTATIC; i++)
+		fputc(',', f);
+	for (size_t t = 0; t < p->ntiers; t++)
+		fprintf(f, ",%llu", (unsigned long long)p->cfg->tiers[t].capacity);
+	fputs(",,,,,,\n", f);
+	fflush(f);
+	pthread_rwlock_rdlock(&p->lock);
 	pthread_mutex_lock(&p->log_lock);
 	FILE *old = p->log;
 	p->log = f;
 	pthread_mutex_unlock(&p->log_lock);
+	for (struct attachment *a = p->atts; a; a = a->next)
+		log_attach(p, a);
+	pthread_rwlock_unlock(&p->lock);
 	if (old)
 		fclose(old);
 	return 0;

@@ -135,7 +135,11 @@ const char *tpl_model_path(struct tpl *p); /* NULL when no model is loaded */
 
 /* ---- the I/O record log -------------------------------------------------- */
 
-/* Open (append) the record log at path, writing the header if it is new. */
+/* Open (append) the record log at path, writing the header if it is new,
+ * then a "config" line (path = the configuration file, free_<tier> = each
+ * tier's capacity) and an "attach" line per attached workflow (path = the
+ * workflow file, absolute; workflow = its directory); later attaches log
+ * theirs.  `tiertrain label --log` rebuilds the problem from these. */
 TPL_WUR int tpl_log_open(struct tpl *p, const char *path, char *err, size_t errlen);
 /* One line per create decision (buffered; tpl_log_flush() writes). */
 void tpl_log_decision(struct tpl *p, uint64_t time_ns, const char *relpath, const struct tpl_decision *d,

@@ -9,6 +9,7 @@
  */
 #include "commands.h"
 #include "sim.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -42,19 +43,6 @@ static void usage(FILE *fp)
 		"      --records OUT.csv    one row per created file: features and tier\n");
 }
 
-static int parse_u32(const char *opt, const char *s, uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s == '\0' || *s == '-' || *end != '\0' || errno || v > UINT32_MAX) {
-		fprintf(stderr, "tiertrain simulate: %s \"%s\": expected a whole number\n", opt, s);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, uint64_t seed)
 {
 	if (!name) {
@@ -72,24 +60,13 @@ static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, 
 		}
 		return NULL;
 	}
-	static const struct {
-		const char *name;
-		enum lrn_static_kind kind;
-	} names[] = {{"first", LRN_STATIC_FIRST},
-		     {"most-free", LRN_STATIC_MOST_FREE},
-		     {"round-robin", LRN_STATIC_ROUND_ROBIN},
-		     {"random", LRN_STATIC_RANDOM}};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(name, names[i].name) == 0)
-			return lrn_policy_static_create(names[i].kind, 0, seed);
-	int t = tcfg_tier_index(cfg, name);
-	if (t >= 0)
-		return lrn_policy_static_create(LRN_STATIC_TIER, t, seed);
-	fprintf(
-	    stderr,
-	    "tiertrain simulate: unknown policy \"%s\": expected first, most-free, round-robin, random or a tier of %s\n",
-	    name, cfg->file);
-	return NULL;
+	struct lrn_policy *p;
+	char err[512];
+	if (sweep_policy_create(name, cfg, seed, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		return NULL;
+	}
+	return p;
 }
 
 static int parse_capacity(const char *arg, const struct tcfg *cfg, struct sim_config *sc)
@@ -123,29 +100,14 @@ static int parse_capacity(const char *arg, const struct tcfg *cfg, struct sim_co
 	return 0;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_summary(const char *wf, const char *policy, const struct sim_config *sc,
 			  const struct sim_result *r, int json)
 {
 	if (json) {
 		printf("{\"workflow\": ");
-		json_str(wf);
+		tt_json_str(stdout, wf);
 		printf(", \"policy\": ");
-		json_str(policy);
+		tt_json_str(stdout, policy);
 		printf(
 		    ", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
 		    "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
@@ -158,7 +120,7 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		for (size_t t = 0; t < r->ntiers; t++) {
 			const struct sim_tier_result *tr = &r->tiers[t];
 			printf("%s{\"name\": ", t ? ", " : "");
-			json_str(tr->name);
+			tt_json_str(stdout, tr->name);
 			printf(
 			    ", \"capacity\": %llu, \"files\": %u, \"bytes_read\": %llu, \"bytes_written\": %llu, "
 			    "\"peak_used\": %llu, \"moved_in\": %llu, \"moved_out\": %llu}",
@@ -238,15 +200,15 @@ int tt_cmd_simulate(int argc, char **argv)
 			conf = optarg;
 			break;
 		case O_NODES:
-			if (parse_u32("--nodes", optarg, &nodes))
+			if (tt_parse_u32("simulate", "--nodes", optarg, &nodes))
 				return 2;
 			break;
 		case O_CORES:
-			if (parse_u32("--cores", optarg, &cores))
+			if (tt_parse_u32("simulate", "--cores", optarg, &cores))
 				return 2;
 			break;
 		case O_MIGRATE:
-			if (parse_u32("--migrate-threads", optarg, &migrate))
+			if (tt_parse_u32("simulate", "--migrate-threads", optarg, &migrate))
 				return 2;
 			have_migrate = 1;
 			break;

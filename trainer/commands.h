@@ -18,4 +18,19 @@ int tt_cmd_eval(int argc, char **argv);
 int tt_cmd_phases(int argc, char **argv);
 int tt_cmd_tracegen(int argc, char **argv);
 
+/* Shared by the subcommands (cmd_util.c). */
+#include <stdint.h>
+#include <stdio.h>
+/* A whole number for option opt of command cmd; prints the error and
+ * returns -1 when s is not one. */
+int tt_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t *out);
+int tt_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+int tt_parse_double(const char *cmd, const char *opt, const char *s, double lo, double *out);
+/* s as a JSON string literal. */
+void tt_json_str(FILE *fp, const char *s);
+/* Seconds since an arbitrary start (monotonic). */
+double tt_now(void);
+/* The project's etc/ (shipped model and configuration) for defaults. */
+const char *tt_etc_path(const char *name, char *buf, size_t len);
+
 #endif

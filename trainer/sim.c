@@ -979,6 +979,26 @@ int sim_tier_index(const struct sim *s, const char *name)
 	return -1;
 }
 
+int sim_append_records(const struct sim *s, FILE *fp, int header)
+{
+	if (!s->features_valid)
+		return -EINVAL;
+	if (header) {
+		for (size_t i = 0; i < s->nfeat; i++)
+			fprintf(fp, "%s,", s->fnames[i]);
+		fprintf(fp, "tier\n");
+	}
+	for (uint32_t f = 0; f < s->nfiles; f++) {
+		if (!s->file[f].created)
+			continue;
+		const double *row = &s->features[(size_t)f * s->nfeat];
+		for (size_t i = 0; i < s->nfeat; i++)
+			fprintf(fp, "%.17g,", row[i]);
+		fprintf(fp, "%s\n", s->tier[s->file[f].placed].name);
+	}
+	return ferror(fp) ? -EIO : 0;
+}
+
 int sim_write_records(const struct sim *s, const char *path, char *err, size_t errlen)
 {
 	if (!s->features_valid) {
@@ -994,18 +1014,7 @@ int sim_write_records(const struct sim *s, const char *path, char *err, size_t e
 		seterr(err, errlen, "%s: cannot create: %s", path, strerror(-rc));
 		return rc;
 	}
-	for (size_t i = 0; i < s->nfeat; i++)
-		fprintf(fp, "%s,", s->fnames[i]);
-	fprintf(fp, "tier\n");
-	for (uint32_t f = 0; f < s->nfiles; f++) {
-		if (!s->file[f].created)
-			continue;
-		const double *row = &s->features[(size_t)f * s->nfeat];
-		for (size_t i = 0; i < s->nfeat; i++)
-			fprintf(fp, "%.17g,", row[i]);
-		fprintf(fp, "%s\n", s->tier[s->file[f].placed].name);
-	}
-	int rc = ferror(fp) ? -EIO : 0;
+	int rc = sim_append_records(s, fp, 1);
 	if (fclose(fp) != 0 && rc == 0)
 		rc = -errno;
 	if (rc)

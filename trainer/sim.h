@@ -55,6 +55,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "learner.h"
 #include "place.h"
@@ -154,6 +155,9 @@ int sim_tier_index(const struct sim *s, const char *name);
  * CSV `tiertrain fit` (lrn_data_load_csv) reads.  Needs recorded features
  * (-EINVAL otherwise). */
 SIM_WUR int sim_write_records(const struct sim *s, const char *path, char *err, size_t errlen);
+/* The same rows appended to an open stream (the header first when asked):
+ * 0, -EINVAL without recorded features, -EIO on a stream error. */
+SIM_WUR int sim_append_records(const struct sim *s, FILE *fp, int header);
 
 /* Read a per-file tier vector from CSV lines "FILE,TIER" (an optional
  * header "file,tier"; FILE a workflow file name or index, TIER a tier name
