@@ -236,6 +236,111 @@ struct mon_series {
 MON_WUR int mon_read_csv(const char *path, struct mon_series **out, char *err, size_t errlen);
 void mon_series_destroy(struct mon_series *s); /* accepts NULL */
 
+/* ---- phases (mon_phase_*) ------------------------------------------------------
+ * A phase model learns the recurring states of a mount's load from
+ * recorded series (AI4DL's idea: a conditional RBM over the frames, then
+ * k-means over its hidden activations) and tells, online, which phase the
+ * live frames are in.  A frame's visible units are, per tier, log1p of the
+ * read and write rates, the used fraction, the signed log1p of the fill
+ * rate and log1p of the open files, then log1p of the migration backlog,
+ * creates/s and metadata ops/s; each is z-scored with statistics stored in
+ * the model.  The first `history` frames of a series (or after
+ * mon_phase_reset) are warm-up: no phase.
+ *
+ * struct mon_phase is one model plus one online tracker.  The model part
+ * is immutable after train/load; mon_phase_step() and mon_phase_status()
+ * lock the tracker, so one thread may step while others read the status.
+ * Errors: 0 or a negative errno, with one line in err naming the problem. */
+struct mon_phase;
+
+struct mon_phase_params {
+	size_t hidden;		/* H hidden units (default 16) */
+	size_t history;		/* K previous frames conditioning a frame (default 4) */
+	unsigned epochs;	/* at most (default 200) */
+	unsigned batch;		/* windows per CD-1 step; 1 = plain SGD (default 64) */
+	unsigned patience;	/* epochs without held-out improvement before stopping (default 8) */
+	double lr;		/* learning rate (default 0.01) */
+	double holdout;		/* last share of each series' windows held out for early stopping (default 0.2) */
+	uint64_t seed;		/* every random choice derives from it (default 1) */
+	unsigned kmin, kmax;	/* phases tried; the silhouette picks (default 2..8) */
+	unsigned hysteresis;	/* ticks a new nearest phase must hold before it is adopted (default 2) */
+	unsigned novelty_ticks; /* ticks beyond the training q99 distance that flag novelty (default 5) */
+	mon_log_fn log;		/* progress notes (per epoch, per k); NULL = none */
+	void *log_ud;
+};
+void mon_phase_defaults(struct mon_phase_params *p);
+
+/* What training found; also stored in the model file. */
+struct mon_phase_info {
+	size_t ntiers, visible, hidden, history, k;
+	unsigned epochs_run, best_epoch;
+	double train_error, holdout_error; /* mean squared reconstruction error per unit */
+	double silhouette;		   /* of the chosen k */
+	size_t windows;			   /* clustered frames (warm-up excluded) */
+	uint64_t seed;
+};
+
+/* Per-phase profile from the training series (labels after hysteresis).
+ * Rates in bytes/s; dwell times in seconds (tick_s per tick). */
+struct mon_phase_profile {
+	uint64_t frames;
+	double share; /* of all labelled frames */
+	uint64_t visits;
+	double dwell_mean_s, dwell_q50_s, dwell_max_s;
+	double fill_q50[MON_MAX_TIERS], fill_q95[MON_MAX_TIERS];
+	double write_q50[MON_MAX_TIERS], write_q95[MON_MAX_TIERS];
+	double read_q50[MON_MAX_TIERS], read_q95[MON_MAX_TIERS];
+};
+
+struct mon_phase_status {
+	int phase;	  /* adopted phase, -1 during warm-up */
+	int nearest;	  /* nearest centroid this tick, -1 during warm-up */
+	int next;	  /* most likely different phase to come (transition matrix), -1 if none */
+	double next_prob; /* its share among the transitions out of phase */
+	double distance;  /* standardised distance to the nearest centroid */
+	int novel;	  /* distance above the training q99 for novelty_ticks ticks running */
+	uint64_t ticks;	  /* frames stepped */
+	uint64_t ticks_in_phase, changes;
+};
+
+/* Train from nseries series (all with the same tiers).  Returns 0 and
+ * *out, -EINVAL (too few frames, mismatched tiers, bad parameters),
+ * -ERANGE (training diverged), -ENOMEM; err says which. */
+MON_WUR int mon_phase_train(const struct mon_series *const *series, size_t nseries,
+			    const struct mon_phase_params *p, struct mon_phase **out, char *err, size_t errlen);
+/* JSON model file (format "tierfs-phases"), written atomically. */
+MON_WUR int mon_phase_save(const struct mon_phase *ph, const char *path, char *err, size_t errlen);
+/* Read a model file; every key, type, size and range is checked and an
+ * error names the file and the JSON path ("p.json: centroids[2]: ..."). */
+MON_WUR int mon_phase_load(const char *path, struct mon_phase **out, char *err, size_t errlen);
+void mon_phase_destroy(struct mon_phase *ph); /* accepts NULL */
+
+const struct mon_phase_info *mon_phase_info(const struct mon_phase *ph);
+const char *mon_phase_tier_name(const struct mon_phase *ph, size_t tier); /* NULL if out of range */
+double mon_phase_tick_s(const struct mon_phase *ph);
+/* P(phase j at the next tick | phase i); 0 for indexes out of range. */
+double mon_phase_transition(const struct mon_phase *ph, size_t i, size_t j);
+const struct mon_phase_profile *mon_phase_profile(const struct mon_phase *ph, size_t i); /* NULL if out of range */
+
+/* Labels of every frame of s (after hysteresis, as the daemon would have
+ * seen them; -1 for warm-up) into labels[s->nframes].  -EINVAL when s has
+ * other tiers than the model. */
+MON_WUR int mon_phase_label(const struct mon_phase *ph, const struct mon_series *s, int *labels, char *err,
+			    size_t errlen);
+
+/* Online: one frame in the monitor's layout (mon_on_frame's argument);
+ * one sgemv and k distances.  -EINVAL when ncols does not fit the model's
+ * tiers. */
+MON_WUR int mon_phase_step(struct mon_phase *ph, const double *frame, size_t ncols);
+void mon_phase_status(struct mon_phase *ph, struct mon_phase_status *st);
+void mon_phase_reset(struct mon_phase *ph); /* back to warm-up */
+
+/* Bytes of tier that the phases reachable from phase within horizon_s
+ * (with probability above theta at some tick) would write into it at
+ * their q95 fill rate: the headroom proactive demotion keeps free.  0 for
+ * phase -1 or a bad tier. */
+uint64_t mon_phase_headroom(const struct mon_phase *ph, int phase, size_t tier, double horizon_s, double theta);
+
 /* ---- V8 task_input_bytes ------------------------------------------------------
  * Sum of the actual sizes of a task's input files: size_of(arg, path,
  * &size) returns 0 with the size, or a negative errno when the file cannot
