@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/testtmp.h"
 
 static double unif(uint64_t *s)
 {
@@ -55,7 +56,7 @@ double accuracy_on(const struct lrn_model *m, const struct lrn_data *d)
 char *temp_dir(void)
 {
 	char tmpl[] = "/tmp/lrn-test-XXXXXX";
-	char *dir = mkdtemp(tmpl);
+	char *dir = testtmp_make(tmpl);
 	cr_assert_not_null(dir);
 	return strdup(dir);
 }

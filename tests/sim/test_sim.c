@@ -21,6 +21,7 @@
 #include "sim.h"
 #include "tierfs_config.h"
 #include "workflow.h"
+#include "../common/testtmp.h"
 
 /* Bandwidths (bytes/s) and latencies (s) of the test tiers. */
 #define MEM_R	4000000.0
@@ -39,7 +40,7 @@ static char *write_file(const char *name, const char *text)
 {
 	if (!tmpdir[0]) {
 		strcpy(tmpdir, "/tmp/tier_sim_test.XXXXXX");
-		cr_assert_not_null(mkdtemp(tmpdir));
+		cr_assert_not_null(testtmp_make(tmpdir));
 	}
 	char *path;
 	cr_assert(asprintf(&path, "%s/%s", tmpdir, name) > 0);
