@@ -1,12 +1,882 @@
-/* cmd_eval.c - `tiertrain eval`: being written this session; fails until then. */
+/*
+ * cmd_eval.c - `tiertrain eval`: every placement policy over the paper's
+ * two sweeps (workflow scale, memory capacity) in the simulator, with the
+ * GA optimum as the bound, and the model's accuracy against GA labels.
+ *
+ * A configuration is a workflow at one scale and one point of the capacity
+ * sweep.  A WORKFLOW argument is a file (its own scale: its task count) or
+ * gen:KIND, which generates KIND at each --scales value (seeded) so the
+ * scale sweep has real steps.  Policies: each tier alone, random,
+ * most-free, the learned model (with the configuration's placement as its
+ * fallback, as in the daemon), and the GA seeded with all of them (so the
+ * bound is never above any policy).  Accuracy and the confusion matrix
+ * compare the model's prediction on the features of the GA's own run with
+ * the GA's tier, file by file.
+ *
+ * Output: a table (or --json in the form the issue fixes), and with --out
+ * DIR a report (report.md), the JSON, the plot data and, when gnuplot is
+ * installed, fig-scale.svg and fig-memory.svg in the manner of the ASL
+ * paper's Figures 3 and 4.
+ */
 #include "commands.h"
+#include "ga.h"
+#include "gen.h"
+#include "sweep.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_POL (TCFG_MAX_TIERS + 4)
+#define MAX_SCALES 32
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: tiertrain eval [options] WORKFLOW...\n"
+		"\n"
+		"Simulate every placement policy on each WORKFLOW over a memory-capacity sweep\n"
+		"and, for generated workflows, a scale sweep; the GA optimum is the bound.\n"
+		"WORKFLOW is a workflow file or gen:KIND (tiertrain generate --list), generated\n"
+		"at every --scales value.\n"
+		"\n"
+		"  -m, --model MODEL.json   learned policy (default: the shipped etc/tierfs-model.json)\n"
+		"  -t, --tiers CONF         tier configuration (default: the shipped etc/tierfs.conf)\n"
+		"      --vary TIER=VALUES   capacity sweep (60G..420G, 1G,4G, 0.1x..1x of the\n"
+		"                           workflow's bytes); default mem=0.05x,0.1x,0.2x,0.4x,0.8x\n"
+		"      --capacity TIER=SIZE fixed capacity of TIER (else a percentage of a node of\n"
+		"                           4x the workflow's bytes)\n"
+		"      --scales N,N,...     scales of gen:KIND workflows (default: half, one and\n"
+		"                           two times the kind's default scale)\n"
+		"      --seed S             seed of generation, random policy and GA (default 1)\n"
+		"      --nodes N, --cores C simulated nodes and cores per node (default 1 x 4)\n"
+		"      --population P, --generations G, --patience K   the GA's (40, 250, 25)\n"
+		"      --no-ga              skip the GA bound and the accuracy (fast)\n"
+		"  -o, --out DIR            write report.md, eval.json, plot data and SVG plots\n"
+		"      --json               print {\"configs\": [...]} on stdout instead of the table\n"
+		"  -q, --quiet              no progress on the terminal\n");
+}
+
+struct ev_config {
+	char *workflow; /* as given (file path or gen:KIND) */
+	char *kind;	/* generator kind or NULL */
+	uint32_t scale; /* tasks */
+	uint64_t mem;	/* capacity of the swept tier */
+	double io[MAX_POL];
+	double span[MAX_POL];
+};
+
+struct ev {
+	const char *model_path;
+	struct tcfg *cfg;
+	struct sweep_axis axis;
+	const char *caps[TCFG_MAX_TIERS];
+	size_t ncaps;
+	uint32_t nodes, cores;
+	uint64_t seed;
+	struct ga_params ga;
+	int no_ga, quiet, json;
+	size_t npol;
+	char pol_names[MAX_POL][64];
+	struct ev_config *c;
+	size_t nc, capc;
+	/* Accuracy of the model against the GA's labels. */
+	uint64_t confusion[TCFG_MAX_TIERS][TCFG_MAX_TIERS]; /* [ga][model] */
+	uint64_t predicted;
+};
+
+static int add_config(struct ev *e, struct ev_config *c)
+{
+	if (e->nc == e->capc) {
+		size_t n = e->capc ? e->capc * 2 : 16;
+		struct ev_config *nc = realloc(e->c, n * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		e->c = nc;
+		e->capc = n;
+	}
+	e->c[e->nc++] = *c;
+	return 0;
+}
+
+static struct lrn_policy *learned_policy(const struct ev *e, char *err, size_t errlen)
+{
+	struct lrn_model *m;
+	if (lrn_model_load(e->model_path, &m) != 0) {
+		snprintf(err, errlen, "%s", lrn_last_error());
+		return NULL;
+	}
+	struct lrn_policy *fb;
+	const char *fbname = e->cfg->placement == TCFG_PLACE_TIER
+				     ? e->cfg->tiers[e->cfg->placement_tier].name
+				     : tcfg_placement_name(e->cfg->placement);
+	if (sweep_policy_create(fbname, e->cfg, e->seed, &fb, err, errlen) != 0) {
+		lrn_model_destroy(m);
+		return NULL;
+	}
+	struct lrn_policy *p = lrn_policy_model_create(m, fb);
+	if (!p)
+		snprintf(err, errlen, "%s: %s", e->model_path, lrn_last_error());
+	return p;
+}
+
+/* The policy of column i (fresh: the random one is seeded per run). */
+static struct lrn_policy *column_policy(const struct ev *e, size_t i, char *err, size_t errlen)
+{
+	if (strcmp(e->pol_names[i], "learned") == 0)
+		return learned_policy(e, err, errlen);
+	struct lrn_policy *p;
+	if (sweep_policy_create(e->pol_names[i], e->cfg, e->seed, &p, err, errlen) != 0)
+		return NULL;
+	return p;
+}
+
+/* The model against the GA's labels, on the features of the GA's run. */
+static int score_model(struct ev *e, const wf_graph *g, const struct sim_config *sc, const int *best,
+		       char *err, size_t errlen)
+{
+	struct lrn_model *m;
+	if (lrn_model_load(e->model_path, &m) != 0) {
+		snprintf(err, errlen, "%s", lrn_last_error());
+		return -EINVAL;
+	}
+	struct sim_config rsc = *sc;
+	rsc.record_features = 1;
+	struct sim *s = NULL;
+	int rc = sim_create(g, e->cfg, &rsc, &s, err, errlen);
+	if (rc == 0)
+		rc = sim_run(s, NULL, best, NULL, err, errlen);
+	size_t nf = lrn_model_nfeatures(m), nsf;
+	const char *const *names = rc == 0 ? sim_feature_names(s, &nsf) : NULL;
+	int map[256];
+	int cls_tier[64];
+	for (size_t i = 0; rc == 0 && i < nf; i++) {
+		map[i] = -1;
+		for (size_t j = 0; j < nsf; j++)
+			if (strcmp(names[j], lrn_model_feature_name(m, i)) == 0)
+				map[i] = (int)j;
+		if (nf > 256 || map[i] < 0) {
+			snprintf(err, errlen, "%s: feature \"%s\" is not one the simulator computes", e->model_path,
+				 lrn_model_feature_name(m, i));
+			rc = -EINVAL;
+		}
+	}
+	size_t ncls = lrn_model_nclasses(m);
+	for (size_t c = 0; rc == 0 && c < ncls && c < 64; c++)
+		cls_tier[c] = tcfg_tier_index(e->cfg, lrn_model_class_name(m, c));
+	float x[256], proba[64];
+	for (uint32_t f = 0; rc == 0 && f < sim_file_count(s); f++) {
+		struct sim_file sf;
+		if (sim_file(s, f, &sf) != 0 || !sf.created || !sf.features || sf.tier < 0)
+			continue;
+		for (size_t i = 0; i < nf; i++)
+			x[i] = (float)sf.features[map[i]];
+		int c = lrn_model_predict(m, x, proba);
+		int t = c >= 0 && (size_t)c < ncls && c < 64 ? cls_tier[c] : -1;
+		if (t >= 0)
+			e->confusion[sf.tier][t]++;
+		e->predicted++;
+	}
+	sim_destroy(s);
+	lrn_model_destroy(m);
+	return rc;
+}
+
+struct progress {
+	int tty;
+	char what[256];
+};
+
+static void show(void *arg, uint32_t gen, double best)
+{
+	struct progress *p = arg;
+	if (p->tty) {
+		fprintf(stderr, "\r\033[K%s  GA generation %u  best %.4f s", p->what, gen, best);
+		fflush(stderr);
+	}
+}
+
+/* Every policy on one workflow at every point of the sweep. */
+static int eval_workflow(struct ev *e, const char *label, const char *kind, const wf_graph *g, size_t *done,
+			 size_t total)
+{
+	char err[1024];
+	int *best = malloc(sizeof(int) * (wf_file_count(g) ? wf_file_count(g) : 1));
+	if (!best)
+		return -ENOMEM;
+	int rc = 0;
+	for (size_t v = 0; v < e->axis.n && rc == 0; v++) {
+		struct sim_config sc;
+		sim_config_default(&sc);
+		sc.nodes = e->nodes;
+		sc.cores = e->cores;
+		sc.record_features = 0;
+		for (size_t i = 0; i < e->ncaps; i++) {
+			struct sweep_axis ax;
+			if (sweep_parse_axis(e->caps[i], e->cfg, &ax, err, sizeof(err)) != 0 || ax.n != 1 ||
+			    ax.values[0].relative) {
+				fprintf(stderr, "tiertrain eval: --capacity %s\n",
+					ax.n != 1 || ax.values[0].relative ? "expects TIER=SIZE (one size)" : err);
+				free(best);
+				return -EINVAL;
+			}
+			sc.capacity[ax.tier] = (uint64_t)ax.values[0].v;
+		}
+		uint64_t mem = sweep_value_bytes(&e->axis.values[v], g);
+		sc.capacity[e->axis.tier] = mem;
+		sweep_node_capacities(e->cfg, g, &sc);
+
+		struct ev_config c = {.workflow = strdup(label), .kind = kind ? strdup(kind) : NULL,
+				      .scale = wf_task_count(g), .mem = mem};
+		struct progress pr = {!e->quiet && isatty(2), ""};
+		char sz[32];
+		snprintf(pr.what, sizeof(pr.what), "[%zu/%zu] %s %s=%s", *done + 1, total, label,
+			 e->cfg->tiers[e->axis.tier].name, sweep_size_str(mem, sz, sizeof(sz)));
+		if (pr.tty) {
+			fprintf(stderr, "\r\033[K%s", pr.what);
+			fflush(stderr);
+		}
+		struct sim *s = NULL;
+		rc = sim_create(g, e->cfg, &sc, &s, err, sizeof(err));
+		struct ga_seed seeds[MAX_POL];
+		size_t nseeds = 0;
+		for (size_t p = 0; rc == 0 && p < e->npol; p++) {
+			if (strcmp(e->pol_names[p], "ga") == 0) {
+				c.io[p] = c.span[p] = NAN;
+				continue;
+			}
+			struct lrn_policy *pol = column_policy(e, p, err, sizeof(err));
+			struct sim_result r;
+			if (!pol) {
+				rc = -EINVAL;
+				break;
+			}
+			rc = sim_run(s, pol, NULL, &r, err, sizeof(err));
+			lrn_policy_destroy(pol);
+			if (rc == -ENOSPC) {
+				c.io[p] = c.span[p] = INFINITY; /* this policy cannot run it */
+				rc = 0;
+			} else if (rc == 0) {
+				c.io[p] = r.io_time;
+				c.span[p] = r.makespan;
+			}
+			/* Seed the GA with every non-static policy (the static
+			 * tiers it seeds itself). */
+			if (rc == 0 && tcfg_tier_index(e->cfg, e->pol_names[p]) < 0) {
+				struct lrn_policy *sp = column_policy(e, p, err, sizeof(err));
+				if (!sp)
+					rc = -EINVAL;
+				else
+					seeds[nseeds++] = (struct ga_seed){e->pol_names[p], sp};
+			}
+		}
+		sim_destroy(s);
+		if (rc == 0 && !e->no_ga) {
+			struct ga_result gr;
+			size_t gcol = e->npol - 1;
+			rc = ga_search(g, e->cfg, &sc, &e->ga, seeds, nseeds, best, &gr, show, &pr, err, sizeof(err));
+			if (rc == 0) {
+				c.io[gcol] = gr.best_io_time;
+				c.span[gcol] = gr.best_makespan;
+				rc = score_model(e, g, &sc, best, err, sizeof(err));
+			}
+		}
+		for (size_t i = 0; i < nseeds; i++)
+			lrn_policy_destroy(seeds[i].policy);
+		if (pr.tty)
+			fprintf(stderr, "\r\033[K");
+		if (rc != 0) {
+			fprintf(stderr, "tiertrain eval: %s (%s): %s\n", label, pr.what, err);
+			free(c.workflow);
+			free(c.kind);
+			break;
+		}
+		if (add_config(e, &c) != 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		(*done)++;
+		if (!e->json) {
+			const struct ev_config *k = &e->c[e->nc - 1];
+			const char *base = strrchr(k->workflow, '/');
+			printf("%-34.34s %7u %9s", base ? base + 1 : k->workflow, k->scale,
+			       sweep_size_str(k->mem, sz, sizeof(sz)));
+			for (size_t p = 0; p < e->npol; p++)
+				printf(" %10.4f", k->io[p]);
+			putchar('\n');
+			fflush(stdout);
+		}
+	}
+	free(best);
+	return rc;
+}
+
+static int parse_scales(const char *s, uint32_t *out, size_t *n)
+{
+	*n = 0;
+	for (const char *p = s;;) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+		if (end == p || v == 0 || v > UINT32_MAX || (*end != ',' && *end != '\0') || *n == MAX_SCALES) {
+			fprintf(stderr, "tiertrain eval: --scales \"%s\": expected up to %d whole numbers above 0, comma-separated\n",
+				s, MAX_SCALES);
+			return -1;
+		}
+		out[(*n)++] = (uint32_t)v;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
+}
+
+static void print_json(FILE *fp, const struct ev *e)
+{
+	fprintf(fp, "{\"tiers\": ");
+	tt_json_str(fp, e->cfg->file);
+	fprintf(fp, ", \"model\": ");
+	tt_json_str(fp, e->model_path);
+	fprintf(fp, ", \"swept_tier\": ");
+	tt_json_str(fp, e->cfg->tiers[e->axis.tier].name);
+	fprintf(fp, ", \"configs\": [");
+	for (size_t i = 0; i < e->nc; i++) {
+		const struct ev_config *c = &e->c[i];
+		fprintf(fp, "%s\n  {\"workflow\": ", i ? "," : "");
+		tt_json_str(fp, c->workflow);
+		fprintf(fp, ", \"scale\": %u, \"mem_capacity\": %llu, \"io_time\": {", c->scale,
+			(unsigned long long)c->mem);
+		int first = 1;
+		for (size_t p = 0; p < e->npol; p++) {
+			if (isnan(c->io[p]))
+				continue;
+			fprintf(fp, "%s", first ? "" : ", ");
+			first = 0;
+			tt_json_str(fp, e->pol_names[p]);
+			if (isfinite(c->io[p]))
+				fprintf(fp, ": %.9g", c->io[p]);
+			else
+				fprintf(fp, ": null");
+		}
+		fprintf(fp, "}, \"makespan\": {");
+		first = 1;
+		for (size_t p = 0; p < e->npol; p++) {
+			if (isnan(c->span[p]))
+				continue;
+			fprintf(fp, "%s", first ? "" : ", ");
+			first = 0;
+			tt_json_str(fp, e->pol_names[p]);
+			if (isfinite(c->span[p]))
+				fprintf(fp, ": %.9g", c->span[p]);
+			else
+				fprintf(fp, ": null");
+		}
+		fprintf(fp, "}}");
+	}
+	fprintf(fp, "\n]");
+	if (e->predicted) {
+		uint64_t right = 0;
+		for (size_t t = 0; t < e->cfg->ntiers; t++)
+			right += e->confusion[t][t];
+		fprintf(fp, ", \"accuracy\": %.6f, \"confusion\": {\"rows\": \"ga\", \"columns\": \"model\", \"tiers\": [",
+			(double)right / (double)e->predicted);
+		for (size_t t = 0; t < e->cfg->ntiers; t++) {
+			fprintf(fp, "%s", t ? ", " : "");
+			tt_json_str(fp, e->cfg->tiers[t].name);
+		}
+		fprintf(fp, "], \"counts\": [");
+		for (size_t a = 0; a < e->cfg->ntiers; a++) {
+			fprintf(fp, "%s[", a ? ", " : "");
+			for (size_t b = 0; b < e->cfg->ntiers; b++)
+				fprintf(fp, "%s%llu", b ? ", " : "", (unsigned long long)e->confusion[a][b]);
+			fprintf(fp, "]");
+		}
+		fprintf(fp, "]}");
+	}
+	fprintf(fp, "}\n");
+}
+
+/* The verdicts the issue asks for: learned vs the best static policy in
+ * every configuration, and vs the GA on average. */
+struct verdict {
+	size_t at_or_below, configs;
+	double mean_over_ga; /* mean of learned/ga - 1 */
+	double worst_vs_static; /* largest learned/best static - 1 */
+	const char *worst_cfg;
+	uint32_t worst_scale;
+	uint64_t worst_mem;
+};
+
+static void judge(const struct ev *e, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	int learned = -1, ga = -1;
+	for (size_t p = 0; p < e->npol; p++) {
+		if (strcmp(e->pol_names[p], "learned") == 0)
+			learned = (int)p;
+		if (strcmp(e->pol_names[p], "ga") == 0)
+			ga = (int)p;
+	}
+	size_t nga = 0;
+	v->worst_vs_static = -INFINITY;
+	for (size_t i = 0; i < e->nc && learned >= 0; i++) {
+		const struct ev_config *c = &e->c[i];
+		double best_static = INFINITY;
+		for (size_t t = 0; t < e->cfg->ntiers; t++)
+			if (c->io[t] < best_static)
+				best_static = c->io[t];
+		v->configs++;
+		if (c->io[learned] <= best_static * (1 + 1e-9))
+			v->at_or_below++;
+		double r = c->io[learned] / best_static - 1;
+		if (r > v->worst_vs_static) {
+			v->worst_vs_static = r;
+			v->worst_cfg = c->workflow;
+			v->worst_scale = c->scale;
+			v->worst_mem = c->mem;
+		}
+		if (ga >= 0 && isfinite(c->io[ga]) && c->io[ga] > 0) {
+			v->mean_over_ga += c->io[learned] / c->io[ga] - 1;
+			nga++;
+		}
+	}
+	v->mean_over_ga = nga ? v->mean_over_ga / (double)nga : NAN;
+}
+
+static int write_file(const char *dir, const char *name, char *path, size_t len, FILE **fp)
+{
+	snprintf(path, len, "%s/%s", dir, name);
+	*fp = fopen(path, "w");
+	if (!*fp) {
+		fprintf(stderr, "tiertrain eval: cannot create %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int close_file(FILE *fp, const char *path)
+{
+	int bad = ferror(fp);
+	if (fclose(fp) != 0 || bad) {
+		fprintf(stderr, "tiertrain eval: writing %s failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Plot data and gnuplot scripts: I/O time against scale (per generated
+ * kind, at the middle sweep point) and against memory (per workflow, at
+ * its largest scale). */
+static int write_plots(const struct ev *e, const char *dir, int *plotted)
+{
+	char path[4096];
+	FILE *fp;
+	*plotted = 0;
+	if (write_file(dir, "plot-data.tsv", path, sizeof(path), &fp))
+		return -1;
+	fprintf(fp, "# workflow\tkind\tscale\tmem_bytes");
+	for (size_t p = 0; p < e->npol; p++)
+		fprintf(fp, "\t%s", e->pol_names[p]);
+	fputc('\n', fp);
+	for (size_t i = 0; i < e->nc; i++) {
+		const struct ev_config *c = &e->c[i];
+		fprintf(fp, "%s\t%s\t%u\t%llu", c->workflow, c->kind ? c->kind : "-", c->scale,
+			(unsigned long long)c->mem);
+		for (size_t p = 0; p < e->npol; p++)
+			fprintf(fp, isfinite(c->io[p]) ? "\t%.9g" : "\tNaN", c->io[p]);
+		fputc('\n', fp);
+	}
+	if (close_file(fp, path))
+		return -1;
+
+	/* One block per curve: fig-memory.dat (x = mem GiB), fig-scale.dat
+	 * (x = tasks), separated by two blank lines for gnuplot's index. */
+	FILE *fm, *fs;
+	char pm[4096], ps[4096];
+	if (write_file(dir, "fig-memory.dat", pm, sizeof(pm), &fm))
+		return -1;
+	if (write_file(dir, "fig-scale.dat", ps, sizeof(ps), &fs)) {
+		fclose(fm);
+		return -1;
+	}
+	size_t mem_blocks = 0, scale_blocks = 0;
+	char titles_m[16][128], titles_s[16][128];
+	for (size_t i = 0; i < e->nc; i++) {
+		const struct ev_config *c = &e->c[i];
+		int first_of_wf = i == 0 || strcmp(e->c[i - 1].workflow, c->workflow) != 0 ||
+				  e->c[i - 1].scale != c->scale;
+		if (!first_of_wf)
+			continue;
+		/* Memory sweep of the largest scale of this workflow. */
+		int largest = 1;
+		for (size_t j = 0; j < e->nc; j++)
+			if (strcmp(e->c[j].workflow, c->workflow) == 0 && e->c[j].scale > c->scale)
+				largest = 0;
+		if (largest && mem_blocks < 16) {
+			snprintf(titles_m[mem_blocks++], sizeof(titles_m[0]), "%s (%u tasks)", c->workflow, c->scale);
+			for (size_t j = i; j < e->nc && strcmp(e->c[j].workflow, c->workflow) == 0 &&
+					   e->c[j].scale == c->scale;
+			     j++) {
+				fprintf(fm, "%.6g", (double)e->c[j].mem / 1073741824.0);
+				for (size_t p = 0; p < e->npol; p++)
+					fprintf(fm, isfinite(e->c[j].io[p]) ? " %.9g" : " NaN", e->c[j].io[p]);
+				fputc('\n', fm);
+			}
+			fprintf(fm, "\n\n");
+		}
+		/* Scale sweep of generated kinds, at the middle sweep point. */
+		int first_of_kind = c->kind != NULL;
+		for (size_t j = 0; first_of_kind && j < i; j++)
+			if (strcmp(e->c[j].workflow, c->workflow) == 0)
+				first_of_kind = 0;
+		if (first_of_kind && scale_blocks < 16) {
+			size_t mid = e->axis.n / 2, k = 0, pts = 0;
+			for (size_t j = 0; j < e->nc; j++) {
+				if (strcmp(e->c[j].workflow, c->workflow) != 0)
+					continue;
+				if (k++ % e->axis.n != mid)
+					continue;
+				fprintf(fs, "%u", e->c[j].scale);
+				for (size_t p = 0; p < e->npol; p++)
+					fprintf(fs, isfinite(e->c[j].io[p]) ? " %.9g" : " NaN", e->c[j].io[p]);
+				fputc('\n', fs);
+				pts++;
+			}
+			fprintf(fs, "\n\n");
+			snprintf(titles_s[scale_blocks++], sizeof(titles_s[0]), "%s", c->workflow);
+		}
+	}
+	if (close_file(fm, pm) || close_file(fs, ps))
+		return -1;
+
+	static const char *const figs[2] = {"memory", "scale"};
+	for (int f = 0; f < 2; f++) {
+		size_t nb = f == 0 ? mem_blocks : scale_blocks;
+		if (nb == 0)
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "fig-%s.gp", figs[f]);
+		if (write_file(dir, name, path, sizeof(path), &fp))
+			return -1;
+		size_t cols = nb < 3 ? nb : 3, rows = (nb + cols - 1) / cols;
+		fprintf(fp,
+			"set terminal svg size %zu,%zu dynamic font 'sans,11'\nset output 'fig-%s.svg'\n"
+			"set multiplot layout %zu,%zu title 'Simulated workflow I/O time by placement policy (%s sweep)'\n"
+			"set key top left font ',9'\nset grid\nset ylabel 'I/O time (s)'\nset xlabel '%s'\n",
+			cols * 480, rows * 360, figs[f], rows, cols, figs[f],
+			f == 0 ? "memory capacity (GiB)" : "workflow scale (tasks)");
+		if (f == 1)
+			fprintf(fp, "set logscale x 2\n");
+		for (size_t b = 0; b < nb; b++) {
+			fprintf(fp, "set title '%s' noenhanced\nplot ", f == 0 ? titles_m[b] : titles_s[b]);
+			for (size_t p = 0; p < e->npol; p++)
+				fprintf(fp, "%s'fig-%s.dat' index %zu using 1:%zu with linespoints title '%s'", p ? ", " : "",
+					figs[f], b, p + 2, e->pol_names[p]);
+			fputc('\n', fp);
+		}
+		fprintf(fp, "unset multiplot\n");
+		if (close_file(fp, path))
+			return -1;
+		if (access("/usr/bin/gnuplot", X_OK) == 0) {
+			char cmd[8192];
+			snprintf(cmd, sizeof(cmd), "cd '%s' && /usr/bin/gnuplot %s", dir, name);
+			if (system(cmd) == 0)
+				(*plotted)++;
+			else
+				fprintf(stderr, "tiertrain eval: gnuplot failed on %s/%s\n", dir, name);
+		}
+	}
+	return 0;
+}
+
+static void print_verdict(FILE *fp, const struct ev *e, const struct verdict *v)
+{
+	char sz[32];
+	if (v->configs)
+		fprintf(fp,
+			"learned at or below the best static policy in %zu of %zu configurations (worst: %+.1f%% on %s, %u tasks, %s=%s)\n",
+			v->at_or_below, v->configs, 100 * v->worst_vs_static, v->worst_cfg ? v->worst_cfg : "-",
+			v->worst_scale, e->cfg->tiers[e->axis.tier].name, sweep_size_str(v->worst_mem, sz, sizeof(sz)));
+	if (!isnan(v->mean_over_ga))
+		fprintf(fp, "learned above the GA optimum by %.1f%% on average\n", 100 * v->mean_over_ga);
+	if (e->predicted) {
+		uint64_t right = 0;
+		for (size_t t = 0; t < e->cfg->ntiers; t++)
+			right += e->confusion[t][t];
+		fprintf(fp, "model accuracy against GA labels: %.1f%% of %llu files\nconfusion (rows: GA tier, columns: model tier):\n%8s",
+			100.0 * (double)right / (double)e->predicted, (unsigned long long)e->predicted, "");
+		for (size_t b = 0; b < e->cfg->ntiers; b++)
+			fprintf(fp, " %8s", e->cfg->tiers[b].name);
+		fputc('\n', fp);
+		for (size_t a = 0; a < e->cfg->ntiers; a++) {
+			fprintf(fp, "%8s", e->cfg->tiers[a].name);
+			for (size_t b = 0; b < e->cfg->ntiers; b++)
+				fprintf(fp, " %8llu", (unsigned long long)e->confusion[a][b]);
+			fputc('\n', fp);
+		}
+	}
+}
+
+static int write_report(const struct ev *e, const char *dir, const struct verdict *v)
+{
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "tiertrain eval: cannot create %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	char path[4096];
+	FILE *fp;
+	if (write_file(dir, "eval.json", path, sizeof(path), &fp))
+		return -1;
+	print_json(fp, e);
+	if (close_file(fp, path))
+		return -1;
+	int plotted = 0;
+	if (write_plots(e, dir, &plotted))
+		return -1;
+	if (write_file(dir, "report.md", path, sizeof(path), &fp))
+		return -1;
+	fprintf(fp, "# tiertrain eval\n\nTiers: `%s`; model: `%s`; %u node(s) x %u cores; simulated I/O time in seconds (summed over tasks).\n\n",
+		e->cfg->file, e->model_path, e->nodes, e->cores);
+	fprintf(fp, "| workflow | tasks | %s |", e->cfg->tiers[e->axis.tier].name);
+	for (size_t p = 0; p < e->npol; p++)
+		fprintf(fp, " %s |", e->pol_names[p]);
+	fprintf(fp, "\n|---|---:|---:|");
+	for (size_t p = 0; p < e->npol; p++)
+		fprintf(fp, "---:|");
+	fputc('\n', fp);
+	for (size_t i = 0; i < e->nc; i++) {
+		const struct ev_config *c = &e->c[i];
+		char sz[32];
+		fprintf(fp, "| %s | %u | %s |", c->workflow, c->scale, sweep_size_str(c->mem, sz, sizeof(sz)));
+		for (size_t p = 0; p < e->npol; p++)
+			fprintf(fp, isfinite(c->io[p]) ? " %.3f |" : " - |", c->io[p]);
+		fputc('\n', fp);
+	}
+	fprintf(fp, "\n```\n");
+	print_verdict(fp, e, v);
+	fprintf(fp, "```\n");
+	if (plotted)
+		fprintf(fp, "\n![I/O time against memory](fig-memory.svg)\n\n![I/O time against scale](fig-scale.svg)\n");
+	return close_file(fp, path);
+}
+
+enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON };
 
 int tt_cmd_eval(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "tiertrain eval: not built yet\n");
-	return 1;
+	static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
+					     {"tiers", required_argument, NULL, 't'},
+					     {"vary", required_argument, NULL, O_VARY},
+					     {"capacity", required_argument, NULL, O_CAPACITY},
+					     {"scales", required_argument, NULL, O_SCALES},
+					     {"seed", required_argument, NULL, O_SEED},
+					     {"nodes", required_argument, NULL, O_NODES},
+					     {"cores", required_argument, NULL, O_CORES},
+					     {"population", required_argument, NULL, O_POP},
+					     {"generations", required_argument, NULL, O_GEN},
+					     {"patience", required_argument, NULL, O_PAT},
+					     {"no-ga", no_argument, NULL, O_NOGA},
+					     {"out", required_argument, NULL, 'o'},
+					     {"json", no_argument, NULL, O_JSON},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct ev e = {.nodes = 1, .cores = 4, .seed = 1};
+	ga_params_default(&e.ga);
+	const char *tiers = NULL, *vary = NULL, *out_dir = NULL;
+	uint32_t scales[MAX_SCALES];
+	size_t nscales = 0;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:t:o:qh", opts, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case 'm':
+			e.model_path = optarg;
+			break;
+		case 't':
+			tiers = optarg;
+			break;
+		case O_VARY:
+			vary = optarg;
+			break;
+		case O_CAPACITY:
+			if (e.ncaps == TCFG_MAX_TIERS) {
+				fprintf(stderr, "tiertrain eval: at most %d --capacity options\n", TCFG_MAX_TIERS);
+				return 2;
+			}
+			e.caps[e.ncaps++] = optarg;
+			break;
+		case O_SCALES:
+			bad = parse_scales(optarg, scales, &nscales);
+			break;
+		case O_SEED:
+			bad = tt_parse_u64("eval", "--seed", optarg, &e.seed);
+			break;
+		case O_NODES:
+			bad = tt_parse_u32("eval", "--nodes", optarg, &e.nodes) || e.nodes == 0;
+			break;
+		case O_CORES:
+			bad = tt_parse_u32("eval", "--cores", optarg, &e.cores) || e.cores == 0;
+			break;
+		case O_POP:
+			bad = tt_parse_u32("eval", "--population", optarg, &e.ga.population);
+			break;
+		case O_GEN:
+			bad = tt_parse_u32("eval", "--generations", optarg, &e.ga.max_generations);
+			break;
+		case O_PAT:
+			bad = tt_parse_u32("eval", "--patience", optarg, &e.ga.patience);
+			break;
+		case O_NOGA:
+			e.no_ga = 1;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case O_JSON:
+			e.json = 1;
+			break;
+		case 'q':
+			e.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (bad) {
+			if (e.nodes == 0 || e.cores == 0)
+				fprintf(stderr, "tiertrain eval: --nodes and --cores must be at least 1\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "tiertrain eval: expected at least one WORKFLOW (a file or gen:KIND)\n");
+		usage(stderr);
+		return 2;
+	}
+	e.ga.seed = e.seed;
+	char conf_buf[4096], model_buf[4096], err[1024];
+	if (!tiers)
+		tiers = tt_etc_path("tierfs.conf", conf_buf, sizeof(conf_buf));
+	if (!e.model_path)
+		e.model_path = tt_etc_path("tierfs-model.json", model_buf, sizeof(model_buf));
+	if (tcfg_load(tiers, &e.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain eval: %s\n", err);
+		return 1;
+	}
+	int status = 1;
+	/* Refuse a model that cannot be used before spending minutes. */
+	struct lrn_policy *probe = learned_policy(&e, err, sizeof(err));
+	if (!probe) {
+		fprintf(stderr, "tiertrain eval: %s\n", err);
+		goto out;
+	}
+	lrn_policy_destroy(probe);
+	char spec[256];
+	if (!vary) {
+		int mem = tcfg_tier_index(e.cfg, "mem");
+		snprintf(spec, sizeof(spec), "%s=0.05x,0.1x,0.2x,0.4x,0.8x", e.cfg->tiers[mem >= 0 ? mem : 0].name);
+		vary = spec;
+	}
+	if (sweep_parse_axis(vary, e.cfg, &e.axis, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain eval: --vary %s\n", err);
+		status = 2;
+		goto out;
+	}
+	for (size_t t = 0; t < e.cfg->ntiers; t++)
+		snprintf(e.pol_names[e.npol++], sizeof(e.pol_names[0]), "%s", e.cfg->tiers[t].name);
+	static const char *const others[] = {"random", "most-free", "learned", "ga"};
+	for (size_t i = 0; i < 4; i++)
+		if (!(e.no_ga && strcmp(others[i], "ga") == 0))
+			snprintf(e.pol_names[e.npol++], sizeof(e.pol_names[0]), "%s", others[i]);
+
+	/* Check every argument before the first simulation. */
+	size_t total = 0;
+	for (int a = optind; a < argc; a++) {
+		if (strncmp(argv[a], "gen:", 4) == 0) {
+			const struct gen_kind_info *k = gen_kind_find(argv[a] + 4);
+			if (!k) {
+				fprintf(stderr, "tiertrain eval: %s: no such generator kind (tiertrain generate --list)\n",
+					argv[a]);
+				status = 2;
+				goto out;
+			}
+			total += (nscales ? nscales : 3) * e.axis.n;
+		} else {
+			if (access(argv[a], R_OK) != 0) {
+				fprintf(stderr, "tiertrain eval: %s: %s\n", argv[a], strerror(errno));
+				goto out;
+			}
+			total += e.axis.n;
+		}
+	}
+	if (!e.json) {
+		char sz[32];
+		printf("%-34s %7s %9s", "workflow", "tasks", e.cfg->tiers[e.axis.tier].name);
+		for (size_t p = 0; p < e.npol; p++)
+			printf(" %10s", e.pol_names[p]);
+		printf("   (simulated I/O time, s; sweep %s from %s)\n", e.cfg->tiers[e.axis.tier].name,
+		       e.axis.values[0].relative ? "multiples of each workflow's bytes" : sweep_size_str((uint64_t)e.axis.values[0].v, sz, sizeof(sz)));
+	}
+	size_t done = 0;
+	for (int a = optind; a < argc; a++) {
+		if (strncmp(argv[a], "gen:", 4) == 0) {
+			const struct gen_kind_info *k = gen_kind_find(argv[a] + 4);
+			uint32_t def[3] = {k->default_scale / 2 > k->min_scale ? k->default_scale / 2 : k->min_scale,
+					   k->default_scale, k->default_scale * 2};
+			const uint32_t *sc = nscales ? scales : def;
+			size_t ns = nscales ? nscales : 3;
+			for (size_t i = 0; i < ns; i++) {
+				char *json = NULL;
+				size_t len = 0;
+				wf_graph *g = NULL;
+				if (gen_workflow(k->name, sc[i], e.seed, NULL, &json, &len, err, sizeof(err)) != 0 ||
+				    wf_load_buffer(json, len, argv[a], NULL, &g, err, sizeof(err)) != 0) {
+					fprintf(stderr, "tiertrain eval: %s at scale %u: %s\n", argv[a], sc[i], err);
+					free(json);
+					goto out;
+				}
+				free(json);
+				int rc = eval_workflow(&e, argv[a], k->name, g, &done, total);
+				wf_destroy(g);
+				if (rc != 0)
+					goto out;
+			}
+		} else {
+			wf_graph *g;
+			if (wf_load(argv[a], NULL, &g, err, sizeof(err)) != 0) {
+				fprintf(stderr, "tiertrain eval: %s\n", err);
+				goto out;
+			}
+			int rc = eval_workflow(&e, argv[a], NULL, g, &done, total);
+			wf_destroy(g);
+			if (rc != 0)
+				goto out;
+		}
+	}
+	struct verdict v;
+	judge(&e, &v);
+	if (e.json)
+		print_json(stdout, &e);
+	else
+		print_verdict(stdout, &e, &v);
+	if (out_dir && write_report(&e, out_dir, &v) != 0)
+		goto out;
+	if (out_dir && !e.json)
+		printf("report: %s/report.md\n", out_dir);
+	status = 0;
+out:
+	for (size_t i = 0; i < e.nc; i++) {
+		free(e.c[i].workflow);
+		free(e.c[i].kind);
+	}
+	free(e.c);
+	tcfg_free(e.cfg);
+	return status;
 }
