@@ -228,6 +228,16 @@ static int build_genome(gen_dag *d, uint32_t chroms, uint32_t w)
  * a final mapMerge of all lanes, chr21 (maqindex), pileup. maq/maqindex
  * and the reference .bfa are shared inputs. 9 levels. */
 
+/* A task reading `n` inputs, then writing one new file. */
+static uint32_t step(gen_dag *d, const char *cat, const uint32_t *in, int n, const char *role,
+		     const char *fmt, uint32_t a, uint32_t b)
+{
+	uint32_t t = task(d, cat);
+	for (int k = 0; k < n; k++)
+		gd_in(d, t, in[k]);
+	return gd_out_new(d, t, role, fmt, a, b);
+}
+
 static int build_epigenomics(gen_dag *d, uint32_t lanes, uint32_t w)
 {
 	uint32_t *maps = malloc(w * sizeof(*maps)), *lane_map = malloc(lanes * sizeof(*lane_map));
@@ -246,25 +256,14 @@ static int build_epigenomics(gen_dag *d, uint32_t lanes, uint32_t w)
 		gd_in(d, split, sfq);
 		for (uint32_t k = 1; k <= w; k++) {
 			uint32_t chunk = gd_out_new(d, split, "fastqSplit.sfq", "lane%u_sequence.%u.sfq", l, k);
-			uint32_t t = task(d, "filterContams");
-			gd_in(d, t, chunk);
-			uint32_t clean = gd_out_new(d, t, "filterContams.sfq", "lane%u_sequence.%u.nocontam.sfq", l, k);
-			t = task(d, "sol2sanger");
-			gd_in(d, t, maq);
-			gd_in(d, t, maqidx);
-			gd_in(d, t, clean);
-			uint32_t fq = gd_out_new(d, t, "sol2sanger.fq", "lane%u_sequence.%u.nocontam.fq", l, k);
-			t = task(d, "fast2bfq");
-			gd_in(d, t, maq);
-			gd_in(d, t, maqidx);
-			gd_in(d, t, fq);
-			uint32_t bfq = gd_out_new(d, t, "fast2bfq.bfq", "lane%u_sequence.%u.nocontam.bfq", l, k);
-			t = task(d, "map");
-			gd_in(d, t, maq);
-			gd_in(d, t, maqidx);
-			gd_in(d, t, bfq);
-			gd_in(d, t, bfa);
-			maps[k - 1] = gd_out_new(d, t, "map.map", "lane%u_sequence.%u.nocontam.map", l, k);
+			/* each stage reads the previous one's output (in[0])
+			 * and the shared tools and reference after it */
+			uint32_t in[4] = { chunk, maq, maqidx, bfa };
+			in[0] = step(d, "filterContams", in, 1, "filterContams.sfq",
+				     "lane%u_sequence.%u.nocontam.sfq", l, k);
+			in[0] = step(d, "sol2sanger", in, 3, "sol2sanger.fq", "lane%u_sequence.%u.nocontam.fq", l, k);
+			in[0] = step(d, "fast2bfq", in, 3, "fast2bfq.bfq", "lane%u_sequence.%u.nocontam.bfq", l, k);
+			maps[k - 1] = step(d, "map", in, 4, "map.map", "lane%u_sequence.%u.nocontam.map", l, k);
 		}
 		uint32_t t = task(d, "mapMerge");
 		gd_in(d, t, maq);
@@ -358,54 +357,57 @@ static int build_cybershake(gen_dag *d, uint32_t ruptures, uint32_t w)
  * coincidences), a second Inspiral per segment, a second Thinca. The
  * generator's bottleneck jobs are our groups. 6 levels. */
 
+/* An Inspiral job: its bank (template or trigger) + the segment's frames,
+ * calibration and injections -> triggers. */
+static uint32_t inspiral_job(gen_dag *d, uint32_t bank, const uint32_t *frames, const uint32_t *shared,
+			     const char *fmt, uint32_t g, uint32_t i)
+{
+	uint32_t t = task(d, "Inspiral");
+	gd_in(d, t, bank);
+	for (int k = 0; k < 2; k++)
+		gd_in(d, t, frames[k]);
+	for (int k = 0; k < 3; k++)
+		gd_in(d, t, shared[k]);
+	return gd_out_new(d, t, "Inspiral.xml", fmt, g, i);
+}
+
 static int build_inspiral(gen_dag *d, uint32_t groups, uint32_t w)
 {
-	uint32_t *seg = malloc(4 * (size_t)w * sizeof(*seg)), *insp = malloc(w * sizeof(*insp));
+	uint32_t *seg = malloc(2 * (size_t)w * sizeof(*seg)), *insp = malloc(w * sizeof(*insp));
 	if (!seg || !insp) {
 		free(seg);
 		free(insp);
 		return -ENOMEM;
 	}
-	uint32_t fac = gd_file(d, "input.TmpltBank.fac_darm", "H-CAL_FAC_DARM_ERR_H1_S5_U_060.gwf");
-	uint32_t ref = gd_file(d, "input.TmpltBank.ref_darm", "H-CAL_REF_DARM_ERR_H1_S5_V1.gwf");
-	uint32_t inj = gd_file(d, "input.Inspiral.injection", "HL-INJECTIONS_100.xml");
+	/* calibration (two) and injections; one statement each, as file
+	 * indexes follow call order */
+	uint32_t shared[3];
+	shared[0] = gd_file(d, "input.TmpltBank.fac_darm", "H-CAL_FAC_DARM_ERR_H1_S5_U_060.gwf");
+	shared[1] = gd_file(d, "input.TmpltBank.ref_darm", "H-CAL_REF_DARM_ERR_H1_S5_V1.gwf");
+	shared[2] = gd_file(d, "input.Inspiral.injection", "HL-INJECTIONS_100.xml");
 	for (uint32_t g = 0; g < groups && !d->err; g++) {
 		for (uint32_t i = 0; i < w; i++) {
-			uint32_t *s = &seg[4 * (size_t)i];
+			uint32_t *s = &seg[2 * (size_t)i];
 			s[0] = gd_file(d, "input.TmpltBank.gwf", "H-H1_RDS_L4-%u-%u-a.gwf", g, i);
 			s[1] = gd_file(d, "input.TmpltBank.gwf", "H-H1_RDS_L4-%u-%u-b.gwf", g, i);
 			uint32_t t = task(d, "TmpltBank");
 			for (int k = 0; k < 2; k++)
 				gd_in(d, t, s[k]);
-			gd_in(d, t, fac);
-			gd_in(d, t, ref);
+			gd_in(d, t, shared[0]);
+			gd_in(d, t, shared[1]);
 			uint32_t bank = gd_out_new(d, t, "TmpltBank.xml", "H1-TMPLTBANK-%u-%u.xml", g, i);
-			t = task(d, "Inspiral");
-			gd_in(d, t, bank);
-			for (int k = 0; k < 2; k++)
-				gd_in(d, t, s[k]);
-			gd_in(d, t, fac);
-			gd_in(d, t, ref);
-			gd_in(d, t, inj);
-			insp[i] = gd_out_new(d, t, "Inspiral.xml", "H1-INSPIRAL-%u-%u.xml", g, i);
+			insp[i] = inspiral_job(d, bank, s, shared, "H1-INSPIRAL-%u-%u.xml", g, i);
 		}
 		uint32_t t = task(d, "Thinca");
 		for (uint32_t i = 0; i < w; i++)
 			gd_in(d, t, insp[i]);
 		uint32_t thinca = gd_out_new(d, t, "Thinca.xml", "H1-THINCA-%u.xml", g);
 		for (uint32_t i = 0; i < w; i++) {
-			uint32_t *s = &seg[4 * (size_t)i];
+			uint32_t *s = &seg[2 * (size_t)i];
 			t = task(d, "TrigBank");
 			gd_in(d, t, thinca);
 			uint32_t trig = gd_out_new(d, t, "TrigBank.xml", "H1-TRIGBANK-%u-%u.xml", g, i);
-			t = task(d, "Inspiral");
-			gd_in(d, t, trig);
-			for (int k = 0; k < 2; k++)
-				gd_in(d, t, s[k]);
-			gd_in(d, t, fac);
-			gd_in(d, t, ref);
-			gd_in(d, t, inj);
-			insp[i] = gd_out_new(d, t, "Inspiral.xml", "H1-INSPIRAL_TRIG-%u-%u.xml", g, i);
+			insp[i] = inspiral_job(d, trig, s, shared, "H1-INSPIRAL_TRIG-%u-%u.xml", g, i);
 		}
 		t = task(d, "Thinca");
 		for (uint32_t i = 0; i < w; i++)
