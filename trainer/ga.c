@@ -30,6 +30,7 @@ void ga_params_default(struct ga_params *p)
 		.group_mutation_rate = 0.5,
 		.seed = 1,
 		.threads = 2,
+		.polish = 1,
 	};
 }
 
@@ -403,6 +404,38 @@ static void breed(struct ga *ga, const struct ga_params *p, const uint32_t *orde
 	}
 }
 
+/* Make the winner canonical: every file the search left off the best
+ * static tier goes back to it when that costs nothing.  The GA leaves
+ * files whose tier does not matter wherever chance put them; as labels
+ * those are noise the model would learn. */
+static int polish(struct ga *ga, uint8_t *x, uint8_t base, double *fit, double *span, uint64_t *evals,
+		  char *err, size_t errlen)
+{
+	int *place = ga->place[0];
+	for (uint32_t f = 0; f < ga->nfiles; f++)
+		place[f] = -1;
+	for (uint32_t k = 0; k < ga->ngenes; k++)
+		place[ga->gene_file[k]] = x[k];
+	for (uint32_t k = 0; k < ga->ngenes; k++) {
+		if (x[k] == base)
+			continue;
+		place[ga->gene_file[k]] = base;
+		struct sim_result r;
+		int rc = sim_run(ga->sims[0], NULL, place, &r, err, errlen);
+		(*evals)++;
+		if (rc < 0 && rc != -ENOSPC)
+			return rc;
+		if (rc == 0 && r.io_time <= *fit) {
+			x[k] = base;
+			*fit = r.io_time;
+			*span = r.makespan;
+		} else {
+			place[ga->gene_file[k]] = x[k];
+		}
+	}
+	return 0;
+}
+
 int ga_search(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc,
 	      const struct ga_params *p, const struct ga_seed *seeds, size_t nseeds, int *best,
 	      struct ga_result *res, ga_progress_fn progress, void *progress_arg, char *err,
@@ -454,13 +487,19 @@ int ga_search(const wf_graph *g, const struct tcfg *cfg, const struct sim_config
 		seterr(err, errlen, "%s", ga.werr);
 		goto out;
 	}
-	double seed_best = INFINITY;
+	double seed_best = INFINITY, static_best = INFINITY;
 	const char *seed_best_name = "";
-	for (i = 0; i < nseeded; i++)
+	int best_static = -1;
+	for (i = 0; i < nseeded; i++) {
 		if (ga.nfit[i] < seed_best) {
 			seed_best = ga.nfit[i];
 			seed_best_name = seed_names[i];
 		}
+		if (i < ga.ntiers && ga.nfit[i] < static_best) {
+			static_best = ga.nfit[i];
+			best_static = (int)i;
+		}
+	}
 
 	uint32_t gen = 0, stale = 0;
 	double best_fit = INFINITY;
@@ -501,7 +540,13 @@ int ga_search(const wf_graph *g, const struct tcfg *cfg, const struct sim_config
 		rc = -ENOSPC;
 		goto out;
 	}
-	const uint8_t *x = &ga.genes[(size_t)order[0] * n];
+	uint8_t *x = &ga.genes[(size_t)order[0] * n];
+	double best_span = ga.span[order[0]];
+	if (p->polish && best_static >= 0) {
+		rc = polish(&ga, x, (uint8_t)best_static, &best_fit, &best_span, &evals, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
 	if (best) {
 		for (uint32_t f = 0; f < ga.nfiles; f++)
 			best[f] = -1;
@@ -511,7 +556,7 @@ int ga_search(const wf_graph *g, const struct tcfg *cfg, const struct sim_config
 	if (res) {
 		*res = (struct ga_result){
 			.best_io_time = best_fit,
-			.best_makespan = ga.span[order[0]],
+			.best_makespan = best_span,
 			.seed_io_time = seed_best,
 			.generations = gen,
 			.evaluations = evals,

@@ -44,6 +44,9 @@ struct ga_params {
 	double group_mutation_rate; /* chance per child of one group move */
 	uint64_t seed;
 	uint32_t threads; /* >= 1 */
+	/* After the search, move each file back to the best static tier
+	 * where that costs no I/O time (canonical labels; see ga.c). */
+	int polish;
 };
 
 void ga_params_default(struct ga_params *p);

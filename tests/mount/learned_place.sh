@@ -51,12 +51,18 @@ migrate_threads = 0
 [tier mem]
 path = $shm
 capacity = 1000
+read_bandwidth = 10G/s
+write_bandwidth = 8G/s
 [tier ssd]
 path = $root/ssd
 capacity = 64M
+read_bandwidth = 2G/s
+write_bandwidth = 1G/s
 [tier pfs]
 path = $root/pfs
 capacity = 64M
+read_bandwidth = 500M/s
+write_bandwidth = 400M/s
 CONF
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,workflow=$dax" 2>"$root/log" &
 pid=$!
@@ -143,4 +149,28 @@ assert len([r for r in rows if r["path"].startswith("load.")]) == 300
 ends = [r for r in csv.DictReader(open(sys.argv[1])) if r["event"] == "end"]
 assert any(r["path"] == "f.d" and r["bytes_written"] == "600" for r in ends), "no end line for f.d"
 PY
-echo "PASS: learned placement, fallback, full tier avoided, record log V5-V8, reload under load"
+# The retraining loop: the log names its configuration (with the tiers'
+# capacities) and the workflow file, and `tiertrain label --log` turns it
+# into records with the features this mount measured.
+python3 - "$root/state/records.csv" "$dax" "$root/tierfs.conf" <<'PY' || fail "record log config/attach lines"
+import csv, os, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cfg = [r for r in rows if r["event"] == "config"]
+att = [r for r in rows if r["event"] == "attach"]
+assert cfg and os.path.samefile(cfg[0]["path"], sys.argv[3]), cfg
+assert int(cfg[0]["free_ssd"]) > 0 and int(cfg[0]["free_pfs"]) > 0, cfg[0]
+assert att and os.path.isabs(att[0]["path"]) and os.path.samefile(att[0]["path"], sys.argv[2]), att
+PY
+"$tiertrain" label --log "$root/state/records.csv" -o "$root/relabelled.csv" -q >"$root/label.out" 2>&1 ||
+	fail "label --log: $(cat "$root/label.out")"
+python3 - "$root/relabelled.csv" "$root/state/records.csv" <<'PY' || fail "relabelled records"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+logged = {r["path"]: r for r in csv.DictReader(open(sys.argv[2])) if r["event"] == "create" and r["consumers"]}
+# f.b1, f.b2, f.c1, f.c2, f.d are created by tasks (f.a is a workflow input).
+assert len(rows) == 5, rows
+assert {r["tier"] for r in rows} <= {"mem", "ssd", "pfs"}
+sizes = sorted(r["task_input_bytes"] for r in rows)
+assert sizes == sorted(logged[p]["task_input_bytes"] for p in ("f.b1", "f.b2", "f.c1", "f.c2", "f.d")), sizes
+PY
+echo "PASS: learned placement, fallback, full tier avoided, record log V5-V8, reload under load, label --log"
