@@ -49,6 +49,10 @@ struct rp_options {
 	enum rp_compute compute;
 	uint64_t seed;           /* mixed into every file's content */
 	size_t chunk;            /* bytes per read/write call; 0 = 1 MiB */
+	bool no_cache;           /* drop an input's cached pages before reading
+				  * it, so every read reaches the storage (as
+				  * the simulator assumes), not the page cache
+				  * a previous reader filled */
 	rp_log_fn log;           /* progress notes; NULL = none */
 	void *log_ud;
 };

@@ -259,6 +259,12 @@ static int read_file(rp_run *r, unsigned char *buf, uint32_t fi, const char *who
 			    r->dir, f->path, f->bytes);
 	if (fd < 0)
 		return fail(r, fd, "%s: cannot open input %s/%s: %s%s", who, r->dir, f->path, strerror(-fd), hint(fd));
+	if (r->o.no_cache) {
+		/* Advice only: a file system that keeps no pages ignores it. */
+		t0 = now();
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		ac->io += now() - t0;
+	}
 	for (;;) {
 		t0 = now();
 		ssize_t n = read(fd, buf, r->o.chunk);

@@ -3,7 +3,7 @@
  * was the byte written.
  *
  *   tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T]
- *              [--compute none|sleep|spin] [--json] [--seed N]
+ *              [--compute none|sleep|spin] [--json] [--seed N] [--no-cache]
  *              [--stage-only | --no-stage]
  *
  * Exit status: 0 the run completed and verified, 1 the run failed (a
@@ -46,7 +46,7 @@ static const char *const compute_names[] = { "none", "sleep", "spin" };
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--stage-only | --no-stage]\n");
+	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--no-cache] [--stage-only | --no-stage]\n");
 }
 
 static void help(void)
@@ -64,6 +64,8 @@ static void help(void)
 	       "  --compute MODE     none (default), sleep or spin for the scaled runtime\n"
 	       "  --json             print the report as JSON\n"
 	       "  --seed N           varies the content of every file (default 0)\n"
+	       "  --no-cache         drop an input's cached pages before reading it, so every read\n"
+	       "                     reaches the storage (as the simulator assumes)\n"
 	       "  --stage-only       stage the input files and stop\n"
 	       "  --no-stage         run with the input files already in DIR (from --stage-only)\n"
 	       "\n"
@@ -119,7 +121,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "time-scale", required_argument, NULL, 'T' }, { "compute", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },            { "seed", required_argument, NULL, 'S' },
 		{ "stage-only", no_argument, NULL, 'O' },      { "no-stage", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+		{ "no-cache", no_argument, NULL, 'C' },        { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	uint64_t u;
@@ -156,6 +159,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'S':
 			if (!parse_u64(optarg, &a->o.seed))
 				return bad("--seed '%s': expected a whole number 0 or greater", optarg);
+			break;
+		case 'C':
+			a->o.no_cache = true;
 			break;
 		case 'O':
 		case 'N':
@@ -232,6 +238,7 @@ static int report_json(const struct args *a, const struct wf_summary *ws, const 
 	cJSON_AddNumberToObject(root, "time_scale", a->o.time_scale);
 	cJSON_AddStringToObject(root, "compute", compute_names[a->o.compute]);
 	cJSON_AddNumberToObject(root, "seed", (double)a->o.seed);
+	cJSON_AddBoolToObject(root, "no_cache", a->o.no_cache);
 	cJSON_AddNumberToObject(root, "staged_files", s.staged_files);
 	cJSON_AddNumberToObject(root, "staged_bytes", (double)s.staged_bytes);
 	cJSON_AddNumberToObject(root, "stage_s", s.stage_s);
