@@ -15,8 +15,9 @@
  *    then writes it. A learned trace generator uses this layer.
  *
  * Invariants: output depends only on (kind, scale, seed, options): same
- * arguments, same bytes, on any machine with IEEE doubles (own PRNG,
- * splitmix64/xoshiro256**). Task indexes are a topological order (every
+ * arguments, same bytes (own PRNG, splitmix64/xoshiro256**, a fixed draw
+ * order; only libm's exp/log/cos could round differently on another C
+ * library). Task indexes are a topological order (every
  * parent index is smaller than its child's). A file has at most one
  * producer. The library never prints and never exits: errors are a
  * negative errno plus one line in the caller's err buffer.
@@ -58,11 +59,10 @@ const struct gen_kind_info *gen_kind_find(const char *name);
 
 struct gen_options {
 	/* Second shape parameter (see gen_kind_info.width_means), 0 = the
-	 * kind's default: Montage overlap neighbours, images are scale;
-	 * 1000Genome individuals jobs per chromosome; Epigenomics chunks
-	 * per lane; CyberShake seismograms per rupture; Inspiral jobs per
-	 * group; SIPHT Patser jobs per replicon; GenBase analytic queries;
-	 * bintree fan-in. */
+	 * kind's default: Montage bands; 1000Genome individuals jobs per
+	 * chromosome; Epigenomics chunks per lane; CyberShake seismograms
+	 * per rupture; Inspiral segments per group; SIPHT Patser jobs per
+	 * replicon; GenBase analytic queries (1-5); bintree fan-in (2-64). */
 	uint32_t width;
 	double size_factor;    /* multiplies every drawn size, 0 = 1 */
 	double runtime_factor; /* multiplies every drawn runtime, 0 = 1 */
@@ -74,7 +74,7 @@ struct gen_options {
 typedef struct gen_dag gen_dag;
 
 struct gen_task_view {
-	const char *id;        /* unique, e.g. "mProject_00000001" */
+	const char *id;        /* unique, e.g. "mProject_ID0000001" */
 	const char *category;  /* e.g. "mProject" */
 	uint32_t level;        /* longest-path depth, 0 = entry task */
 	double runtime;        /* seconds, < 0 until drawn or set */
@@ -85,9 +85,11 @@ struct gen_task_view {
 
 struct gen_file_view {
 	const char *id;       /* unique file name */
-	/* Size-distribution key: "CATEGORY.WHAT" for a file task CATEGORY
-	 * writes (e.g. "mProject.image"), "input.WHAT" for a workflow input
-	 * (e.g. "input.raw_image"). Files of one role share a distribution. */
+	/* Size-distribution key: "CATEGORY.CLASS" for a file task CATEGORY
+	 * writes (e.g. "mProject.fits", "mProject.area"),
+	 * "input.CATEGORY.CLASS" for a workflow input, CATEGORY being its
+	 * first reader (e.g. "input.mProject.fits", the raw images). Files
+	 * of one role share a distribution (tools/gen_fit.py). */
 	const char *role;
 	int64_t producer;     /* task index, -1 for a workflow input */
 	uint32_t n_consumers;
@@ -124,9 +126,10 @@ GEN_WUR int gen_dag_set_size(gen_dag *d, uint32_t file, uint64_t bytes);
 GEN_WUR int gen_dag_set_runtime(gen_dag *d, uint32_t task, double seconds);
 
 /* WfFormat 1.5 JSON (specification + execution, a "category" on every
- * task). Every task needs a runtime (draw or set first): -EINVAL
- * otherwise. name NULL = "KIND-SCALE". to_json: malloc'd NUL-terminated text, *len without the
- * NUL (len may be NULL). write_json: -EIO on a write error. */
+ * task; makespanInSeconds = the critical path). Every task needs a
+ * runtime (draw or set first): -EINVAL otherwise. name NULL =
+ * "KIND-SCALE". to_json: malloc'd NUL-terminated text, *len without the
+ * NUL (len may be NULL); -ENOMEM. write_json: -EIO on a write error. */
 GEN_WUR int gen_dag_to_json(const gen_dag *d, const char *name, char **out,
 			    size_t *len);
 GEN_WUR int gen_dag_write_json(const gen_dag *d, const char *name, FILE *fp);
@@ -146,7 +149,8 @@ struct gen_fit {
 	const char *key;   /* a file role, or "rt.CATEGORY" for runtimes */
 	double mu, sigma;  /* ln(bytes) or ln(seconds): log-normal */
 	double lo, hi;     /* draws are clamped to [lo, hi] (observed range) */
-	uint32_t n;        /* samples the fit used (0 = published figures) */
+	uint32_t n;        /* samples the fit used (0 = published or chosen
+			    * figures, see tools/gen_fit.py) */
 };
 /* Entry for (kind, key), NULL if none. */
 const struct gen_fit *gen_fit_find(const char *kind, const char *key);
