@@ -72,6 +72,15 @@
 	X("migrate_threads", GLOBAL, INT, "2", "N", 1, G_OFF(migrate_threads), 0, 16,              \
 	  "Moves between tiers in flight at most (0 turns the background migrator off; "          \
 	  "a full tier still spills).")                                                            \
+	X("phase_model", GLOBAL, PATH, NULL, "FILE", 1, G_OFF(phase_model), 0, 0,                  \
+	  "Phase model (JSON, from tiertrain phases): the daemon tracks the load's phase every "   \
+	  "tick and shows it in tierctl status.")                                                  \
+	X("proactive", GLOBAL, BOOL, "false", "BOOL", 1, G_OFF(proactive), 0, 0,                   \
+	  "Demote cold files before a tier reaches its high watermark, as soon as its free space " \
+	  "drops below what the phases likely to come would write (needs phase_model).")          \
+	X("proactive_horizon", GLOBAL, SECONDS, "10", "SECONDS", 1, G_OFF(proactive_horizon), 0, 0, \
+	  "Seconds of the coming phases' fill (their 95th percentile rate) that proactive mode "   \
+	  "keeps free in each tier, at most down to the low watermark.")                           \
 	X("path", TIER, PATH, NULL, "DIR", 0, T_OFF(path), 0, 0,                                   \
 	  "Existing directory that holds this tier's files (required); relative paths are "        \
 	  "relative to the configuration file.")                                                   \
@@ -1129,6 +1138,7 @@ void tcfg_free(struct tcfg *c)
 	free(c->file);
 	free(c->state_dir);
 	free(c->model);
+	free(c->phase_model);
 	free(c);
 }
 

@@ -106,6 +106,31 @@ static void add_workflow(void *arg, const struct tpl_attachment_info *a)
 	cJSON_AddItemToArray(arg, w);
 }
 
+/* "phase": the load phase the phase model sees (null without a model). */
+static void add_phase(struct tfs *fs, cJSON *r)
+{
+	if (!fs->phase) {
+		cJSON_AddNullToObject(r, "phase");
+		return;
+	}
+	struct mon_phase_status st;
+	mon_phase_status(fs->phase, &st);
+	cJSON *o = cJSON_AddObjectToObject(r, "phase");
+	cJSON_AddStringToObject(o, "model", fs->cfg->phase_model);
+	cJSON_AddNumberToObject(o, "phases", (double)mon_phase_info(fs->phase)->k);
+	cJSON_AddNumberToObject(o, "current", st.phase); /* -1: warming up */
+	cJSON_AddNumberToObject(o, "next", st.next);
+	cJSON_AddNumberToObject(o, "next_prob", st.next_prob);
+	cJSON_AddNumberToObject(o, "ticks_in_phase", (double)st.ticks_in_phase);
+	cJSON_AddNumberToObject(o, "changes", (double)st.changes);
+	cJSON_AddNumberToObject(o, "distance", st.distance);
+	cJSON_AddBoolToObject(o, "novel", st.novel);
+	cJSON_AddBoolToObject(o, "proactive", fs->cfg->proactive);
+	cJSON *h = cJSON_AddObjectToObject(o, "headroom");
+	for (int t = 0; t < fs->ntiers; t++)
+		cJSON_AddNumberToObject(h, fs->tiers[t].name, (double)atomic_load(&fs->headroom[t]));
+}
+
 static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 {
 	struct mon_state ms;
@@ -164,6 +189,9 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 	cJSON_AddNumberToObject(mig, "retried", (double)mst.retried);
 	cJSON_AddNumberToObject(mig, "moves_total", (double)atomic_load(&fs->moves));
 	cJSON_AddNumberToObject(mig, "moved_bytes_total", (double)atomic_load(&fs->moved_bytes));
+	cJSON_AddNumberToObject(mig, "proactive_plans", (double)mst.proactive_plans);
+	cJSON_AddNumberToObject(mig, "proactive_bytes", (double)mst.proactive_bytes);
+	add_phase(fs, r);
 	tpl_list(fs->place, add_workflow, cJSON_AddArrayToObject(r, "workflows"));
 	(void)req;
 	return r;
@@ -254,11 +282,21 @@ static cJSON *cmd_stats(struct tfs *fs, const cJSON *req)
 		cJSON *r = text_reply("text", mon_print_prometheus, fs->mon);
 		cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "text");
 		if (cJSON_IsString(t)) {
-			char extra[256];
-			snprintf(extra, sizeof(extra),
-				 "# HELP tierfs_spills_total Files moved because their tier was full.\n"
-				 "# TYPE tierfs_spills_total counter\ntierfs_spills_total %llu\n",
-				 (unsigned long long)atomic_load(&fs->spills));
+			char extra[512];
+			int n = snprintf(extra, sizeof(extra),
+					 "# HELP tierfs_spills_total Files moved because their tier was full.\n"
+					 "# TYPE tierfs_spills_total counter\ntierfs_spills_total %llu\n",
+					 (unsigned long long)atomic_load(&fs->spills));
+			if (fs->phase) {
+				struct mon_phase_status st;
+				mon_phase_status(fs->phase, &st);
+				snprintf(extra + n, sizeof(extra) - (size_t)n,
+					 "# HELP tierfs_phase Load phase by the phase model (-1 while warming up).\n"
+					 "# TYPE tierfs_phase gauge\ntierfs_phase %d\n"
+					 "# HELP tierfs_phase_novel 1 while the load is unlike every learnt phase.\n"
+					 "# TYPE tierfs_phase_novel gauge\ntierfs_phase_novel %d\n",
+					 st.phase, st.novel);
+			}
 			size_t l = strlen(t->valuestring) + strlen(extra) + 1;
 			char *all = malloc(l);
 			if (all) {
@@ -303,6 +341,7 @@ static cJSON *cmd_stats(struct tfs *fs, const cJSON *req)
 		}
 		cJSON_AddItemToArray(tiers, o);
 	}
+	add_phase(fs, r);
 	return r;
 }
 

@@ -240,6 +240,71 @@ static int is_network_fs(int fd)
 	return 0;
 }
 
+/* The probability above which a coming phase counts for the headroom. */
+#define PHASE_THETA 0.05
+
+/* Each monitor frame (ticker thread): the phase tracker's step, the phase
+ * offered to the placement model, and in proactive mode the headroom the
+ * migrator keeps free in each tier (at most down to the low watermark, so
+ * it is never more aggressive than a watermark drain). */
+static void phase_on_frame(void *ud, const double *frame, size_t ncols)
+{
+	struct tfs *fs = ud;
+	static int last_phase = -1, last_novel;
+	if (mon_phase_step(fs->phase, frame, ncols) != 0)
+		return;
+	struct mon_phase_status st;
+	mon_phase_status(fs->phase, &st);
+	tpl_set_phase(fs->place, st.phase);
+	if (st.phase != last_phase && st.phase >= 0)
+		tfs_log(TCFG_LOG_INFO, "load phase %d (was %d); likeliest next %d", st.phase, last_phase, st.next);
+	if (st.novel && !last_novel)
+		tfs_log(TCFG_LOG_WARN, "load unlike any learnt phase for %llu ticks (distance %.2f): consider retraining the phase model",
+			(unsigned long long)st.ticks_in_phase, st.distance);
+	last_phase = st.phase;
+	last_novel = st.novel;
+	for (int t = 0; t < fs->ntiers; t++) {
+		uint64_t need = 0;
+		if (fs->cfg->proactive && st.phase >= 0) {
+			const struct tcfg_tier *ct = &fs->cfg->tiers[t];
+			double cap = (1.0 - ct->low_watermark) * (double)fs->tiers[t].capacity;
+			need = mon_phase_headroom(fs->phase, st.phase, (size_t)t, fs->cfg->proactive_horizon, PHASE_THETA);
+			if ((double)need > cap)
+				need = (uint64_t)cap;
+		}
+		atomic_store(&fs->headroom[t], need);
+	}
+}
+
+/* phase_model = FILE: loaded before the monitor starts, refused (and the
+ * mount with it) when it does not fit this mount's tiers. */
+static int load_phase_model(struct tfs *fs, const struct tcfg *cfg)
+{
+	char err[512];
+	if (!cfg->phase_model) {
+		if (cfg->proactive)
+			tfs_log(TCFG_LOG_WARN, "proactive = true needs phase_model =; static watermarks only");
+		return 0;
+	}
+	if (mon_phase_load(cfg->phase_model, &fs->phase, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tierfs: phase_model: %s\n", err);
+		return -1;
+	}
+	const struct mon_phase_info *in = mon_phase_info(fs->phase);
+	if (in->ntiers != (size_t)fs->ntiers) {
+		fprintf(stderr, "tierfs: phase_model: %s was trained on %zu tiers, this mount has %d\n", cfg->phase_model,
+			in->ntiers, fs->ntiers);
+		return -1;
+	}
+	for (int t = 0; t < fs->ntiers; t++)
+		if (strcmp(mon_phase_tier_name(fs->phase, (size_t)t), fs->tiers[t].name))
+			tfs_log(TCFG_LOG_WARN, "phase_model: tier %d is '%s' in %s but '%s' here; taken as the same", t,
+				mon_phase_tier_name(fs->phase, (size_t)t), cfg->phase_model, fs->tiers[t].name);
+	tfs_log(TCFG_LOG_INFO, "phase model %s: %zu phases over %zu-frame windows%s", cfg->phase_model, in->k,
+		in->history + 1, cfg->proactive ? ", proactive demotion on" : "");
+	return 0;
+}
+
 static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 {
 	fs->ntiers = (int)cfg->ntiers;
@@ -278,7 +343,13 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 		fprintf(stderr, "tierfs: cannot measure the tiers' use: %s\n", strerror(-rc));
 		return -1;
 	}
+	if (load_phase_model(fs, cfg) != 0)
+		return -1;
 	struct mon_config mc = {.ntiers = (size_t)fs->ntiers, .log = monitor_log};
+	if (fs->phase) {
+		mc.on_frame = phase_on_frame;
+		mc.frame_ud = fs;
+	}
 	for (int t = 0; t < fs->ntiers; t++)
 		mc.tiers[t] = (struct mon_tier_config){fs->tiers[t].name, fs->tiers[t].capacity,
 						       atomic_load(&fs->tiers[t].used), fs->tiers[t].path};
@@ -470,6 +541,7 @@ out_fs:
 				close(fs.tiers[t].rootfd);
 		tpl_destroy(fs.place);
 		mon_destroy(fs.mon);
+		mon_phase_destroy(fs.phase);
 		tfs_journal_close(fs.journal);
 		tfs_destroy(&fs);
 	}

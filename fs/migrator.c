@@ -48,6 +48,7 @@ struct tfs_migrator {
 	uint64_t incoming[TCFG_MAX_TIERS]; /* bytes queued into each tier by promotions */
 	_Atomic uint64_t demoted_files, demoted_bytes, promoted_files, promoted_bytes, failed, retried, queued;
 	_Atomic uint64_t demoted_rank_bytes[3];
+	_Atomic uint64_t proactive_bytes, proactive_plans; /* planned ahead of the watermark */
 	struct {
 		char dir[PATH_MAX];
 		int64_t level;
@@ -227,6 +228,8 @@ void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out)
 	out->queued = atomic_load(&m->queued);
 	for (int r = 0; r < 3; r++)
 		out->demoted_rank_bytes[r] = atomic_load(&m->demoted_rank_bytes[r]);
+	out->proactive_bytes = atomic_load(&m->proactive_bytes);
+	out->proactive_plans = atomic_load(&m->proactive_plans);
 }
 
 /* ---- demotion ---------------------------------------------------------------- */
@@ -348,9 +351,16 @@ static void plan_demotions(struct tfs *fs, int t)
 	pthread_mutex_lock(&m->lock);
 	uint64_t planned = m->planned[t];
 	pthread_mutex_unlock(&m->lock);
-	if ((double)used <= ct->high_watermark * (double)tr->capacity || planned > 0)
+	/* Proactive mode (phase model): headroom is what the phases likely to
+	 * come would write within the horizon, capped by the low watermark;
+	 * free space under it starts a drain of cold files only. */
+	uint64_t cap = tr->capacity, free_b = used >= cap ? 0 : cap - used;
+	uint64_t need = atomic_load(&fs->headroom[t]);
+	int over = (double)used > ct->high_watermark * (double)cap;
+	int short_of_room = !over && need > free_b;
+	if ((!over && !short_of_room) || planned > 0)
 		return; /* under the mark, or a plan is still being carried out */
-	uint64_t goal = used - (uint64_t)(ct->low_watermark * (double)tr->capacity);
+	uint64_t goal = over ? used - (uint64_t)(ct->low_watermark * (double)cap) : need - free_b;
 
 	struct scan s = {.fs = fs, .tier = t};
 	char path[PATH_MAX] = "";
@@ -360,6 +370,8 @@ static void plan_demotions(struct tfs *fs, int t)
 	qsort(s.c, s.n, sizeof(*s.c), by_eviction_order);
 	uint64_t freed = 0, extra[TCFG_MAX_TIERS] = {0};
 	for (size_t i = 0; i < s.n && freed < goal; i++) {
+		if (short_of_room && s.c[i].rank == 2)
+			break; /* still to be read: only the watermark moves those */
 		int dst = demotion_target(fs, t, s.c[i].size, extra);
 		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank) != 0)
 			continue;
@@ -369,7 +381,12 @@ static void plan_demotions(struct tfs *fs, int t)
 	pthread_mutex_lock(&m->lock);
 	m->planned[t] += freed;
 	pthread_mutex_unlock(&m->lock);
-	if (freed)
+	if (freed && short_of_room) {
+		atomic_fetch_add(&m->proactive_bytes, freed);
+		atomic_fetch_add(&m->proactive_plans, 1);
+		tfs_log(TCFG_LOG_INFO, "tier %s: %llu bytes free, the coming phases need %llu: moving %llu cold bytes out early",
+			tr->name, (unsigned long long)free_b, (unsigned long long)need, (unsigned long long)freed);
+	} else if (freed)
 		tfs_log(TCFG_LOG_INFO, "tier %s above its high watermark: moving %llu bytes out", tr->name,
 			(unsigned long long)freed);
 	for (size_t i = 0; i < s.n; i++)

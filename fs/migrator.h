@@ -7,6 +7,11 @@
  *    workflow does not know, least recently used first, then files still to
  *    be read, the farthest next use first.  Each goes to the next slower
  *    tier that stays under its own high watermark.
+ *  - Proactive mode (proactive = true, with a phase model): also when a
+ *    tier's free space drops below fs->headroom[t], the bytes the phases
+ *    likely to come would write (main.c sets it each tick); then only the
+ *    files nobody will read or the workflow does not know go, until the
+ *    headroom is free again (never below the low watermark).
  *  - Promotion when a level of a workflow starts: the files the next
  *    level's tasks will read that sit on a slower tier move up, when the
  *    faster tier has room under its high watermark and the copy would be
@@ -43,6 +48,9 @@ struct tfs_migrator_stats {
 	/* demoted bytes by why they could go: [0] nobody reads them any more,
 	 * [1] no workflow knows them, [2] still to be read */
 	uint64_t demoted_rank_bytes[3];
+	/* proactive mode: demotions planned because free space fell under the
+	 * headroom the coming phases need, before the high watermark */
+	uint64_t proactive_plans, proactive_bytes;
 };
 void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out);
 

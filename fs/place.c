@@ -43,6 +43,7 @@ struct tpl {
 	struct lrn_model *model;
 	char *model_path;
 	int model_map[TPL_MAX_FEATURES]; /* model feature f -> vector slot */
+	_Atomic int phase; /* tpl_set_phase(): the load phase for a model asking current_phase */
 	int class_tier[LRN_MAX_CLASSES]; /* model class c -> tier, -1 = none */
 	struct attachment *atts;
 
@@ -219,8 +220,12 @@ static int map_model(struct tpl *p, struct lrn_model *m, int *fmap, int *cmap, c
 		for (size_t t = 0; t < p->ntiers; t++)
 			if (!strcmp(name, p->tier_feature_names[t]))
 				fmap[f] = (int)(TPL_F_NSTATIC + t);
-		if (fmap[f] < 0) {
-			snprintf(err, errlen, "the model's feature '%s' is not one tierfs provides (it provides %s ... free_%s)",
+		/* Offered only to a model that asks: the record log and the
+		 * simulator's vectors stay as they were. */
+		if (!strcmp(name, TPL_FEATURE_PHASE))
+			fmap[f] = TPL_PHASE_SLOT;
+		if (fmap[f] == -1) {
+			snprintf(err, errlen, "the model's feature '%s' is not one tierfs provides (it provides %s ... free_%s, " TPL_FEATURE_PHASE ")",
 				 name, static_names[0], p->cfg->tiers[p->ntiers - 1].name);
 			return -EINVAL;
 		}
@@ -295,6 +300,7 @@ int tpl_create(const struct tcfg *cfg, struct tpl **out, char *err, size_t errle
 	pthread_mutex_init(&p->log_lock, NULL);
 	p->cfg = cfg;
 	p->ntiers = cfg->ntiers;
+	atomic_init(&p->phase, -1);
 	for (size_t t = 0; t < p->ntiers; t++)
 		snprintf(p->tier_feature_names[t], sizeof(p->tier_feature_names[t]), "free_%s", cfg->tiers[t].name);
 	p->fallback = fallback_for(cfg);
@@ -521,7 +527,8 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 		float x[TPL_MAX_FEATURES], proba[LRN_MAX_CLASSES];
 		size_t nf = lrn_model_nfeatures(p->model), nc = lrn_model_nclasses(p->model);
 		for (size_t f = 0; f < nf; f++)
-			x[f] = (float)d->v.values[p->model_map[f]];
+			x[f] = p->model_map[f] == TPL_PHASE_SLOT ? (float)atomic_load(&p->phase)
+								 : (float)d->v.values[p->model_map[f]];
 		/* returns the most probable class; proba has them all */
 		if (lrn_model_predict(p->model, x, proba) >= 0) {
 			d->have_proba = 1;
@@ -613,6 +620,12 @@ void tpl_level_inputs(struct tpl *p, const char *dir, uint32_t level,
 const char *tpl_policy_name(struct tpl *p)
 {
 	return p->model ? "learned" : lrn_policy_name(p->fallback);
+}
+
+void tpl_set_phase(struct tpl *p, int phase)
+{
+	if (p)
+		atomic_store(&p->phase, phase);
 }
 
 const char *tpl_model_path(struct tpl *p)

@@ -132,6 +132,12 @@ void tpl_level_inputs(struct tpl *p, const char *dir, uint32_t level,
 
 const char *tpl_policy_name(struct tpl *p);
 const char *tpl_model_path(struct tpl *p); /* NULL when no model is loaded */
+/* The load phase from the monitor's phase model (-1 = none known), given
+ * to a model whose features include TPL_FEATURE_PHASE; any thread.  The
+ * simulator never sets it, so such a model sees -1 there. */
+#define TPL_FEATURE_PHASE "current_phase"
+#define TPL_PHASE_SLOT (-2) /* model_map value: not a vector slot */
+void tpl_set_phase(struct tpl *p, int phase);
 
 /* ---- the I/O record log -------------------------------------------------- */
 

@@ -65,6 +65,9 @@ struct tcfg {
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
 	int threads;		 /* max FUSE worker threads */
 	int migrate_threads;	 /* moves in flight at most, 0 = no background migrator */
+	char *phase_model;	 /* phase model (tiertrain phases) path or NULL */
+	int proactive;		 /* bool: demote ahead of the coming phases' fill (needs phase_model) */
+	double proactive_horizon; /* seconds of coming load the headroom covers */
 
 	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
 	 * than the backing filesystem); NULL = none.  Set by the caller. */

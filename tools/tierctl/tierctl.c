@@ -929,6 +929,35 @@ static void workflows_table(const cJSON *list, const char *indent)
 	table_print(&t, stdout, indent);
 }
 
+/* One line on the load phase (status and stats), or 0 when the mount has
+ * no phase model. */
+static int phase_line(const cJSON *r, char *buf, size_t len)
+{
+	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(r, "phase");
+	if (!cJSON_IsObject(ph))
+		return 0;
+	int cur = (int)num0(ph, "current"), next = (int)num0(ph, "next");
+	size_t n;
+	if (cur < 0)
+		n = (size_t)snprintf(buf, len, "warming up (%.0f phases known)", num0(ph, "phases"));
+	else
+		n = (size_t)snprintf(buf, len, "%d of %.0f for %.0f ticks, %.0f changes; next likely %d (%.0f%%)%s", cur,
+				     num0(ph, "phases"), num0(ph, "ticks_in_phase"), num0(ph, "changes"), next,
+				     100 * num0(ph, "next_prob"),
+				     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ph, "novel")) ? "; NOVEL load" : "");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ph, "proactive"))) {
+		const cJSON *h;
+		n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, "; proactive headroom");
+		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ph, "headroom"))
+		{
+			char sz[16];
+			n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, " %s %s", h->string,
+					      hsize(cJSON_IsNumber(h) ? h->valuedouble : 0, sz, sizeof(sz)));
+		}
+	}
+	return 1;
+}
+
 static int cmd_status(struct ctx *x)
 {
 	struct daemon *d = daemon_default(x);
@@ -991,6 +1020,9 @@ static int cmd_status(struct ctx *x)
 		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on"
 										       : "off");
 	table_row(&kv, "spills", spills);
+	char phase[512];
+	if (phase_line(r, phase, sizeof(phase)))
+		table_row(&kv, "phase", phase);
 	const cJSON *mig = cJSON_GetObjectItemCaseSensitive(r, "migration");
 	if (cJSON_IsObject(mig)) {
 		char smb[16], sdb[16], spb[16], line[256];
@@ -1258,6 +1290,9 @@ static int cmd_stats(struct ctx *x)
 		table_row(&kv, "metadata ops", c);
 		table_row(&kv, "migration backlog", dd);
 		table_row(&kv, "spills", e);
+		char phase[512];
+		if (phase_line(r, phase, sizeof(phase)))
+			table_row(&kv, "phase", phase);
 		table_print(&kv, stdout, "");
 		putchar('\n');
 		static const char *const hdr[] = {

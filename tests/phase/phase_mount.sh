@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# phase_mount.sh TIERFS TIERCTL TIERTRAIN PHASE_SYNTH - a real mount with a
+# phase model: the phase shows in tierctl status and stats (JSON, table,
+# Prometheus) once the warm-up frames have passed; proactive mode demotes a
+# cold file before the high watermark when free space drops below the
+# headroom the coming phases need; a broken phase model stops the mount
+# with an error naming the file.  Exit 77 only without /dev/fuse.
+set -uo pipefail
+tierfs=$1 tierctl=$2 tiertrain=$3 synth=$4
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+py=$(command -v python3) || { echo "FAIL: python3 is needed to check JSON"; exit 1; }
+
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+pass() { echo "ok: $*"; }
+
+root=$(mktemp -d /tmp/phase-mount-XXXXXX)
+mnt=$root/mnt
+pid=
+cleanup() {
+	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	rm -rf "$root"
+}
+trap cleanup EXIT
+mkdir -p "$mnt" "$root/mem" "$root/ssd" "$root/pfs" "$root/state"
+cat >"$root/tierfs.conf" <<CONF
+[global]
+placement = first
+state_dir = $root/state
+[tier mem]
+path = $root/mem
+capacity = 8M
+high_watermark = 0.9
+low_watermark = 0.7
+[tier ssd]
+path = $root/ssd
+capacity = 64M
+[tier pfs]
+path = $root/pfs
+capacity = 64M
+CONF
+
+"$synth" "$root/a.csv" 1 i80q60d80q50i60d60 || { echo "FAIL: synth"; exit 1; }
+"$tiertrain" phases "$root/a.csv" -o "$root/phases.json" --epochs 40 -q >/dev/null || { echo "FAIL: train"; exit 1; }
+
+# A broken phase model stops the mount before anything is mounted.
+sed 's/"centroids"/"centroid"/' "$root/phases.json" >"$root/bad.json"
+if "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,phase_model=$root/bad.json" 2>"$root/err"; then
+	fail "mounted with a broken phase model"
+	fusermount3 -u "$mnt"
+else
+	grep -q "phase_model: $root/bad.json: centroids: missing" "$root/err" && pass "broken model refused" ||
+		fail "broken model error: $(cat "$root/err")"
+fi
+
+# A long horizon makes every phase reachable, so the headroom is the cap:
+# (1 - low_watermark) of mem's 8M = 2.4M.
+"$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,phase_model=$root/phases.json,proactive=true,proactive_horizon=600" \
+	2>"$root/log" &
+pid=$!
+for _ in $(seq 200); do mountpoint -q "$mnt" && break; sleep 0.05; done
+mountpoint -q "$mnt" || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
+
+status() { "$tierctl" --mount "$mnt" status --json 2>&1; }
+json() { printf '%s' "$out" | $py -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"; }
+
+out=$(status)
+json 'j["phase"]["phases"] >= 2 and j["phase"]["model"].endswith("phases.json")' && pass "status names the phase model" ||
+	fail "status: $out"
+# Warm-up is history (4) frames, one per second; then a phase.
+for _ in $(seq 40); do
+	out=$(status)
+	json 'j["phase"]["current"] >= 0' && break
+	sleep 0.5
+done
+json 'j["phase"]["current"] >= 0 and j["phase"]["next"] >= 0' && pass "a phase after warm-up" ||
+	fail "no phase after 20 s: $out"
+json 'j["phase"]["proactive"] and j["phase"]["headroom"]["mem"] == int(0.3 * 8 * 1048576)' &&
+	pass "proactive headroom on mem is the cap" || fail "headroom: $out"
+text=$("$tierctl" --mount "$mnt" status)
+grep -Eq '^ *phase +[0-9]+ of [0-9]+ for' <<<"$text" && pass "status table shows the phase" || fail "status table: $text"
+out=$("$tierctl" --mount "$mnt" stats --json)
+json 'j["phase"]["current"] >= 0' && pass "stats JSON has the phase" || fail "stats: $out"
+prom=$("$tierctl" --mount "$mnt" stats --prometheus)
+grep -Eq '^tierfs_phase [0-9]+$' <<<"$prom" && pass "Prometheus tierfs_phase" || fail "prometheus: $prom"
+
+# 6 x 1M into mem: 75% used, under the 90% high watermark, but 2M free is
+# less than the 2.4M headroom: the least recently used file goes early.
+for i in 1 2 3 4 5 6; do
+	head -c 1048576 /dev/urandom >"$mnt/f$i"
+	sleep 0.1
+done
+for _ in $(seq 40); do
+	out=$(status)
+	json 'j["migration"]["proactive_plans"] >= 1 and j["migration"]["moves_total"] >= 1' && break
+	sleep 0.25
+done
+json 'j["migration"]["proactive_plans"] >= 1' && pass "proactive demotion planned under the high watermark" ||
+	fail "no proactive plan: $out"
+for _ in $(seq 40); do [ -e "$root/ssd/f1" ] && break; sleep 0.25; done
+[ -e "$root/ssd/f1" ] && [ ! -e "$root/mem/f1" ] && pass "the oldest file moved to ssd" ||
+	fail "f1 not demoted: mem $(ls "$root/mem") ssd $(ls "$root/ssd")"
+cmp -s "$mnt/f6" "$root/mem/f6" && pass "the newest file stays in mem" || fail "f6 not in mem"
+grep -q "the coming phases need" "$root/log" && pass "the log says why" || fail "log: $(cat "$root/log")"
+
+fusermount3 -u "$mnt"
+wait "$pid"
+pid=
+[ "$fails" -eq 0 ] || { echo "$fails failures"; exit 1; }
+echo "all passed"
