@@ -8,6 +8,7 @@
  * number of nodes is not bounded by the open-file limit.
  */
 #include "tierfs.h"
+#include "recorder.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -142,6 +143,9 @@ static void free_handles(struct tfs_node *n)
 
 static void node_free(struct tfs_node *n)
 {
+	/* The kernel forgot a file it no longer holds open: its life as the
+	 * recorder sees it ended with its last close. */
+	trec_file_finish(n->rec, n->size);
 	free_handles(n);
 	pthread_rwlock_destroy(&n->io_lock);
 	pthread_mutex_destroy(&n->lock);

@@ -13,6 +13,7 @@
 #include "tierfs.h"
 #include "kernel_io.h"
 #include "ctl.h"
+#include "recorder.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +30,16 @@
 #define READ_BUF_MAX (1u << 20)
 
 static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi);
+
+/* The per-file I/O recorder (recorder.h): opened at init, its records
+ * finished at unmount by tfs_log_live_files().  One session per process. */
+static struct trec *recorder;
+
+/* Take a node's recorder stats (once: whoever gets them writes the record). */
+static struct trec_file *take_rec(struct tfs_node *n)
+{
+	return __atomic_exchange_n(&n->rec, NULL, __ATOMIC_ACQ_REL);
+}
 
 static struct tfs *fs_of(fuse_req_t req)
 {
@@ -157,6 +168,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 	tfs_log(TCFG_LOG_INFO, "kernel protocol %u.%u, writeback cache %s", conn->proto_major,
 		conn->proto_minor, fs->writeback ? "on" : "off");
+	char path[PATH_MAX], err[PATH_MAX + 128];
+	snprintf(path, sizeof(path), "%s/files.csv", fs->cfg->state_dir);
+	if (trec_create(path, fs->place, &recorder, err, sizeof(err)) != 0)
+		tfs_log(TCFG_LOG_WARN, "%s: per-file I/O records are off", err);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -593,14 +608,19 @@ static void file_unlinked(struct tfs *fs, int t, uint64_t ino, const struct stat
 		return;
 	}
 	log_end(fs, n, path);
+	struct trec_file *rec = NULL;
+	uint64_t size = 0;
 	pthread_mutex_lock(&n->lock);
 	if (n->handles) {
 		n->unlinked = 1;
 	} else {
+		rec = take_rec(n);
+		size = n->size;
 		tfs_uncharge(fs, n->tier, n->size);
 		n->size = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
+	trec_file_finish(rec, size);
 	tfs_node_unref(fs, n);
 }
 
@@ -850,10 +870,12 @@ static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 	if ((flags & O_TRUNC) && tfs_kio_kill_suidgid())
 		kill_suidgid(fd);
 	rc = attach_handle(fs, n, fd, flags, fi);
-	if (rc)
+	if (rc) {
 		close(fd);
-	else
+	} else {
 		tfs_access_note(fs, n->ino, (fi->flags & O_ACCMODE) != O_WRONLY);
+		trec_file_open(n->rec);
+	}
 	return rc;
 }
 
@@ -963,6 +985,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	if (!rc) {
 		node_of(fs, e.ino)->created_ns = tfs_now_ns();
+		struct trec_file *rec = trec_file_new(recorder, path, &d);
+		trec_file_open(rec);
+		trec_file_drop(__atomic_exchange_n(&node_of(fs, e.ino)->rec, rec, __ATOMIC_ACQ_REL));
 		tfs_ctl_note_decision(fs, e.attr.st_ino, &d);
 		rc = attach_handle(fs, node_of(fs, e.ino), fd, flags & ~O_TRUNC, fi);
 		if (rc)
@@ -1016,6 +1041,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	struct tfs *fs = fs_of(req);
 	atomic_fetch_add_explicit(&h->node->bytes_read, (uint64_t)n, memory_order_relaxed);
+	trec_io(h->node->rec, 0, (uint64_t)off, (uint64_t)n);
 	mon_read(fs->mon, tfs_tier_hint(h->node), (uint64_t)n);
 	tfs_emulate(fs, &fs->tiers[tfs_tier_hint(h->node)].rd, (uint64_t)n);
 	fuse_reply_buf(req, buf, (size_t)n);
@@ -1044,8 +1070,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 				rc = -errno;
 			else
 				tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
-			if (res > 0)
+			if (res > 0) {
 				atomic_fetch_add_explicit(&n->bytes_written, (uint64_t)res, memory_order_relaxed);
+				trec_io(n->rec, 1, (uint64_t)off, (uint64_t)res);
+			}
 			mon_write(fs->mon, tfs_tier_hint(n), (uint64_t)(res > 0 ? res : 0));
 		}
 		pthread_rwlock_unlock(&n->io_lock);
@@ -1111,12 +1139,16 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
 	} else {
 		n->cached_handles--;
 	}
+	struct trec_file *rec = NULL;
+	uint64_t rec_size = n->size;
 	if (!n->handles && n->unlinked) {
+		rec = take_rec(n); /* the last close after the unlink */
 		tfs_uncharge(fs, n->tier, n->size);
 		n->size = 0;
 		n->unlinked = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
+	trec_file_finish(rec, rec_size);
 	if (close_id > 0)
 		tfs_kio_backing_close(close_id);
 	close(h->fd);
@@ -1669,8 +1701,14 @@ void tfs_log_live_files(struct tfs *fs)
 				if (tfs_node_path_unlocked(fs, n, path, sizeof(path)) == 0)
 					log_end(fs, n, path);
 			}
+	/* Per-file records of the files still alive; the recorder closes. */
+	for (size_t i = 0; i < fs->table_size; i++)
+		for (struct tfs_node *n = fs->table[i]; n; n = n->hnext)
+			trec_file_finish(take_rec(n), n->size);
 	pthread_mutex_unlock(&fs->table_lock);
 	tpl_log_flush(fs->place);
+	trec_destroy(recorder);
+	recorder = NULL;
 }
 
 const struct fuse_lowlevel_ops tfs_ops = {

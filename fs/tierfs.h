@@ -59,6 +59,7 @@ struct tfs_tier {
 };
 
 struct tfs_handle;
+struct trec_file;
 
 struct tfs_node {
 	uint64_t ino;		  /* reported st_ino; key of the table (immutable) */
@@ -84,6 +85,7 @@ struct tfs_node {
 	uint64_t created_ns;	     /* immutable after create: when tierfs created it, 0 = before */
 	_Atomic uint64_t bytes_written; /* for the record log */
 	_Atomic uint64_t bytes_read;
+	struct trec_file *rec;	     /* recorder stats (recorder.h), NULL if none; taken once by exchange */
 };
 
 struct tfs_handle {
@@ -100,8 +102,6 @@ struct tfs {
 	int ntiers;
 	struct tpl *place; /* placement core: policy, model, workflows, record log */
 	struct mon *mon;   /* live tier state and time series; NULL-safe */
-	struct mon_phase *phase; /* phase model + online tracker (phase_model =), NULL if none */
-	_Atomic uint64_t headroom[TCFG_MAX_TIERS]; /* proactive mode: bytes kept free, set each tick */
 	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int remote_tier; /* a tier is on a network filesystem: close reports its errors */

@@ -21,6 +21,7 @@
 #include "tg_internal.h"
 
 #include <cJSON.h>
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -594,7 +595,12 @@ int tg_fit(const struct tg_records *rs, const struct tg_fit_options *opt, struct
 		}
 		progress(&o, "feature generators", (long)c + 1, (long)nc);
 	}
-	if ((rc = fit_tg(g, rs, X, cls_of, &o, &rng)))
+	/* Batches of 32 rows: OpenBLAS threads would only spin on them. */
+	int threads = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	rc = fit_tg(g, rs, X, cls_of, &o, &rng);
+	openblas_set_num_threads(threads);
+	if (rc)
 		goto fail;
 	free(names);
 	free(X);

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "recorder.h"
+
 #define TG_WUR __attribute__((warn_unused_result))
 
 #define TG_BINS 20	/* lifetime bins per curve */
@@ -39,14 +41,9 @@
  * fraction, the read then the write size histogram. */
 #define TG_NFEAT (TG_NV + 8 + 2 * TG_HIST)
 
-/* CSV header of a record file; the daemon's recorder (fs/recorder.h)
- * writes the same columns. */
-#define TG_CSV_HEADER                                                                                     \
-	"id,workflow,class,producer_level,producer_width,wf_tasks,wf_bytes,consumers,next_use_distance,"   \
-	"last_use_distance,size,bytes_read,bytes_written,reads,writes,opens,lifetime,seq_frac,"             \
-	"rh0,rh1,rh2,rh3,rh4,rh5,rh6,rh7,rh8,rh9,wh0,wh1,wh2,wh3,wh4,wh5,wh6,wh7,wh8,wh9,"                 \
-	"rc0,rc1,rc2,rc3,rc4,rc5,rc6,rc7,rc8,rc9,rc10,rc11,rc12,rc13,rc14,rc15,rc16,rc17,rc18,rc19,"       \
-	"wc0,wc1,wc2,wc3,wc4,wc5,wc6,wc7,wc8,wc9,wc10,wc11,wc12,wc13,wc14,wc15,wc16,wc17,wc18,wc19"
+/* CSV header of a record file: the columns the daemon's recorder
+ * (fs/recorder.h) writes, defined there once. */
+#define TG_CSV_HEADER TREC_CSV_HEADER
 #define TG_CSV_COLUMNS (3 + TG_NV + 8 + 2 * TG_HIST + TG_CURVE)
 
 struct tg_record {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "recorder.h"
 #include "tg_internal.h"
 #include "tracegen.h"
 #include "workflow.h"
@@ -154,6 +155,54 @@ Test(records, csv_round_trip, .init = mk_tmp, .fini = rm_tmp)
 		cr_assert(same_record(&rs.r[i], &back.r[i]), "record %zu differs after the round trip", i);
 	tg_records_free(&rs);
 	tg_records_free(&back);
+}
+
+Test(records, daemon_recorder_lines_read_back, .init = mk_tmp, .fini = rm_tmp)
+{
+	/* The daemon's recorder (fs/recorder.c) without a mount: its lines
+	 * must be what the trainer's strict reader takes. */
+	struct trec *r;
+	char err[512];
+	const char *p = tmp_file("files.csv", NULL);
+	cr_assert_eq(trec_create(p, NULL, &r, err, sizeof(err)), 0, "%s", err);
+	struct trec_file *f = trec_file_new(r, "out/a.dat", NULL), *g = trec_file_new(r, "b", NULL);
+	cr_assert(f && g);
+	trec_file_open(f);
+	for (int i = 0; i < 4; i++)
+		trec_io(f, 1, (uint64_t)i * 65536, 65536);
+	trec_file_open(f);
+	trec_io(f, 0, 500000, 50);
+	trec_io(f, 0, 0, 1000); /* back: not sequential (forward would be, as in Darshan) */
+	trec_file_finish(f, 262144);
+	trec_file_open(g);
+	trec_file_finish(g, 0);
+	cr_assert_eq(trec_count(r), 2);
+	trec_destroy(r);
+	struct tg_records rs = {0};
+	cr_assert_eq(tg_records_read_csv(p, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.n, 2);
+	const struct tg_record *a = &rs.r[0];
+	cr_assert_neq(a->id, rs.r[1].id, "ids are unique");
+	cr_assert_eq(a->workflow, rs.r[1].workflow, "one run");
+	cr_assert_str_eq(a->cls, "");
+	cr_assert_eq(a->size, 262144);
+	cr_assert_eq(a->bytes_written, 262144);
+	cr_assert_eq(a->writes, 4);
+	cr_assert_eq(a->write_hist[3], 4);
+	cr_assert_eq(a->bytes_read, 1050);
+	cr_assert_eq(a->reads, 2);
+	cr_assert_eq(a->read_hist[2], 1);
+	cr_assert_eq(a->read_hist[0], 1);
+	cr_assert_eq(a->opens, 2);
+	cr_assert_float_eq(a->seq_frac, 3.0 / 6.0, 1e-6, "3 appends follow a write; neither read does");
+	cr_assert_eq(a->v[5], -1, "no workflow: no next use");
+	float mx = 0;
+	for (int i = 0; i < TG_BINS; i++)
+		mx = fmaxf(mx, a->curve[TG_BINS + i]);
+	cr_assert_float_eq(mx, 1.0f, 1e-6, "the write curve is normalised by its maximum");
+	cr_assert_eq(rs.r[1].opens, 1);
+	cr_assert_eq(rs.r[1].bytes_written, 0);
+	tg_records_free(&rs);
 }
 
 static void expect_refused(const char *path, const char *needle1, const char *needle2)
@@ -413,8 +462,8 @@ static struct tg_gen *fit_small(const struct tg_records *rs, uint64_t seed)
 	struct tg_fit_options o;
 	tg_fit_options_default(&o);
 	o.seed = seed;
-	o.epochs = 40;
-	o.flow_iters = 60;
+	o.epochs = 20;
+	o.flow_iters = 40;
 	o.flow_layers = 4;
 	o.keep_real = 1;
 	struct tg_gen *g = NULL;

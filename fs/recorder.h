@@ -1,0 +1,69 @@
+/*
+ * recorder.h - the per-file I/O recorder (issue 10): for every file the
+ * daemon creates, what a trace generator learns from (trainer/tracegen.h):
+ * its workflow context (producer class, V1-V7), size, bytes and requests
+ * per direction, request-size histograms, sequential fraction, opens,
+ * lifetime and the read and write bytes over 20 bins of its lifetime.  One
+ * CSV line per file (TREC_CSV_HEADER, the columns `tiertrain tracegen`
+ * reads) when its life ends: the unlink of its last name (or the last close
+ * after it), the kernel forgetting it, or the unmount.  Ids, never paths:
+ * a file is a number unique in its run (inode numbers come back after an
+ * unlink), the run a hash of the mount's start, the attachment directory
+ * and the workflow file.
+ *
+ * Hot path: trec_io() is a handful of relaxed atomic adds on the file's
+ * own counters, no lock.  The time axis is a ring of TREC_SLOTS slots whose
+ * width doubles (under the file's mutex, taken only then) whenever the
+ * file outlives the slots; a request racing with such a doubling may land
+ * one slot late, an error of at most one slot (< 1/8 of a bin).
+ *
+ * Ownership: trec_create() opens the file (append) and returns the
+ * recorder, freed by trec_destroy() (NULL ok) after every trec_file was
+ * finished or dropped.  A trec_file belongs to its node; trec_file_finish()
+ * writes its record and frees it, trec_file_drop() frees it silently.
+ * FUSE-free; takes the placement core only to read the workflow context.
+ */
+#ifndef TIERFS_RECORDER_H
+#define TIERFS_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "place.h"
+
+#define TREC_WUR __attribute__((warn_unused_result))
+#define TREC_BINS 20
+#define TREC_HIST 10
+
+/* The record columns, shared with trainer/tracegen.h (TG_CSV_HEADER). */
+#define TREC_CSV_HEADER                                                                                   \
+	"id,workflow,class,producer_level,producer_width,wf_tasks,wf_bytes,consumers,next_use_distance,"   \
+	"last_use_distance,size,bytes_read,bytes_written,reads,writes,opens,lifetime,seq_frac,"             \
+	"rh0,rh1,rh2,rh3,rh4,rh5,rh6,rh7,rh8,rh9,wh0,wh1,wh2,wh3,wh4,wh5,wh6,wh7,wh8,wh9,"                 \
+	"rc0,rc1,rc2,rc3,rc4,rc5,rc6,rc7,rc8,rc9,rc10,rc11,rc12,rc13,rc14,rc15,rc16,rc17,rc18,rc19,"       \
+	"wc0,wc1,wc2,wc3,wc4,wc5,wc6,wc7,wc8,wc9,wc10,wc11,wc12,wc13,wc14,wc15,wc16,wc17,wc18,wc19"
+
+struct trec;
+struct trec_file;
+
+/* Open (append) the record file at path, writing the header when it is
+ * new or empty; -errno with err naming the file.  place may be NULL (no
+ * workflow context: class and V1-V7 empty). */
+TREC_WUR int trec_create(const char *path, struct tpl *place, struct trec **out, char *err, size_t errlen);
+void trec_destroy(struct trec *r);
+
+/* Start the stats of a file created at relpath (relative to the mount)
+ * with the placement decision d (NULL: unknown to any workflow).  NULL on
+ * -ENOMEM (the file then goes unrecorded). */
+struct trec_file *trec_file_new(struct trec *r, const char *relpath, const struct tpl_decision *d);
+void trec_file_open(struct trec_file *f);
+/* One request of len bytes at off that moved done bytes (write != 0: a
+ * write).  f may be NULL. */
+void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done);
+/* Write the record of the file with its final size, then free f. */
+void trec_file_finish(struct trec_file *f, uint64_t size);
+void trec_file_drop(struct trec_file *f);
+/* Records written so far. */
+uint64_t trec_count(const struct trec *r);
+
+#endif
