@@ -102,6 +102,8 @@ struct tfs {
 	int ntiers;
 	struct tpl *place; /* placement core: policy, model, workflows, record log */
 	struct mon *mon;   /* live tier state and time series; NULL-safe */
+	struct mon_phase *phase; /* phase model + online tracker (phase_model =), NULL if none */
+	_Atomic uint64_t headroom[TCFG_MAX_TIERS]; /* proactive mode: bytes kept free, set each tick */
 	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int remote_tier; /* a tier is on a network filesystem: close reports its errors */
