@@ -72,6 +72,8 @@ static int parse_factor(const char *s, double *out)
 	return 0;
 }
 
+/* Keep this layout: tools/make-default-model.sh reads the kinds (a bare
+ * name on its own line) and "(default N" from the scale line. */
 static void list_kinds(void)
 {
 	for (size_t i = 0; i < gen_kind_count(); i++) {
