@@ -204,7 +204,7 @@ struct trec_file *trec_file_new(struct trec *r, const char *relpath, const struc
 	f->v[5] = f->v[6] = -1;
 	if (d && d->known) {
 		for (size_t i = 0; i < d->v.n && i < 7; i++)
-			f->v[i] = d->v.values[i] >= TPL_DIST_NONE ? -1 : d->v.values[i];
+			f->v[i] = i >= 5 && d->v.values[i] >= TPL_DIST_NONE ? -1 : d->v.values[i];
 		if (r->place && d->workflow_dir) {
 			pthread_mutex_lock(&r->lock);
 			lookup_class(r, f, relpath, d->workflow_dir);
