@@ -249,11 +249,13 @@ static void usage_learned(FILE *fp)
 {
 	fprintf(fp,
 		"usage: tiertrain generate --learned GEN.json --count N -o DIR [--files N] [--fg flow|gauss|jitter]\n"
-		"                          [--seed S] [--max-ops N] [--no-ops]\n"
+		"                          [--kind KIND [--scale N]] [--seed S] [--max-ops N] [--no-ops]\n"
 		"Writes DIR/tracegen-NNNN.json (WfFormat 1.5) and DIR/tracegen-NNNN.ops (per-file operation stream:\n"
 		"'TIME open FILE r|w', 'TIME read|write FILE OFFSET LENGTH', 'TIME close FILE', seconds from the start).\n"
 		"--files: created files per workflow (default: the training runs' mean); --fg: feature generator\n"
-		"(default flow); --max-ops: requests per file and direction at most (default 256).\n");
+		"(default flow); --max-ops: requests per file and direction at most (default 256).\n"
+		"--kind: files on the DAG of a workflow generator kind (tiertrain generate --list) at --scale,\n"
+		"sampled per producer category, instead of the skeleton built from the records' V1-V7.\n");
 }
 
 int tt_cmd_generate_learned(int argc, char **argv)
@@ -262,6 +264,8 @@ int tt_cmd_generate_learned(int argc, char **argv)
 	unsigned long long count = 0, v;
 	struct tg_decode_options o = {.seed = 1, .fg = TG_FG_FLOW};
 	int ops = 1;
+	const char *kind = NULL;
+	unsigned long long scale = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int more = i + 1 < argc;
@@ -291,6 +295,11 @@ int tt_cmd_generate_learned(int argc, char **argv)
 				fprintf(stderr, "tiertrain generate: --fg: expected flow, gauss or jitter, got '%s'\n", argv[i]);
 				goto usage;
 			}
+		} else if (strcmp(a, "--kind") == 0 && more) {
+			kind = argv[++i];
+		} else if (strcmp(a, "--scale") == 0 && more) {
+			if (parse_ulong(a, argv[++i], 100000000, &scale))
+				goto usage;
 		} else if (strcmp(a, "--no-ops") == 0)
 			ops = 0;
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -321,7 +330,10 @@ int tt_cmd_generate_learned(int argc, char **argv)
 		char jp[PATH_MAX], op[PATH_MAX];
 		snprintf(jp, sizeof(jp), "%s/tracegen-%04llu.json", dir, i);
 		snprintf(op, sizeof(op), "%s/tracegen-%04llu.ops", dir, i);
-		if (tg_decode_workflow(g, &o, (uint32_t)i, jp, ops ? op : NULL, err, sizeof(err))) {
+		int rc = kind ? tg_decode_skeleton(g, &o, kind, (uint32_t)scale, (uint32_t)i, jp, ops ? op : NULL, err,
+						   sizeof(err))
+			      : tg_decode_workflow(g, &o, (uint32_t)i, jp, ops ? op : NULL, err, sizeof(err));
+		if (rc) {
 			fprintf(stderr, "%stiertrain generate: %s\n", tty ? "\n" : "", err);
 			status = 1;
 			break;

@@ -11,6 +11,13 @@
  * Every task above level 0 gets one explicit parent on the level below, so
  * our parser's longest-path levels are the sampled ones.
  *
+ * Or on a skeleton of the workflow generators (gen.h, tg_decode_skeleton):
+ * the kind's DAG with its own categories and drawn runtimes; a file whose
+ * producer's category is a class of the generator (a workflow input: the
+ * class "", as the recorder writes inputs staged through a mount) gets a
+ * sampled record and its size; any other keeps the drawn size and plain
+ * operations (one sequential write, one full read per consumer).
+ *
  * Timing: a task runs for the longest write span of its outputs (at least
  * 10 ms); levels run one after another.  A file's operations start at its
  * producer's start and follow its own curves over its lifetime: bin i
@@ -24,6 +31,7 @@
  * offset below the current end); reads continue from the last read or
  * start at a random offset, wrapping at the end of the file.
  */
+#include "gen.h"
 #include "tg_internal.h"
 
 #include <cJSON.h>
@@ -42,8 +50,8 @@ struct dfile {
 	size_t cls;
 	uint32_t level;
 	int producer;	/* task index */
-	int *consumers; /* task indexes */
-	int nconsumers;
+	double t0;	  /* its producer's start: where its operations begin */
+	const char *name; /* file id in the output, NULL = f%06d */
 };
 
 struct dtask {
@@ -315,6 +323,8 @@ static int build(struct dec *d, const struct tg_gen *g, const struct tg_decode_o
 	return 0;
 }
 
+static int emit_ops(struct dec *d, uint64_t max_ops);
+
 static int schedule_and_ops(struct dec *d, uint64_t max_ops)
 {
 	double lvl_start[MAX_LEVELS] = {0}, lvl_dur[MAX_LEVELS] = {0};
@@ -338,10 +348,18 @@ static int schedule_and_ops(struct dec *d, uint64_t max_ops)
 		lvl_start[lv] = lvl_start[lv - 1] + lvl_dur[lv - 1];
 	for (size_t t = 0; t < d->nt; t++)
 		d->t[t].start = lvl_start[d->t[t].level];
+	for (size_t i = 0; i < d->nf; i++)
+		d->f[i].t0 = d->t[d->f[i].producer].start;
+	return emit_ops(d, max_ops);
+}
+
+/* Every file's operations, from its t0 along its own curves. */
+static int emit_ops(struct dec *d, uint64_t max_ops)
+{
 	int rc;
 	for (size_t i = 0; i < d->nf; i++) {
 		const struct tg_record *r = &d->f[i].r;
-		double t0 = d->t[d->f[i].producer].start, first, wlast = t0, rlast = t0;
+		double t0 = d->f[i].t0, first, wlast = t0, rlast = t0;
 		size_t open_at = d->nops;
 		if ((rc = add_op(d, t0, (int)i, 'O', 0, 0)) || (rc = emit_dir(d, (int)i, 1, t0, &first, &wlast, max_ops)))
 			return rc;
@@ -478,18 +496,24 @@ static int write_ops(struct dec *d, const char *path, char *err, size_t errlen)
 	fprintf(fp, "# tierfs-ops 1\n# time_s op file [offset length | mode]\n");
 	for (size_t i = 0; i < d->nops; i++) {
 		const struct op *o = &d->ops[i];
+		char fid[32];
+		const char *name = d->f[o->file].name;
+		if (!name) {
+			snprintf(fid, sizeof(fid), "f%06d", o->file);
+			name = fid;
+		}
 		switch (o->kind) {
 		case 'O':
 		case 'o':
 		case 'B':
-			fprintf(fp, "%.6f open f%06d %s\n", o->t, o->file, o->kind == 'O' ? "w" : o->kind == 'o' ? "r" : "rw");
+			fprintf(fp, "%.6f open %s %s\n", o->t, name, o->kind == 'O' ? "w" : o->kind == 'o' ? "r" : "rw");
 			break;
 		case 'c':
-			fprintf(fp, "%.6f close f%06d\n", o->t, o->file);
+			fprintf(fp, "%.6f close %s\n", o->t, name);
 			break;
 		default:
-			fprintf(fp, "%.6f %s f%06d %" PRIu64 " %" PRIu64 "\n", o->t, o->kind == 'w' ? "write" : "read", o->file,
-				o->off, o->len);
+			fprintf(fp, "%.6f %s %s %" PRIu64 " %" PRIu64 "\n", o->t, o->kind == 'w' ? "write" : "read", name, o->off,
+				o->len);
 		}
 	}
 	if (fclose(fp) != 0) {
@@ -544,5 +568,147 @@ done:
 	free(d.t);
 	free(d.f);
 	free(d.ops);
+	return rc;
+}
+
+/* ---- on a generator skeleton (gen.h) ------------------------------------- */
+
+/* A plain record for a file of a class the generator does not know: one
+ * sequential write of its size at its producer's start, one full read by
+ * each consumer at the consumer's start. */
+static void plain_record(struct tg_record *r, uint64_t size, double t0, const double *reads_at, uint32_t nreads)
+{
+	memset(r, 0, sizeof(*r));
+	uint64_t chunk = (uint64_t)1 << 20;
+	r->size = size;
+	r->bytes_written = size;
+	r->writes = size ? (size + chunk - 1) / chunk : 0;
+	if (r->writes)
+		r->write_hist[tg_hist_bucket(size < chunk ? size : chunk)] = r->writes;
+	r->bytes_read = size * nreads;
+	r->reads = r->writes * nreads;
+	if (r->reads)
+		r->read_hist[tg_hist_bucket(size < chunk ? size : chunk)] = r->reads;
+	r->opens = 1 + nreads;
+	r->seq_frac = 1;
+	double end = t0;
+	for (uint32_t k = 0; k < nreads; k++)
+		end = fmax(end, reads_at[k]);
+	r->lifetime = end > t0 ? (end - t0) * (1.0 + 1.0 / TG_BINS) : 1.0;
+	double rb[TG_BINS] = {0}, wb[TG_BINS] = {0};
+	wb[0] = (double)size;
+	for (uint32_t k = 0; k < nreads; k++) {
+		int b = (int)((reads_at[k] - t0) / r->lifetime * TG_BINS);
+		rb[b < 0 ? 0 : b >= TG_BINS ? TG_BINS - 1 : b] += (double)size;
+	}
+	tg_record_set_curves(r, rb, wb);
+}
+
+int tg_decode_skeleton(const struct tg_gen *g, const struct tg_decode_options *o, const char *kind, uint32_t scale,
+		       uint32_t index, const char *json_path, const char *ops_path, char *err, size_t errlen)
+{
+	const struct gen_kind_info *ki = gen_kind_find(kind);
+	if (!ki) {
+		snprintf(err, errlen, "--kind: unknown workflow kind '%s' (tiertrain generate --list names them)", kind);
+		return -EINVAL;
+	}
+	if (o->fg == TG_FG_JITTER && !tg_gen_has_jitter(g)) {
+		snprintf(err, errlen, "the jitter feature generator needs real vectors: fit with --keep-real");
+		return -ENOTSUP;
+	}
+	uint64_t seed = o->seed ^ ((uint64_t)index * 0xd1b54a32d192ed03ULL);
+	struct gen_options gopt = {.name = NULL};
+	gen_dag *dag = NULL;
+	struct dec d = {0};
+	double *start = NULL, *end = NULL, *at = NULL;
+	char name[160];
+	int rc = gen_skeleton(kind, scale ? scale : ki->default_scale, &gopt, &dag, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = gen_dag_draw(dag, seed, NULL))) {
+		snprintf(err, errlen, "%s: drawing sizes and runtimes failed: %s", kind, strerror(-rc));
+		goto out;
+	}
+	uint32_t nt = gen_dag_task_count(dag), nf = gen_dag_file_count(dag);
+	d.rng = seed ^ 0x736b656c65746f6eULL;
+	d.nf = nf;
+	d.f = calloc(nf ? nf : 1, sizeof(*d.f));
+	start = calloc(nt ? nt : 1, sizeof(double));
+	end = calloc(nt ? nt : 1, sizeof(double));
+	at = calloc(nt ? nt : 1, sizeof(double));
+	rc = -ENOMEM;
+	if (!d.f || !start || !end || !at) {
+		snprintf(err, errlen, "out of memory decoding a %s workflow", kind);
+		goto out;
+	}
+	/* Start times with unlimited cores: the time ops are laid out on. */
+	struct gen_task_view tv;
+	for (uint32_t t = 0; t < nt; t++) {
+		if ((rc = gen_dag_task(dag, t, &tv)))
+			goto out;
+		for (uint32_t p = 0; p < tv.n_parents; p++)
+			start[t] = fmax(start[t], end[tv.parents[p]]);
+		end[t] = start[t] + (tv.runtime > 0 ? tv.runtime : 0);
+	}
+	float x[TG_NFEAT], curve[TG_CURVE];
+	for (uint32_t i = 0; i < nf; i++) {
+		struct gen_file_view fv;
+		if ((rc = gen_dag_file(dag, i, &fv)))
+			goto out;
+		const char *cat = "";
+		if (fv.producer >= 0) {
+			if ((rc = gen_dag_task(dag, (uint32_t)fv.producer, &tv)))
+				goto out;
+			cat = tv.category;
+		}
+		struct dfile *f = &d.f[i];
+		f->name = fv.id;
+		f->t0 = fv.producer >= 0 ? start[fv.producer] : 0;
+		f->producer = (int)fv.producer;
+		int c = tg_gen_class_index(g, cat);
+		if (c >= 0) {
+			if ((rc = tg_gen_sample_features(g, (size_t)c, o->fg, &d.rng, 1, x)) ||
+			    (rc = tg_gen_curves(g, (size_t)c, x, 1, curve)))
+				goto out;
+			tg_gen_decode_record(g, (size_t)c, x, curve, &f->r);
+			if (f->r.size && (rc = gen_dag_set_size(dag, i, f->r.size)))
+				goto out;
+		} else {
+			for (uint32_t k = 0; k < fv.n_consumers; k++)
+				at[k] = start[fv.consumers[k]];
+			plain_record(&f->r, fv.size, f->t0, at, fv.n_consumers < nt ? fv.n_consumers : nt);
+		}
+	}
+	if (o->name && *o->name)
+		snprintf(name, sizeof(name), "%s-%u", o->name, index);
+	else
+		snprintf(name, sizeof(name), "tracegen-%s-%u", kind, index);
+	FILE *fp = fopen(json_path, "w");
+	if (!fp) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot create: %s", json_path, strerror(-rc));
+		goto out;
+	}
+	rc = gen_dag_write_json(dag, name, fp);
+	if (fclose(fp) != 0 && !rc)
+		rc = -EIO;
+	if (rc) {
+		snprintf(err, errlen, "%s: write failed: %s", json_path, strerror(-rc));
+		goto out;
+	}
+	if (ops_path) {
+		if ((rc = emit_ops(&d, o->max_ops >= 1 ? (uint64_t)o->max_ops : 256))) {
+			snprintf(err, errlen, "out of memory laying out operations");
+			goto out;
+		}
+		rc = write_ops(&d, ops_path, err, errlen);
+	}
+out:
+	free(start);
+	free(end);
+	free(at);
+	free(d.f);
+	free(d.ops);
+	gen_dag_destroy(dag);
 	return rc;
 }

@@ -212,5 +212,14 @@ struct tg_decode_options {
  * in bytes for read and write. */
 TG_WUR int tg_decode_workflow(const struct tg_gen *g, const struct tg_decode_options *o, uint32_t index,
 			      const char *json_path, const char *ops_path, char *err, size_t errlen);
+/* The same on the DAG of a workflow generator kind (gen.h: "montage",
+ * "1000genome", ...) at scale (0 = the kind's default): the skeleton keeps
+ * its tasks, categories and drawn runtimes; each file whose producer's
+ * category is a class of the generator (workflow inputs: class "") gets a
+ * sampled size and operations, any other the drawn size and plain
+ * operations.  o->files is ignored.  -EINVAL naming an unknown kind. */
+TG_WUR int tg_decode_skeleton(const struct tg_gen *g, const struct tg_decode_options *o, const char *kind,
+			      uint32_t scale, uint32_t index, const char *json_path, const char *ops_path, char *err,
+			      size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "recorder.h"
 #include "tg_internal.h"
+#include "gen.h"
 #include "tracegen.h"
 #include "workflow.h"
 
@@ -165,7 +167,13 @@ Test(records, daemon_recorder_lines_read_back, .init = mk_tmp, .fini = rm_tmp)
 	char err[512];
 	const char *p = tmp_file("files.csv", NULL);
 	cr_assert_eq(trec_create(p, NULL, &r, err, sizeof(err)), 0, "%s", err);
-	struct trec_file *f = trec_file_new(r, "out/a.dat", NULL), *g = trec_file_new(r, "b", NULL);
+	/* A decision as the placement core gives it for a known file: large
+	 * wf_bytes stay, "no consumer" distances become -1. */
+	struct tpl_decision dec = {.known = 1};
+	const double vals[7] = {2, 3, 40, 5e12, 0, TPL_DIST_NONE, TPL_DIST_NONE};
+	dec.v.n = 7;
+	memcpy(dec.v.values, vals, sizeof(vals));
+	struct trec_file *f = trec_file_new(r, "out/a.dat", NULL), *g = trec_file_new(r, "b", &dec);
 	cr_assert(f && g);
 	trec_file_open(f);
 	for (int i = 0; i < 4; i++)
@@ -200,6 +208,10 @@ Test(records, daemon_recorder_lines_read_back, .init = mk_tmp, .fini = rm_tmp)
 	for (int i = 0; i < TG_BINS; i++)
 		mx = fmaxf(mx, a->curve[TG_BINS + i]);
 	cr_assert_float_eq(mx, 1.0f, 1e-6, "the write curve is normalised by its maximum");
+	cr_assert_eq(rs.r[1].v[0], 2);
+	cr_assert_eq(rs.r[1].v[3], 5e12, "wf_bytes is kept however large");
+	cr_assert_eq(rs.r[1].v[5], -1);
+	cr_assert_eq(rs.r[1].v[6], -1);
 	cr_assert_eq(rs.r[1].opens, 1);
 	cr_assert_eq(rs.r[1].bytes_written, 0);
 	tg_records_free(&rs);
@@ -534,30 +546,37 @@ Test(fit, trace_generator_learns_own_curves)
 
 /* Parse an operation stream: times never go back, every read and write
  * of a file lies between an open of it and its close, writes only under
- * an open for writing (w or rw), reads under r or rw.  Returns the number of operations. */
+ * an open for writing (w or rw), reads under r or rw, no file left open.
+ * Files are named as the workflow names them.  Returns the number of
+ * operations. */
 static size_t check_ops(const char *path, size_t nfiles)
 {
 	FILE *f = fopen(path, "r");
 	cr_assert_not_null(f);
-	char line[256];
+	char line[512];
 	cr_assert_not_null(fgets(line, sizeof(line), f));
 	cr_assert_str_eq(line, "# tierfs-ops 1\n");
-	int *open_mode = calloc(nfiles, sizeof(int)); /* 0 closed, 'r', 'w' */
+	char **names = calloc(nfiles, sizeof(char *));
+	int *open_mode = calloc(nfiles, sizeof(int)); /* 0 closed, 'r', 'w', 'b' */
+	size_t known = 0, n = 0;
 	double last = 0;
-	size_t n = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
 		double t;
-		char op[8], file[16], a[32] = "";
-		unsigned long long off = 0, len = 0;
-		int k = sscanf(line, "%lf %7s %15s %31s %llu", &t, op, file, a, &len);
+		char op[8], file[256], a[32] = "";
+		unsigned long long len = 0;
+		int k = sscanf(line, "%lf %7s %255s %31s %llu", &t, op, file, a, &len);
 		cr_assert_geq(k, 3, "line '%s'", line);
 		cr_assert_geq(t, last, "time goes back at '%s'", line);
 		last = t;
-		unsigned idx;
-		cr_assert_eq(sscanf(file, "f%u", &idx), 1);
-		cr_assert_lt(idx, nfiles);
+		size_t idx = 0;
+		while (idx < known && strcmp(names[idx], file) != 0)
+			idx++;
+		if (idx == known) {
+			cr_assert_lt(known, nfiles, "more files in the stream than in the workflow");
+			names[known++] = strdup(file);
+		}
 		if (strcmp(op, "open") == 0) {
 			cr_assert_eq(open_mode[idx], 0, "'%s': already open", line);
 			cr_assert(strcmp(a, "r") == 0 || strcmp(a, "w") == 0 || strcmp(a, "rw") == 0, "'%s'", line);
@@ -566,17 +585,19 @@ static size_t check_ops(const char *path, size_t nfiles)
 			cr_assert_neq(open_mode[idx], 0, "'%s': not open", line);
 			open_mode[idx] = 0;
 		} else {
+			cr_assert(strcmp(op, "read") == 0 || strcmp(op, "write") == 0, "'%s'", line);
 			cr_assert_eq(k, 5, "'%s'", line);
-			off = strtoull(a, NULL, 10);
-			(void)off;
 			cr_assert_gt(len, 0);
 			cr_assert(open_mode[idx] == 'b' || open_mode[idx] == (op[0] == 'w' ? 'w' : 'r'),
 				  "'%s' outside a matching open", line);
 		}
 		n++;
 	}
-	for (size_t i = 0; i < nfiles; i++)
-		cr_assert_eq(open_mode[i], 0, "file %zu left open", i);
+	for (size_t i = 0; i < known; i++) {
+		cr_assert_eq(open_mode[i], 0, "file %s left open", names[i]);
+		free(names[i]);
+	}
+	free(names);
 	free(open_mode);
 	fclose(f);
 	return n;
@@ -621,6 +642,52 @@ Test(decode, workflows_parse_with_our_reader, .init = mk_tmp, .fini = rm_tmp)
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "cmp -s %s %s", p1, p2);
 	cr_assert_eq(system(cmd), 0, "same seed and index must give the same workflow");
+	tg_gen_destroy(g);
+	tg_records_free(&rs);
+}
+
+Test(decode, files_on_a_generator_skeleton, .init = mk_tmp, .fini = rm_tmp)
+{
+	/* Records whose classes are Montage categories ("" = staged inputs):
+	 * those files get sampled sizes, the rest the skeleton's drawn ones. */
+	struct tg_records rs = {0};
+	synth_records(&rs, 8, 8);
+	for (size_t i = 0; i < rs.n; i++)
+		strcpy(rs.r[i].cls, strcmp(rs.r[i].cls, "stage_in") == 0 ? "" :
+				    strcmp(rs.r[i].cls, "align") == 0  ? "mProject" : "mDiffFit");
+	struct tg_gen *g = fit_small(&rs, 4);
+	char err[512], jp[256], op[256];
+	snprintf(jp, sizeof(jp), "%s/m.json", tmpdir);
+	snprintf(op, sizeof(op), "%s/m.ops", tmpdir);
+	struct tg_decode_options o = {.seed = 5, .fg = TG_FG_GAUSS};
+	cr_assert_eq(tg_decode_skeleton(g, &o, "montage", 2, 0, jp, op, err, sizeof(err)), 0, "%s", err);
+	gen_dag *dag;
+	cr_assert_eq(gen_skeleton("montage", 2, NULL, &dag, err, sizeof(err)), 0, "%s", err);
+	wf_graph *w;
+	cr_assert_eq(wf_load(jp, NULL, &w, err, sizeof(err)), 0, "%s", err);
+	struct wf_summary s;
+	wf_get_summary(w, &s);
+	cr_assert_eq(s.tasks, gen_dag_task_count(dag), "the skeleton's tasks");
+	cr_assert_eq(s.files, gen_dag_file_count(dag), "the skeleton's files");
+	/* mProject outputs carry sizes the generator sampled: within the
+	 * training records' range (e^10 .. e^16 bytes). */
+	uint32_t sampled = 0;
+	for (uint32_t i = 0; i < s.files; i++) {
+		struct wf_file_features ff;
+		cr_assert_eq(wf_file_info(w, i, &ff), 0);
+		if (ff.producer_category && strcmp(ff.producer_category, "mProject") == 0) {
+			cr_assert_geq(ff.size, (uint64_t)exp(9.5), "%s: %llu bytes", ff.name, (unsigned long long)ff.size);
+			cr_assert_leq(ff.size, (uint64_t)exp(16.5), "%s: %llu bytes", ff.name, (unsigned long long)ff.size);
+			sampled++;
+		}
+	}
+	cr_assert_gt(sampled, 0);
+	cr_assert_gt(check_ops(op, s.files), s.files);
+	wf_destroy(w);
+	gen_dag_destroy(dag);
+	char bad[64] = "";
+	cr_assert_eq(tg_decode_skeleton(g, &o, "nosuchkind", 0, 0, jp, NULL, bad, sizeof(bad)), -EINVAL);
+	cr_assert(strstr(bad, "nosuchkind"), "%s", bad);
 	tg_gen_destroy(g);
 	tg_records_free(&rs);
 }
