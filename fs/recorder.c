@@ -176,10 +176,7 @@ static void lookup_class(struct trec *r, struct trec_file *f, const char *relpat
 	if (wf_file_features(c->g, rel, &ff) == 0 && ff.producer_category) {
 		size_t i = 0;
 		for (const char *p = ff.producer_category; *p && i < TREC_CLASS_MAX - 1; p++, i++) {
-			char ch = *p;
-			int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-				 ch == '_' || ch == '.' || ch == ':' || ch == '+' || ch == '-';
-			f->cls[i] = ok ? ch : '_';
+			f->cls[i] = trec_class_char(*p) ? *p : '_';
 		}
 		f->cls[i] = '\0';
 	}
@@ -220,17 +217,6 @@ void trec_file_open(struct trec_file *f)
 		atomic_fetch_add_explicit(&f->opens, 1, memory_order_relaxed);
 }
 
-static int bucket(uint64_t len)
-{
-	static const uint64_t upper[TREC_HIST - 1] = {
-		100, 1000, 10000, 100000, 1000000, 4000000, 10000000, 100000000, 1000000000,
-	};
-	for (int i = 0; i < TREC_HIST - 1; i++)
-		if (len < upper[i])
-			return i;
-	return TREC_HIST - 1;
-}
-
 void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done)
 {
 	if (!f || !done)
@@ -238,7 +224,7 @@ void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done)
 	int d = write ? 1 : 0;
 	atomic_fetch_add_explicit(&f->ops[d], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->bytes[d], done, memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->hist[d][bucket(done)], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->hist[d][trec_hist_bucket(done)], 1, memory_order_relaxed);
 	uint64_t prev = atomic_exchange_explicit(&f->last_end[d], off + done, memory_order_relaxed);
 	if (prev != UINT64_MAX && off >= prev)
 		atomic_fetch_add_explicit(&f->seq, 1, memory_order_relaxed);

@@ -43,6 +43,27 @@
 	"rc0,rc1,rc2,rc3,rc4,rc5,rc6,rc7,rc8,rc9,rc10,rc11,rc12,rc13,rc14,rc15,rc16,rc17,rc18,rc19,"       \
 	"wc0,wc1,wc2,wc3,wc4,wc5,wc6,wc7,wc8,wc9,wc10,wc11,wc12,wc13,wc14,wc15,wc16,wc17,wc18,wc19"
 
+/* Request-size bucket (Darshan's): [0,100), [100,1K), [1K,10K),
+ * [10K,100K), [100K,1M), [1M,4M), [4M,10M), [10M,100M), [100M,1G), 1G+. */
+static inline int trec_hist_bucket(uint64_t len)
+{
+	static const uint64_t upper[TREC_HIST - 1] = {
+		100, 1000, 10000, 100000, 1000000, 4000000, 10000000, 100000000, 1000000000,
+	};
+	for (int i = 0; i < TREC_HIST - 1; i++)
+		if (len < upper[i])
+			return i;
+	return TREC_HIST - 1;
+}
+
+/* Characters a class name keeps (others become '_'): no separators,
+ * nothing that reads as a path. */
+static inline int trec_class_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+	       c == ':' || c == '+' || c == '-';
+}
+
 struct trec;
 struct trec_file;
 

@@ -29,13 +29,7 @@ static const char *const column_names[TG_CSV_COLUMNS] = {
 
 int tg_hist_bucket(uint64_t len)
 {
-	static const uint64_t upper[TG_HIST - 1] = {
-		100, 1000, 10000, 100000, 1000000, 4000000, 10000000, 100000000, 1000000000,
-	};
-	for (int i = 0; i < TG_HIST - 1; i++)
-		if (len < upper[i])
-			return i;
-	return TG_HIST - 1;
+	return trec_hist_bucket(len);
 }
 
 void tg_record_set_curves(struct tg_record *r, const double read_bins[TG_BINS], const double write_bins[TG_BINS])
@@ -51,17 +45,11 @@ void tg_record_set_curves(struct tg_record *r, const double read_bins[TG_BINS], 
 	}
 }
 
-static int class_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-	       c == ':' || c == '+' || c == '-';
-}
-
 void tg_class_sanitise(char *dst, const char *src)
 {
 	size_t i = 0;
 	for (; src && src[i] && i < TG_CLASS_MAX - 1; i++)
-		dst[i] = class_char(src[i]) ? src[i] : '_';
+		dst[i] = trec_class_char(src[i]) ? src[i] : '_';
 	dst[i] = '\0';
 }
 
@@ -208,7 +196,7 @@ static int parse_line(const char *path, unsigned line, char *s, struct tg_record
 	if (strlen(f[c]) >= TG_CLASS_MAX)
 		return bad_field(path, line, c, f[c], "a class name shorter than 64 bytes", err, errlen);
 	for (const char *p = f[c]; *p; p++)
-		if (!class_char(*p))
+		if (!trec_class_char(*p))
 			return bad_field(path, line, c, f[c], "a class name of [A-Za-z0-9_.:+-]", err, errlen);
 	strcpy(r->cls, f[c]);
 	c++;

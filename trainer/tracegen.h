@@ -31,9 +31,9 @@
 
 #define TG_WUR __attribute__((warn_unused_result))
 
-#define TG_BINS 20	/* lifetime bins per curve */
+#define TG_BINS TREC_BINS /* lifetime bins per curve (20) */
 #define TG_CURVE (2 * TG_BINS)	/* read curve, then write curve */
-#define TG_HIST 10	/* request-size buckets (Darshan's: 0-100 B ... 1 GiB+) */
+#define TG_HIST TREC_HIST /* request-size buckets (10, Darshan's: 0-100 B ... 1 GiB+) */
 #define TG_CLASS_MAX 64 /* bytes of a class name, NUL included */
 #define TG_NV 7		/* V1-V7 */
 /* Feature vector of a record (what the generators learn): V1-V7, size,
