@@ -130,4 +130,27 @@ uint32_t rp_tier_count(const rp_run *r);
 RP_WUR int rp_tier_bytes(const rp_run *r, uint32_t i, const char **name, uint64_t *bytes,
 			 uint32_t *files);
 
+/* ---- operation streams (rp_ops.c; issue 10, learned trace generation) ---- */
+
+struct rp_ops_summary {
+	uint64_t ops, opens, reads, writes;
+	uint64_t read_bytes, write_bytes;
+	uint64_t short_reads; /* reads that met the end of the file */
+	uint64_t left_open;   /* files the stream never closed */
+	double elapsed_s;     /* first to last operation */
+	double io_s;	      /* inside open/read/write/close */
+};
+
+/* Play the operation stream at ops_path ("# tierfs-ops 1": one "TIME OP
+ * FILE ..." line per open r|w|rw, read OFFSET LENGTH, write OFFSET
+ * LENGTH, close, in time order; trainer/tracegen.h) against dir, whose
+ * files are g's (paths by rp_map_name, content by rp_content_fill with
+ * opts->seed).  opts->time_scale > 0 paces it: an operation at TIME waits
+ * until TIME x time_scale seconds after the start; 0 plays it at full
+ * speed.  opts->chunk bounds one system call (0 = 1 MiB).  -EINVAL with
+ * err naming the stream's line for a malformed line, a file g does not
+ * name, or an open of an open file; -errno for an I/O error. */
+RP_WUR int rp_play_ops(const wf_graph *g, const char *ops_path, const char *dir, const struct rp_options *opts,
+		       struct rp_ops_summary *out, char *err, size_t errlen);
+
 #endif

@@ -4,7 +4,7 @@
  *
  *   tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T]
  *              [--compute none|sleep|spin] [--json] [--seed N] [--no-cache]
- *              [--stage-only | --no-stage]
+ *              [--stage-only | --no-stage] [--ops STREAM]
  *
  * Exit status: 0 the run completed and verified, 1 the run failed (a
  * mismatch, a missing or short input, an I/O error), 2 bad usage or bad
@@ -33,6 +33,7 @@ struct args {
 	struct rp_options o;
 	bool json, time_scale_set;
 	enum stage_mode stage;
+	const char *ops; /* --ops: play this operation stream instead of the tasks */
 };
 
 struct type_row {
@@ -46,7 +47,7 @@ static const char *const compute_names[] = { "none", "sleep", "spin" };
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--no-cache] [--stage-only | --no-stage]\n");
+	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--no-cache] [--stage-only | --no-stage] [--ops STREAM]\n");
 }
 
 static void help(void)
@@ -68,6 +69,9 @@ static void help(void)
 	       "                     reaches the storage (as the simulator assumes)\n"
 	       "  --stage-only       stage the input files and stop\n"
 	       "  --no-stage         run with the input files already in DIR (from --stage-only)\n"
+	       "  --ops STREAM       play the per-file operation stream STREAM (tiertrain generate --learned)\n"
+	       "                     instead of the tasks: its opens, reads, writes and closes in time order,\n"
+	       "                     paced by --time-scale (0 = full speed); no staging\n"
 	       "\n"
 	       "Exit status: 0 verified run, 1 failed run (mismatch, missing input, I/O error), 2 bad usage or input.\n",
 	       RP_MAX_WORKERS);
@@ -122,6 +126,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "json", no_argument, NULL, 'j' },            { "seed", required_argument, NULL, 'S' },
 		{ "stage-only", no_argument, NULL, 'O' },      { "no-stage", no_argument, NULL, 'N' },
 		{ "no-cache", no_argument, NULL, 'C' },        { "help", no_argument, NULL, 'h' },
+		{ "ops", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -168,6 +173,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (a->stage != STAGE_NORMAL)
 				return bad("%s: --stage-only and --no-stage exclude each other", argv[optind - 1]);
 			a->stage = c == 'O' ? STAGE_ONLY : STAGE_NONE;
+			break;
+		case 'P':
+			a->ops = optarg;
 			break;
 		case 'h':
 			help();
@@ -352,6 +360,30 @@ static void report_table(const struct args *a, const struct wf_summary *ws, cons
 	}
 }
 
+/* --ops: play a synthetic operation stream (tiertrain generate --learned)
+ * instead of the workflow's tasks; the time scale paces it (0 = full speed). */
+static int play_ops(const struct args *a, const wf_graph *g)
+{
+	struct rp_ops_summary s;
+	char err[1024];
+	int rc = rp_play_ops(g, a->ops, a->dir, &a->o, &s, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "tierreplay: %s\n", err);
+		return rc == -EINVAL ? 2 : 1;
+	}
+	if (a->json)
+		printf("{\"ops\": %" PRIu64 ", \"opens\": %" PRIu64 ", \"reads\": %" PRIu64 ", \"writes\": %" PRIu64
+		       ", \"read_bytes\": %" PRIu64 ", \"write_bytes\": %" PRIu64 ", \"short_reads\": %" PRIu64
+		       ", \"elapsed_s\": %.6f, \"io_s\": %.6f}\n",
+		       s.ops, s.opens, s.reads, s.writes, s.read_bytes, s.write_bytes, s.short_reads, s.elapsed_s, s.io_s);
+	else
+		printf("operations %" PRIu64 " (%" PRIu64 " opens, %" PRIu64 " reads, %" PRIu64 " writes)\n"
+		       "bytes read %" PRIu64 ", written %" PRIu64 ", reads past the end %" PRIu64 "\n"
+		       "elapsed %.3f s, I/O time %.3f s\n",
+		       s.ops, s.opens, s.reads, s.writes, s.read_bytes, s.write_bytes, s.short_reads, s.elapsed_s, s.io_s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -378,6 +410,10 @@ int main(int argc, char **argv)
 	}
 	wf_get_summary(g, &ws);
 	a.o.log = log_note;
+	if (a.ops) {
+		status = play_ops(&a, g);
+		goto out;
+	}
 	rc = rp_create(g, a.dir, &a.o, &r, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "tierreplay: %s: %s\n", a.workflow, err);
