@@ -246,7 +246,8 @@ static int is_network_fs(int fd)
 /* Each monitor frame (ticker thread): the phase tracker's step, the phase
  * offered to the placement model, and in proactive mode the headroom the
  * migrator keeps free in each tier (at most down to the low watermark, so
- * it is never more aggressive than a watermark drain). */
+ * it is never more aggressive than a watermark drain; none while the
+ * current phase itself fills the tier). */
 static void phase_on_frame(void *ud, const double *frame, size_t ncols)
 {
 	struct tfs *fs = ud;
@@ -269,6 +270,11 @@ static void phase_on_frame(void *ud, const double *frame, size_t ncols)
 			const struct tcfg_tier *ct = &fs->cfg->tiers[t];
 			double cap = (1.0 - ct->low_watermark) * (double)fs->tiers[t].capacity;
 			need = mon_phase_headroom(fs->phase, st.phase, (size_t)t, fs->cfg->proactive_horizon, PHASE_THETA);
+			/* Room is made ahead, in the calm: while the tier is filling,
+			 * a demotion would compete with the writes (the watermarks
+			 * still act then). */
+			if (mon_phase_profile(fs->phase, (size_t)st.phase)->fill_q50[t] > 0)
+				need = 0;
 			if ((double)need > cap)
 				need = (uint64_t)cap;
 		}

@@ -44,6 +44,18 @@ CONF
 "$synth" "$root/a.csv" 1 i80q60d80q50i60d60 || { echo "FAIL: synth"; exit 1; }
 "$tiertrain" phases "$root/a.csv" -o "$root/phases.json" --epochs 40 -q >/dev/null || { echo "FAIL: train"; exit 1; }
 
+# The live phase of an idle test mount is whatever is nearest; to make the
+# headroom deterministic, every phase is made a calm one (mem fill q50 0)
+# that the coming phases follow with 1 MB/s (q95) into mem.
+$py - "$root/phases.json" <<'PY' || { echo "FAIL: editing the model"; exit 1; }
+import json, sys
+m = json.load(open(sys.argv[1]))
+for p in m["profiles"]:
+    p["fill_q50"][0] = 0
+    p["fill_q95"][0] = 1e6
+json.dump(m, open(sys.argv[1], "w"))
+PY
+
 # A broken phase model stops the mount before anything is mounted.
 sed 's/"centroids"/"centroid"/' "$root/phases.json" >"$root/bad.json"
 if "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,phase_model=$root/bad.json" 2>"$root/err"; then
