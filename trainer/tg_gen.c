@@ -14,7 +14,9 @@
  * space, factored with LAPACK spotrf.
  *
  * The trace generator maps [scaled features, one-hot class] to the 40
- * curve points of the same file, trained by Adam on mini-batches drawn
+ * curve points of the same file, trained by Adam on the binary
+ * cross-entropy of its sigmoid outputs (squared error's gradient vanishes
+ * at the 0s and 1s of the curves), on mini-batches drawn
  * with probability half uniform, half proportional to each file's last
  * measured error (re-measured every resample_every epochs).
  */
@@ -420,6 +422,7 @@ static int fit_tg(struct tg_gen *g, const struct tg_records *rs, const float *X,
 	int rc = tg_mlp_init(&g->mlp, (int)in, TG_CURVE, tg_widths, TG_NWIDTHS, TG_BLOCKS, rng);
 	if (rc)
 		return rc;
+	g->mlp.bce = 1;
 	int B = o->batch;
 	float *XI = malloc(N * in * sizeof(float));
 	float *bx = malloc((size_t)B * in * sizeof(float)), *bt = malloc((size_t)B * TG_CURVE * sizeof(float));

@@ -27,6 +27,7 @@ struct tg_unit {
 #define TG_LRELU 0.01f
 struct tg_mlp {
 	int in, out, nu;
+	int bce; /* loss: 0 mean squared error, 1 binary cross-entropy */
 	struct tg_unit u[TG_MLP_MAX_UNITS];
 	size_t np;
 	float *p;
@@ -40,9 +41,10 @@ TG_WUR int tg_mlp_layout(struct tg_mlp *m, int in, int out, const int *widths, i
 void tg_mlp_free(struct tg_mlp *m);
 /* Y (rows x out) = the network applied to X (rows x in). */
 TG_WUR int tg_mlp_forward(const struct tg_mlp *m, const float *X, int rows, float *Y);
-/* Mean squared error over rows x out of the network on X against T;
- * grad (np entries, may be NULL) receives its gradient, err (rows, may be
- * NULL) each row's mean squared error.  Returns the loss, NAN on -ENOMEM. */
+/* The loss (m->bce: mean binary cross-entropy, else mean squared error)
+ * over rows x out of the network on X against T (in [0,1]); grad (np
+ * entries, may be NULL) receives its gradient, err (rows, may be NULL)
+ * each row's mean squared error.  Returns the loss, NAN on -ENOMEM. */
 float tg_mlp_loss_grad(const struct tg_mlp *m, const float *X, const float *T, int rows, float *grad,
 		       float *err);
 

@@ -212,10 +212,15 @@ float tg_mlp_loss_grad(const struct tg_mlp *m, const float *X, const float *T, i
 	for (int r = 0; r < rows; r++) {
 		double e = 0;
 		for (int j = 0; j < m->out; j++) {
-			double d = (double)Y[(size_t)r * m->out + j] - T[(size_t)r * m->out + j];
+			double y = Y[(size_t)r * m->out + j], t = T[(size_t)r * m->out + j], d = y - t;
 			e += d * d;
+			if (m->bce) {
+				y = y < 1e-7 ? 1e-7 : y > 1 - 1e-7 ? 1 - 1e-7 : y;
+				loss -= t * log(y) + (1 - t) * log(1 - y);
+			}
 		}
-		loss += e;
+		if (!m->bce)
+			loss += e;
 		if (err)
 			err[r] = (float)(e / m->out);
 	}
@@ -235,9 +240,11 @@ float tg_mlp_loss_grad(const struct tg_mlp *m, const float *X, const float *T, i
 	}
 	float *dy = d, *dx = d + (size_t)rows * maxw, *t1 = dx + (size_t)rows * maxw, *t2 = t1 + (size_t)rows * maxw;
 	memset(grad, 0, m->np * sizeof(float));
-	float scale = 2.0f / (float)n;
+	/* Through the sigmoid: MSE keeps its y(1-y) factor, which vanishes
+	 * where a curve sits at 0 or 1; cross-entropy's gradient does not. */
+	float scale = (m->bce ? 1.0f : 2.0f) / (float)n;
 	for (size_t k = 0; k < n; k++)
-		dy[k] = scale * (Y[k] - T[k]) * Y[k] * (1.0f - Y[k]);
+		dy[k] = scale * (Y[k] - T[k]) * (m->bce ? 1.0f : Y[k] * (1.0f - Y[k]));
 	for (int i = m->nu - 1; i >= 0; i--) {
 		const struct tg_unit *u = &m->u[i];
 		const float *x = a.in[i];
