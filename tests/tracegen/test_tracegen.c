@@ -242,7 +242,7 @@ Test(records, malformed_csv_refused, .init = mk_tmp, .fini = rm_tmp)
 	cr_assert_eq(tg_records_load(FIX "dxt.txt", &rs, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(tg_record_format(&rs.r[0], good, sizeof(good)), 0);
 	tg_records_free(&rs);
-	char buf[8192];
+	char buf[12288]; /* the header and two 4 KiB rows */
 	snprintf(buf, sizeof(buf), "id,workflow,klass\n%s\n", good);
 	expect_refused(tmp_file("h.csv", buf), "not a record file", "id,workflow,class");
 	snprintf(buf, sizeof(buf), "%s\n%s\n", TG_CSV_HEADER, "1,2,ior,0,1");
