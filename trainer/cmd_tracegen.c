@@ -19,7 +19,7 @@ static void usage_tracegen(FILE *fp)
 {
 	fprintf(fp,
 		"usage: tiertrain tracegen fit RECORDS... -o GEN.json [--seed S] [--epochs N] [--flow-iters N]\n"
-		"                          [--keep-real] [--holdout FRAC] [--test-out CSV]\n"
+		"                          [--keep-real] [--holdout FRAC | --test RECORDS]... [--test-out CSV]\n"
 		"       tiertrain tracegen convert INPUT... -o RECORDS.csv\n"
 		"       tiertrain tracegen check RECORDS...\n"
 		"\n"
@@ -28,6 +28,7 @@ static void usage_tracegen(FILE *fp)
 		"fit: learn per-class feature generators (jitter, planar flow, Gaussian) and the trace generator (MLP).\n"
 		"  --holdout FRAC  keep FRAC of the runs (by workflow id) out of training and report on them:\n"
 		"                  curve RMSE vs the class-mean and nearest-real baselines, KS of feature marginals\n"
+		"  --test RECORDS  report on these records instead (e.g. runs of other workflows); repeatable\n"
 		"  --keep-real     store the real feature vectors (the jitter baseline; the file then holds real data)\n"
 		"convert: records of any input kind to the CSV form.  check: read strictly, count per class.\n");
 }
@@ -71,19 +72,24 @@ static int cmd_fit(int argc, char **argv)
 	tg_fit_options_default(&o);
 	const char *out = NULL, *test_out = NULL;
 	double holdout = 0;
-	char **inputs = calloc((size_t)argc, sizeof(char *));
-	int ninputs = 0, status = 1;
+	char **inputs = calloc((size_t)argc, sizeof(char *)), **tests = calloc((size_t)argc, sizeof(char *));
+	int ninputs = 0, ntests = 0, status = 1;
 	unsigned long long v;
 	struct tg_records all = {0}, train = {0}, test = {0};
 	struct tg_gen *g = NULL;
 	char err[512];
-	if (!inputs)
+	if (!inputs || !tests) {
+		free(inputs);
+		free(tests);
 		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int more = i + 1 < argc;
 		if (strcmp(a, "-o") == 0 && more) {
 			out = argv[++i];
+		} else if (strcmp(a, "--test") == 0 && more) {
+			tests[ntests++] = argv[++i];
 		} else if (strcmp(a, "--seed") == 0 && more) {
 			if (parse_ulong(a, argv[++i], UINT64_MAX, &v))
 				goto usage;
@@ -111,6 +117,7 @@ static int cmd_fit(int argc, char **argv)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage_tracegen(stdout);
 			free(inputs);
+			free(tests);
 			return 0;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "tiertrain tracegen fit: unknown option '%s'\n", a);
@@ -123,9 +130,15 @@ static int cmd_fit(int argc, char **argv)
 		fprintf(stderr, "tiertrain tracegen fit: need RECORDS... and -o GEN.json\n");
 		goto usage;
 	}
+	if (ntests && holdout > 0) {
+		fprintf(stderr, "tiertrain tracegen fit: --holdout and --test exclude each other\n");
+		goto usage;
+	}
 	if (isatty(STDERR_FILENO))
 		o.progress = progress;
 	if (load_all(inputs, ninputs, &all))
+		goto done;
+	if (ntests && load_all(tests, ntests, &test))
 		goto done;
 	if (holdout > 0) {
 		if (tg_split(&all, holdout, o.seed, &train, &test)) {
@@ -183,6 +196,7 @@ done:
 	tg_records_free(&train);
 	tg_records_free(&test);
 	free(inputs);
+	free(tests);
 	return status;
 }
 

@@ -12,7 +12,8 @@
 #     real + synthetic;
 #  4. tiertrain simulate of every TEST workflow (none of them trained on)
 #     with each model and with the first / most-free policies, mem at
-#     0.05x, 0.2x and 0.8x of the workflow's bytes, ssd 1x, pfs 8x;
+#     0.05x, 0.2x and 0.8x of the workflow's bytes, ssd SSD_X (0.25) of
+#     them, pfs 8x;
 #     summed I/O time per placement.
 set -euo pipefail
 bin=$1 out=$2
@@ -25,6 +26,7 @@ nsyn=${NSYN:-40}
 scale=${SCALE:-0.0005}
 tscale=${TIME_SCALE:-0.002}
 runs=${RUNS:-3}
+ssd_x=${SSD_X:-0.25}
 mkdir -p "$out"
 if [ ! -f "$out/train/real.csv" ]; then
 	WORKFLOWS="$train" SCALE=$scale TIME_SCALE=$tscale "$here/figures.sh" "$bin" "$out/train" "$runs" >"$out/train.log" 2>&1
@@ -60,7 +62,8 @@ for w in $test; do
 	bytes=$("$bin/wfinfo" inspect "$wfdir/$w" | awk -F: '/declared bytes/ {gsub(/ /, "", $2); print $2}')
 	for f in 0.05 0.2 0.8; do
 		mem=$(python3 -c "print(max(1, int($bytes * $f)))")
-		caps="--capacity mem=$mem --capacity ssd=$bytes --capacity pfs=$((bytes * 8 + 1))"
+		ssd=$(python3 -c "print(max(1, int($bytes * $ssd_x)))")
+		caps="--capacity mem=$mem --capacity ssd=$ssd --capacity pfs=$((bytes * 8 + 1))"
 		row=""
 		for how in "--policy first" "--policy most-free" "--model $out/model-real.json" "--model $out/model-mix.json"; do
 			t=$("$bin/tiertrain" simulate "$wfdir/$w" -c "$src/etc/tierfs.conf" $caps $how --json |

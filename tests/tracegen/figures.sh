@@ -7,7 +7,7 @@
 #  2. tiertrain tracegen fit on them with 30% of the runs held out: curve
 #     RMSE of the trace generator vs the class-mean curve and the nearest
 #     real file (jitter baseline), KS of the feature marginals per FG.
-# Output: OUT/real.csv, OUT/gen.json, OUT/fit.txt.
+# Output: OUT/real.csv, OUT/gen.json, OUT/fit.txt (NOFIT=1: records only).
 set -euo pipefail
 bin=$1 out=$2 runs=${3:-3}
 wfdir=${TIERFS_WORKFLOWS_DIR:-/work/shared/workflows}
@@ -67,5 +67,6 @@ CONF
 	done
 done
 "$bin/tiertrain" tracegen check "$out/real.csv"
+[ -n "${NOFIT:-}" ] && exit 0
 "$bin/tiertrain" tracegen fit "$out/real.csv" -o "$out/gen.json" --holdout 0.3 --keep-real \
 	--test-out "$out/test.csv" ${FIT_ARGS:-} | tee "$out/fit.txt"
