@@ -165,6 +165,23 @@ Test(replay, scale_rounds_sizes_and_keeps_empty_files_empty)
 	replay_ok(FIX "diamond-wf14.json", "3", "2.5");
 }
 
+/* --no-cache drops each input's cached pages before reading it (so a
+ * reader reaches the storage, not the page cache the writer or another
+ * reader filled): the run reads and verifies the same bytes. */
+Test(replay, no_cache_reads_and_verifies_every_byte)
+{
+	char *dir = rr_tmpdir();
+	struct rr_result r;
+	rr_run(&r, (const char *const[]){ FIX "diamond-wf14.json", dir, "--json", "--workers", "2", "--no-cache", NULL });
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(r.json, "stdout is not JSON: %s", r.out);
+	cr_assert(cJSON_IsTrue(item(r.json, "no_cache")), "no_cache is not reported true");
+	check_replay(FIX "diamond-wf14.json", dir, 1, 0, r.json);
+	rr_free(&r);
+	rr_rmtree(dir);
+	free(dir);
+}
+
 Test(replay, stages_only_what_no_parent_writes)
 {
 	char *dir = rr_tmpdir();
