@@ -167,16 +167,19 @@ Test(replay, scale_rounds_sizes_and_keeps_empty_files_empty)
 
 /* --no-cache drops each input's cached pages before reading it (so a
  * reader reaches the storage, not the page cache the writer or another
- * reader filled): the run reads and verifies the same bytes. */
-Test(replay, no_cache_reads_and_verifies_every_byte)
+ * reader filled), --chunk makes every call small (diamond's files at
+ * scale 10 span up to ten 4 KiB chunks): the run reads and verifies the same bytes. */
+Test(replay, no_cache_and_small_chunks_read_and_verify_every_byte)
 {
 	char *dir = rr_tmpdir();
 	struct rr_result r;
-	rr_run(&r, (const char *const[]){ FIX "diamond-wf14.json", dir, "--json", "--workers", "2", "--no-cache", NULL });
+	rr_run(&r, (const char *const[]){ FIX "diamond-wf14.json", dir, "--json", "--workers", "2", "--no-cache",
+					  "--chunk", "4096", "--scale", "10", NULL });
 	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
 	cr_assert_not_null(r.json, "stdout is not JSON: %s", r.out);
 	cr_assert(cJSON_IsTrue(item(r.json, "no_cache")), "no_cache is not reported true");
-	check_replay(FIX "diamond-wf14.json", dir, 1, 0, r.json);
+	cr_assert_eq(rr_num(r.json, "chunk"), 4096);
+	check_replay(FIX "diamond-wf14.json", dir, 10, 0, r.json);
 	rr_free(&r);
 	rr_rmtree(dir);
 	free(dir);
@@ -452,6 +455,8 @@ Test(replay, bad_input_exits_2_naming_the_problem)
 		{ { D, dir, "--time-scale", "-2" }, "--time-scale '-2'", true },
 		{ { D, dir, "--compute", "fast" }, "--compute 'fast': expected none, sleep or spin", true },
 		{ { D, dir, "--seed", "-1" }, "--seed '-1'", true },
+		{ { D, dir, "--chunk", "4095" }, "--chunk '4095': expected a whole number of bytes from 4096 to 67108864", true },
+		{ { D, dir, "--chunk", "1M" }, "--chunk '1M'", true },
 		{ { D, dir, "--bogus" }, "'--bogus' is unknown", true },
 		{ { D, dir, "--stage-only", "--no-stage" }, "exclude each other", true },
 		{ { D }, "expected a WORKFLOW file and a DIR", true },

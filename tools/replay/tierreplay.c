@@ -4,6 +4,7 @@
  *
  *   tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T]
  *              [--compute none|sleep|spin] [--json] [--seed N] [--no-cache]
+ *              [--chunk BYTES]
  *              [--stage-only | --no-stage] [--ops STREAM]
  *
  * Exit status: 0 the run completed and verified, 1 the run failed (a
@@ -47,7 +48,7 @@ static const char *const compute_names[] = { "none", "sleep", "spin" };
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--no-cache] [--stage-only | --no-stage] [--ops STREAM]\n");
+	fprintf(to, "usage: tierreplay WORKFLOW DIR [--workers N] [--scale S] [--time-scale T] [--compute none|sleep|spin] [--json] [--seed N] [--no-cache] [--chunk BYTES] [--stage-only | --no-stage] [--ops STREAM]\n");
 }
 
 static void help(void)
@@ -67,6 +68,7 @@ static void help(void)
 	       "  --seed N           varies the content of every file (default 0)\n"
 	       "  --no-cache         drop an input's cached pages before reading it, so every read\n"
 	       "                     reaches the storage (as the simulator assumes)\n"
+	       "  --chunk BYTES      bytes per read and write call (4096..67108864, default 1048576)\n"
 	       "  --stage-only       stage the input files and stop\n"
 	       "  --no-stage         run with the input files already in DIR (from --stage-only)\n"
 	       "  --ops STREAM       play the per-file operation stream STREAM (tiertrain generate --learned)\n"
@@ -125,6 +127,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "time-scale", required_argument, NULL, 'T' }, { "compute", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },            { "seed", required_argument, NULL, 'S' },
 		{ "stage-only", no_argument, NULL, 'O' },      { "no-stage", no_argument, NULL, 'N' },
+		{ "chunk", required_argument, NULL, 'K' },
 		{ "no-cache", no_argument, NULL, 'C' },        { "help", no_argument, NULL, 'h' },
 		{ "ops", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
@@ -167,6 +170,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'C':
 			a->o.no_cache = true;
+			break;
+		case 'K':
+			if (!parse_u64(optarg, &u) || u < 4096 || u > ((uint64_t)64 << 20))
+				return bad("--chunk '%s': expected a whole number of bytes from 4096 to 67108864", optarg);
+			a->o.chunk = (size_t)u;
 			break;
 		case 'O':
 		case 'N':
@@ -247,6 +255,7 @@ static int report_json(const struct args *a, const struct wf_summary *ws, const 
 	cJSON_AddStringToObject(root, "compute", compute_names[a->o.compute]);
 	cJSON_AddNumberToObject(root, "seed", (double)a->o.seed);
 	cJSON_AddBoolToObject(root, "no_cache", a->o.no_cache);
+	cJSON_AddNumberToObject(root, "chunk", (double)(a->o.chunk ? a->o.chunk : (size_t)1 << 20));
 	cJSON_AddNumberToObject(root, "staged_files", s.staged_files);
 	cJSON_AddNumberToObject(root, "staged_bytes", (double)s.staged_bytes);
 	cJSON_AddNumberToObject(root, "stage_s", s.stage_s);
