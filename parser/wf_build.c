@@ -35,6 +35,7 @@
 
 struct btask {
 	const char *id, *name, *category;
+	bool category_given; /* from the file, not derived from the name */
 	unsigned line;
 	double runtime;
 };
@@ -265,8 +266,8 @@ int wfb_task(struct wf_builder *b, unsigned line, const char *id,
 	t.name = name ? bdup(b, name) : t.id;
 	if (!t.id || !t.name)
 		return wfb_error_code(b, -ENOMEM, line, "out of memory");
-	t.category = category && *category ? bdup(b, category)
-					   : derive_category(b, t.name);
+	t.category_given = category && *category;
+	t.category = t.category_given ? bdup(b, category) : derive_category(b, t.name);
 	if (!t.category)
 		return wfb_error_code(b, -ENOMEM, line, "out of memory");
 	uint32_t i = (uint32_t)b->tasks.n, prev;
@@ -289,6 +290,18 @@ int wfb_task(struct wf_builder *b, unsigned line, const char *id,
 	if (rc)
 		return rc;
 	*idx = i;
+	return 0;
+}
+
+int wfb_task_program(struct wf_builder *b, uint32_t task, const char *program)
+{
+	struct btask *t = &b->tasks.v[task];
+	if (t->category_given || !program || !*program)
+		return 0;
+	const char *c = bdup(b, program);
+	if (!c)
+		return wfb_error_code(b, -ENOMEM, 0, "out of memory");
+	t->category = c;
 	return 0;
 }
 

@@ -80,6 +80,10 @@ WF_WUR int wfb_task(struct wf_builder *b, unsigned line, const char *id,
 		    const char *name, const char *category, uint32_t *idx);
 WF_WUR int wfb_task_runtime(struct wf_builder *b, uint32_t task,
 			    unsigned line, double runtime);
+/* The program a task runs (WfFormat command.program) becomes its category
+ * when the file gave none: names such as "mapMerge_mapMerge_080603_..._ID42"
+ * otherwise derive one category per task. */
+WF_WUR int wfb_task_program(struct wf_builder *b, uint32_t task, const char *program);
 /* A task uses a file. size < 0 = not declared; raw size value is given
  * as double so that readers of every format share one range check. */
 WF_WUR int wfb_use(struct wf_builder *b, uint32_t task, unsigned line,

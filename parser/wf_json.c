@@ -25,6 +25,13 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* command.program of a WfFormat task, NULL if absent. */
+static const char *program_of(const cJSON *t)
+{
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(t, "command");
+	return cJSON_IsObject(cmd) ? str(cmd, "program") : NULL;
+}
+
 /* A number, or a string holding one (some generators quote sizes). */
 static int num(struct wf_builder *b, const cJSON *o, const char *key,
 	       const char *where, bool *has, double *out)
@@ -89,6 +96,8 @@ static int read_flat(struct wf_builder *b, const cJSON *tasks, const char *list)
 			return wfb_error(b, 0, "%s: missing string 'name'", where);
 		uint32_t ti;
 		if ((rc = wfb_task(b, 0, id ? id : name, name, str(t, "category"), &ti)))
+			return rc;
+		if ((rc = wfb_task_program(b, ti, program_of(t))))
 			return rc;
 		snprintf(where, sizeof(where), "workflow.%s[%d] ('%.80s')", list, i, name);
 		bool has;
@@ -267,6 +276,8 @@ static int read_spec(struct wf_builder *b, const cJSON *wf, const cJSON *spec)
 		if ((rc = num(b, t, "runtimeInSeconds", where, &has, &rt)))
 			goto out;
 		if (has && (rc = wfb_task_runtime(b, ti, 0, rt)))
+			goto out;
+		if ((rc = wfb_task_program(b, ti, program_of(t))))
 			goto out;
 	}
 out:

@@ -294,3 +294,35 @@ Test(real, concurrent_loads_and_lookups)
 		cr_expect_eq(args[i].errors, 0, "%s: %d errors", args[i].file, args[i].errors);
 	}
 }
+
+/* WfFormat 1.5 tasks named "mapMerge_mapMerge_080603_..._ID0000548" carry
+ * no category; their execution's command.program names it.  Counted by
+ * hand from the file's execution.tasks[].command.program values. */
+Test(real, program_names_the_category_when_the_file_gives_none)
+{
+	wf_graph *g;
+	char err[512];
+	cr_assert_eq(wf_load(WF "wfi-epigenomics-chameleon-ilmn-4seq-50k-001.json", NULL, &g, err, sizeof(err)), 0,
+		     "%s", err);
+	static const struct {
+		const char *cat;
+		uint32_t n;
+	} want[] = {{"fastqSplit", 4}, {"filterContams", 271}, {"sol2sanger", 271}, {"fast2bfq", 271},
+		    {"map", 271},	 {"mapMerge", 5},	   {"chr21", 1},	  {"pileup", 1}};
+	uint32_t got[8] = {0}, other = 0;
+	for (uint32_t i = 0; i < wf_task_count(g); i++) {
+		struct wf_task_info ti;
+		cr_assert_eq(wf_task_info(g, i, &ti), 0);
+		size_t k = 0;
+		while (k < 8 && strcmp(ti.category, want[k].cat) != 0)
+			k++;
+		if (k < 8)
+			got[k]++;
+		else
+			other++;
+	}
+	for (size_t k = 0; k < 8; k++)
+		cr_expect_eq(got[k], want[k].n, "%s: %u tasks, expected %u", want[k].cat, got[k], want[k].n);
+	cr_expect_eq(other, 0);
+	wf_destroy(g);
+}
