@@ -169,9 +169,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	tfs_log(TCFG_LOG_INFO, "kernel protocol %u.%u, writeback cache %s", conn->proto_major,
 		conn->proto_minor, fs->writeback ? "on" : "off");
 	char path[PATH_MAX], err[PATH_MAX + 128];
-	snprintf(path, sizeof(path), "%s/files.csv", fs->cfg->state_dir);
-	if (trec_create(path, fs->place, &recorder, err, sizeof(err)) != 0)
-		tfs_log(TCFG_LOG_WARN, "%s: per-file I/O records are off", err);
+	if (fs->cfg->state_dir) {
+		snprintf(path, sizeof(path), "%s/files.csv", fs->cfg->state_dir);
+		if (trec_create(path, fs->place, &recorder, err, sizeof(err)) != 0)
+			tfs_log(TCFG_LOG_WARN, "%s: per-file I/O records are off", err);
+	}
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
