@@ -186,11 +186,13 @@ static int emit_dir(struct dec *d, int fi, int write, double t0, double *first, 
 			continue;
 		left -= b;
 		uint64_t n = (uint64_t)llround((double)ops * c[i] / cs);
-		if (n < 1)
-			n = 1;
+		if (n < 1 || n > ops)
+			n = n < 1 ? 1 : ops;
 		if (n > b)
 			n = b;
-		double sz[n], tot = 0;
+		double *sz = malloc(n * sizeof(double)), tot = 0;
+		if (!sz)
+			return -ENOMEM;
 		for (uint64_t k = 0; k < n; k++)
 			tot += sz[k] = draw_size(hist, &d->rng);
 		uint64_t given = 0;
@@ -218,9 +220,12 @@ static int emit_dir(struct dec *d, int fi, int write, double t0, double *first, 
 				*first = t;
 			*last = t;
 			int rc = add_op(d, t, fi, write ? 'w' : 'r', off, len);
-			if (rc)
+			if (rc) {
+				free(sz);
 				return rc;
+			}
 		}
+		free(sz);
 	}
 	return 0;
 }

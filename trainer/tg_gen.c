@@ -146,9 +146,10 @@ void tg_gen_destroy(struct tg_gen *g)
 
 /* ---- sampling -------------------------------------------------------------- */
 
+/* Into [0,1]; NaN (a generator file with absurd weights) becomes 0. */
 static float clip01(double v)
 {
-	return (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+	return (float)(!(v > 0) ? 0 : v > 1 ? 1 : v);
 }
 
 int tg_gen_sample_features(const struct tg_gen *g, size_t c, enum tg_fg_kind k, uint64_t *rng, size_t n, float *x)
@@ -216,7 +217,7 @@ static uint64_t unscale_count(const struct tg_gen *g, const float *x, int i)
 {
 	double f = g->fmin[i] + (double)x[i] * (g->fmax[i] - g->fmin[i]);
 	double v = expm1(f);
-	return v > 0 ? (uint64_t)llround(v) : 0;
+	return v > 0 ? v < 1e18 ? (uint64_t)llround(v) : (uint64_t)1e18 : 0;
 }
 
 void tg_gen_decode_record(const struct tg_gen *g, size_t c, const float *x, const float *curves,
@@ -252,7 +253,7 @@ void tg_gen_decode_record(const struct tg_gen *g, size_t c, const float *x, cons
 			continue;
 		}
 		for (int i = 0; i < TG_BINS; i++)
-			r->curve[d * TG_BINS + i] = curves ? curves[d * TG_BINS + i] : 1.0f;
+			r->curve[d * TG_BINS + i] = curves ? clip01(curves[d * TG_BINS + i]) : 1.0f;
 		uint64_t hs = 0;
 		for (int i = 0; i < TG_HIST; i++)
 			hs += hist[d][i];

@@ -288,11 +288,17 @@ int tg_gen_load_buffer(const char *buf, size_t len, const char *name, struct tg_
 	    (rc = get_num(&l, root, "files_per_workflow", "", 1, 1e9, &g->files_per_workflow)))
 		goto out;
 	g->seed = (uint64_t)seed;
-	for (int i = 0; i < D; i++)
+	for (int i = 0; i < D; i++) {
 		if (g->fmax[i] < g->fmin[i]) {
 			rc = bad(&l, "fmax", "below fmin");
 			goto out;
 		}
+		/* log1p of counts, bytes and seconds: 45 is past 2^64. */
+		if (g->fmin[i] < 0 || g->fmax[i] > 45) {
+			rc = bad(&l, g->fmin[i] < 0 ? "fmin" : "fmax", "expected log1p-scaled values in [0, 45]");
+			goto out;
+		}
+	}
 	size_t c = 0;
 	const cJSON *co;
 	cJSON_ArrayForEach(co, classes) {
