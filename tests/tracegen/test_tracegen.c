@@ -740,6 +740,17 @@ Test(decode, malformed_generator_refused)
 		expect_gen_refused(bad, edits[i].needle);
 		free(bad);
 	}
+	/* The first fmax (a log1p value) made absurd: past 2^64 bytes. */
+	char *fm = strstr(good, "\"fmax\":[");
+	cr_assert_not_null(fm);
+	char *comma = strchr(fm, ',');
+	char *bad = malloc(n + 64);
+	size_t pre = (size_t)(fm - good) + 8;
+	memcpy(bad, good, pre);
+	strcpy(bad + pre, "99");
+	strcat(bad, comma);
+	expect_gen_refused(bad, "fmax: expected log1p-scaled values in [0, 45]");
+	free(bad);
 	free(cut);
 	free(good);
 	tg_gen_destroy(g);
