@@ -27,7 +27,7 @@ d = json.load(open(sys.argv[1]))
 runs = {r["policy"]: r for r in d["runs"]}
 assert set(runs) == {"pfs", "learned"}, "policies in results.json: %s" % sorted(runs)
 for p, r in runs.items():
-    for k in ("io_meas", "io_sim", "mk_meas", "mk_sim"):
+    for k in ("io_meas", "io_sim", "io_simp", "mk_meas", "mk_sim"):
         assert r[k] > 0, "%s: %s = %r, expected > 0" % (p, k, r[k])
 # All-PFS writes every file on the PFS tier, on the mount as in simulation.
 pfs = runs["pfs"]
