@@ -57,7 +57,7 @@ step "3/4 fit"
 model=etc/tierfs-model.json
 [ $quick = 1 ] && model=$out/model.json
 "$tt" fit "$work/records.csv" -o "$model" --quiet \
-	--param rounds=120 --param max_depth=6 --param seed=1 --param threads=2
+	--param rounds=40 --param max_depth=8 --param seed=1 --param threads=2
 cp "$work/records.csv" "$out/records.csv"
 
 step "4/4 eval (held-out real workflows, and generated kinds over scale)"
