@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # phase-eval.sh - proactive (phase model) against static watermarks on a
 # real tierfs mount.  Usage:
-#   nice tools/bench/phase-eval.sh [--build DIR] [--cycles N] [--out FILE.json]
+#   nice tools/bench/phase-eval.sh [--build DIR] [--cycles N] [--files N] [--pace S] [--out FILE.json]
 #
 # One workload, run three times on fresh tiers: once with static
 # watermarks to record the monitor series the phase model is trained on,
 # then once static and once proactive (same workload, same model) for the
 # figures.  The workload repeats a cycle: a burst of writes into the mount
-# (ingest: 6 x 4 MiB, ~38% of the memory tier, over ~4 s), a pause
+# (ingest: --files x 4 MiB, default 6 = 38% of the memory tier, one every
+# --pace seconds, default 0.6), a pause
 # (compute, 5 s), a read of four of the new files (~3 s), a pause (2 s).
 # The training run has twice the cycles of the evaluation runs.  Files are never attached to a workflow, so every
 # demotion ranks them "unknown" and goes least recently used first.
@@ -25,13 +26,15 @@
 # (tiertrain phases --model).  Emulated tiers: ssd writes 200 MB/s, pfs
 # 100 MB/s, so spills and moves cost time as on real hardware.
 set -uo pipefail
-build=./build cycles=8 out=
+build=./build cycles=8 out= files=6 pace=0.6
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--cycles) cycles=$2; shift 2 ;;
+	--files) files=$2; shift 2 ;;
+	--pace) pace=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--build DIR] [--cycles N] [--out FILE.json]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--build DIR] [--cycles N] [--files N] [--pace SECONDS] [--out FILE.json]" >&2; exit 2 ;;
 	esac
 done
 tierfs=$build/bin/tierfs tierctl=$build/bin/tierctl tiertrain=$build/bin/tiertrain
@@ -86,12 +89,12 @@ CONF
 	local io=0 t0 t1 f
 	# Each phase lasts several 1 s ticks, longer than warm-up + hysteresis.
 	for c in $(seq "$3"); do
-		for f in 1 2 3 4 5 6; do
+		for f in $(seq "$files"); do
 			t0=$(date +%s.%N)
 			dd if=/dev/zero of="$mnt/c${c}_$f" bs=1M count=4 status=none
 			t1=$(date +%s.%N)
 			io=$($py -c "print($io + $t1 - $t0)")
-			sleep 0.6
+			sleep "$pace"
 		done
 		sleep 5
 		for f in 1 2 3 4; do
@@ -128,9 +131,9 @@ for r in static proactive; do
 done
 
 [ -n "$out" ] && cat "$root/train.report" >"${out%.json}.train.txt"
-$py - "$root" "$out" "$cycles" <<'PY'
+$py - "$root" "$out" "$cycles" "$files" <<'PY'
 import json, sys, csv
-root, out, cycles = sys.argv[1], sys.argv[2], int(sys.argv[3])
+root, out, cycles, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 res = {}
 for r in ("static", "proactive"):
     polls = [json.loads(l) for l in open(f"{root}/{r}/poll") if l.strip().startswith("{")]
@@ -145,7 +148,7 @@ for r in ("static", "proactive"):
     # Migrations are counted as writes into their target tier, so the
     # application's share in mem is mem's writes (no promotions here) over
     # the bytes the workload wrote.
-    app = cycles * 6 * 4 * 1048576
+    app = cycles * files * 4 * 1048576
     t_prev, mem_bytes = None, 0.0
     for x in rows:
         t = float(x["time"])
