@@ -1068,6 +1068,22 @@ int mon_phase_train(const struct mon_series *const *series, size_t nseries, cons
 		rc = cluster(ph, p, &td, &rng, err, errlen);
 	if (rc == 0)
 		rc = profile(ph, series, nseries, err, errlen);
+	/* A cluster of transient windows (a tick or two at each change) is
+	 * never adopted under hysteresis: it would be a phase with no frames.
+	 * Drop such clusters and label again, keeping at least two phases. */
+	while (rc == 0 && ph->k > 2) {
+		size_t j = 0;
+		while (j < ph->k && ph->prof[j].frames)
+			j++;
+		if (j == ph->k)
+			break;
+		size_t H = ph->crbm.H;
+		memmove(ph->centroids + j * H, ph->centroids + (j + 1) * H, (ph->k - j - 1) * H * sizeof(float));
+		ph->k--;
+		ph->info.k = ph->k;
+		note(p, "phase %zu: no frame stays in it under hysteresis; dropped (%zu phases left)", j, ph->k);
+		rc = profile(ph, series, nseries, err, errlen);
+	}
 	free(td.X);
 	free(td.order);
 	free(td.tick_gap);

@@ -161,6 +161,7 @@ Test(phases, recovered_with_change_points)
 		for (size_t j = 0; j < in->k; j++)
 			row += mon_phase_transition(ph, i, j);
 		cr_expect(fabs(row - 1) < 1e-9, "transition row %zu sums to %g", i, row);
+		cr_expect(mon_phase_profile(ph, i)->frames > 0, "phase %zu holds no frame", i);
 		cr_expect(mon_phase_transition(ph, i, i) > 0.9, "phase %zu stays only %g of ticks", i,
 			  mon_phase_transition(ph, i, i));
 	}
