@@ -979,7 +979,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 	} else {
-		struct tfs_node *n = tfs_node_get(fs, tfs_ino_encode(t, &st), st.st_mode, p, name, t, 0);
+		struct tfs_node *n = tfs_node_get(fs, tfs_ino_new(fs, t, fd, &st), st.st_mode, p, name, t, 0);
 		if (!n)
 			rc = -ENOMEM;
 		else

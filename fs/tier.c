@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/random.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 /* getxattrat(2), Linux 6.13: an xattr by (dirfd, path) without the /proc
@@ -55,9 +57,46 @@ uint64_t tfs_ino_encode(int tier, const struct stat *st)
 	return ((uint64_t)(tier + 1) << 58) | ((uint64_t)st->st_ino & ((1ULL << 58) - 1));
 }
 
+static int set_ino_xattr(struct tfs *fs, int t, const char *path, uint64_t ino);
+
+uint64_t tfs_ino_fresh(struct tfs *fs)
+{
+	for (;;) {
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			r = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) * 0x9e3779b97f4a7c15ULL;
+		}
+		r |= 1ULL << 63; /* never an encoded ino (tier bits stop at 62) */
+		struct tfs_node *n = tfs_node_find(fs, r);
+		if (!n)
+			return r;
+		tfs_node_unref(fs, n);
+	}
+}
+
+/* Whether an encoded ino of a file in tier t belongs to a node that now
+ * lives elsewhere: a file moved away keeps the ino its first tier gave it
+ * (in an xattr), and that tier may give the freed backing inode number to
+ * a new file.  Two files would then share one FUSE inode, and the kernel
+ * one page cache. */
+static int ino_taken(struct tfs *fs, uint64_t ino, int tier, int creating)
+{
+	struct tfs_node *n = tfs_node_find(fs, ino);
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&n->lock);
+	int taken = creating || (S_ISREG(n->type) && n->tier != tier);
+	pthread_mutex_unlock(&n->lock);
+	tfs_node_unref(fs, n);
+	return taken;
+}
+
 /* The ino is 58 bits of the backing inode with the tier index above, so two
  * tiers never collide; a copy the daemon made carries the original's ino in
- * an xattr, which wins. */
+ * an xattr, which wins.  An encoded ino another file already holds (see
+ * ino_taken) is replaced by a fresh one, recorded in the file's xattr. */
 uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st)
 {
 	uint64_t ino;
@@ -65,7 +104,28 @@ uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct sta
 	    tfs_getxattr_at(fs->tiers[tier].rootfd, path, TFS_XATTR_INO, &ino, sizeof(ino)) == (ssize_t)sizeof(ino) &&
 	    ino > 1)
 		return ino;
-	return tfs_ino_encode(tier, st);
+	ino = tfs_ino_encode(tier, st);
+	if (S_ISREG(st->st_mode) && ino_taken(fs, ino, tier, 0)) {
+		uint64_t fresh = tfs_ino_fresh(fs);
+		if (set_ino_xattr(fs, tier, path, fresh) == 0)
+			return fresh;
+		tfs_log(TCFG_LOG_WARN, "%s in tier %s shares an inode number with a moved file and cannot be given another (no user xattrs)",
+			path, fs->tiers[tier].name);
+	}
+	return ino;
+}
+
+uint64_t tfs_ino_new(struct tfs *fs, int tier, int fd, const struct stat *st)
+{
+	uint64_t ino = tfs_ino_encode(tier, st);
+	if (!ino_taken(fs, ino, tier, 1))
+		return ino;
+	uint64_t fresh = tfs_ino_fresh(fs);
+	if (fsetxattr(fd, TFS_XATTR_INO, &fresh, sizeof(fresh), 0) == 0)
+		return fresh;
+	tfs_log(TCFG_LOG_WARN, "a new file in tier %s shares an inode number with a moved file and cannot be given another: %s",
+		fs->tiers[tier].name, strerror(errno));
+	return ino;
 }
 
 uint64_t tfs_mount_hash(const char *mountpoint)

@@ -174,6 +174,11 @@ uint64_t tfs_mount_hash(const char *mountpoint);
 uint64_t tfs_ino_of(struct tfs *fs, int tier, const char *path, const struct stat *st);
 /* The ino of a file the daemon just created (no xattr can be there yet). */
 uint64_t tfs_ino_encode(int tier, const struct stat *st);
+/* The ino of a file just created in tier (fd open on it): its encoded ino,
+ * unless a moved file holds that one (then a fresh ino in its xattr). */
+uint64_t tfs_ino_new(struct tfs *fs, int tier, int fd, const struct stat *st);
+/* An ino outside the encoded space that no node holds. */
+uint64_t tfs_ino_fresh(struct tfs *fs);
 /* lgetxattr of dirfd/path (getxattrat where the kernel has it). */
 ssize_t tfs_getxattr_at(int dirfd, const char *path, const char *name, void *value, size_t size);
 /* First tier holding path, stat filled; -ENOENT if none. */
