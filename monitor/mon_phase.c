@@ -838,21 +838,50 @@ out:
 	return rc;
 }
 
+static int profile(struct mon_phase *ph, const struct mon_series *const *series, size_t nseries, char *err,
+		   size_t errlen);
+
+/* Take centroids C (k of them) as the model's phases, numbered by size
+ * (largest first), with the novelty distance they imply. */
+static void adopt(struct mon_phase *ph, const float *C, size_t k, const float *P, size_t n, double *d2)
+{
+	size_t H = ph->crbm.H, cnt[MON_PHASE_MAX_K] = {0}, order[MON_PHASE_MAX_K];
+	for (size_t i = 0; i < n; i++)
+		cnt[nearest_centroid(C, k, H, P + i * H, NULL)]++;
+	for (size_t j = 0; j < k; j++)
+		order[j] = j;
+	for (size_t a = 1; a < k; a++)
+		for (size_t b = a; b > 0 && cnt[order[b]] > cnt[order[b - 1]]; b--) {
+			size_t t = order[b];
+			order[b] = order[b - 1];
+			order[b - 1] = t;
+		}
+	ph->k = ph->info.k = k;
+	for (size_t j = 0; j < k; j++)
+		memcpy(ph->centroids + j * H, C + order[j] * H, H * sizeof(float));
+	/* Novelty: farther than 99% of the training windows were. */
+	for (size_t i = 0; i < n; i++)
+		(void)nearest_centroid(ph->centroids, k, H, P + i * H, &d2[i]);
+	ph->novelty_dist = quantile(d2, n, 0.99);
+}
+
 /* Standardised hidden activations of every window into P; then k-means++
- * for each k, the best of KMEANS_INIT runs by inertia, and the k with the
- * best silhouette (on a seeded sample) wins.  Phases are numbered by size,
- * largest first. */
+ * for each k, the best of KMEANS_INIT runs by inertia.  The k with the best
+ * silhouette (on a seeded sample) wins, unless one of its clusters holds
+ * no frame once the series are labelled with hysteresis (a cluster of the
+ * transient windows at changes, which the daemon would never adopt): then
+ * the next best k is tried.  Phases are numbered by size, largest first. */
 static int cluster(struct mon_phase *ph, const struct mon_phase_params *p, const struct train_data *td,
-		   uint64_t *rng, char *err, size_t errlen)
+		   const struct mon_series *const *series, size_t nseries, uint64_t *rng, char *err, size_t errlen)
 {
 	size_t H = ph->crbm.H, n = td->nwin, K = MON_PHASE_MAX_K;
 	float *P = malloc(n * H * sizeof(float)), *C = malloc(K * H * sizeof(float));
-	float *runC = malloc(K * H * sizeof(float)), *bestC = malloc(K * H * sizeof(float));
-	int *asg = malloc(n * sizeof(int)), *runasg = malloc(n * sizeof(int)), *bestasg = malloc(n * sizeof(int));
-	double *d2 = malloc(n * sizeof(double));
+	float *cand = malloc((K + 1) * K * H * sizeof(float));
+	int *asg = malloc(n * sizeof(int)), *runasg = malloc(n * sizeof(int));
+	double *d2 = malloc(n * sizeof(double)), sil[MON_PHASE_MAX_K + 1];
 	size_t *idx = malloc(n * sizeof(size_t));
 	int rc = 0;
-	if (!P || !C || !runC || !bestC || !asg || !runasg || !bestasg || !d2 || !idx) {
+	if (!P || !C || !cand || !asg || !runasg || !d2 || !idx) {
 		rc = perr(err, errlen, -ENOMEM, "out of memory for clustering %zu windows", n);
 		goto out;
 	}
@@ -872,61 +901,61 @@ static int cluster(struct mon_phase *ph, const struct mon_phase_params *p, const
 		idx[i] = i;
 	rnd_shuffle(rng, idx, n);
 	size_t m = n < SILHOUETTE_SAMPLE ? n : SILHOUETTE_SAMPLE;
-	double best_sil = -2;
-	size_t best_k = 0;
 	size_t kmax = p->kmax < n / 2 ? p->kmax : n / 2;
+	for (size_t k = 0; k <= K; k++)
+		sil[k] = -INFINITY;
 	for (size_t k = p->kmin; k <= kmax; k++) {
 		double best_in = INFINITY;
 		for (unsigned r = 0; r < KMEANS_INIT; r++) {
 			double in = kmeans(P, n, H, k, rng, C, asg, d2);
 			if (in < best_in) {
 				best_in = in;
-				memcpy(runC, C, k * H * sizeof(float));
+				memcpy(cand + k * K * H, C, k * H * sizeof(float));
 				memcpy(runasg, asg, n * sizeof(int));
 			}
 		}
-		double sil = silhouette(P, H, idx, m, runasg, k);
-		note(p, "k %zu: inertia %.1f, silhouette %.3f", k, best_in, sil);
-		if (sil > best_sil + 1e-9) {
-			best_sil = sil, best_k = k;
-			memcpy(bestC, runC, k * H * sizeof(float));
-			memcpy(bestasg, runasg, n * sizeof(int));
-		}
+		sil[k] = silhouette(P, H, idx, m, runasg, k);
+		note(p, "k %zu: inertia %.1f, silhouette %.3f", k, best_in, sil[k]);
 	}
-	if (!best_k) {
+	ph->info.windows = n;
+	size_t first = 0;
+	double first_sil = 0;
+	for (;;) {
+		size_t k = 0;
+		for (size_t c = p->kmin; c <= kmax; c++) /* best untried; ties: fewer phases */
+			if (isfinite(sil[c]) && (!k || sil[c] > sil[k] + 1e-9))
+				k = c;
+		if (!k)
+			break;
+		if (!first)
+			first = k, first_sil = sil[k];
+		adopt(ph, cand + k * K * H, k, P, n, d2);
+		ph->info.silhouette = sil[k];
+		if ((rc = profile(ph, series, nseries, err, errlen)) < 0)
+			goto out;
+		size_t empty = 0;
+		for (size_t j = 0; j < k; j++)
+			empty += ph->prof[j].frames == 0;
+		if (!empty)
+			goto out;
+		note(p, "k %zu: %zu phases hold no frame under hysteresis; next best k", k, empty);
+		sil[k] = -INFINITY;
+	}
+	if (!first) {
 		rc = perr(err, errlen, -EINVAL, "no k in %u..%u fits %zu windows", p->kmin, p->kmax, n);
 		goto out;
 	}
-	/* Number phases by size, largest first (ties: older index first). */
-	size_t cnt[MON_PHASE_MAX_K] = {0}, order[MON_PHASE_MAX_K];
-	for (size_t i = 0; i < n; i++)
-		cnt[bestasg[i]]++;
-	for (size_t j = 0; j < best_k; j++)
-		order[j] = j;
-	for (size_t a = 1; a < best_k; a++)
-		for (size_t b = a; b > 0 && cnt[order[b]] > cnt[order[b - 1]]; b--) {
-			size_t t = order[b];
-			order[b] = order[b - 1];
-			order[b - 1] = t;
-		}
-	ph->k = best_k;
-	for (size_t j = 0; j < best_k; j++)
-		memcpy(ph->centroids + j * H, bestC + order[j] * H, H * sizeof(float));
-	ph->info.k = best_k;
-	ph->info.silhouette = best_sil;
-	ph->info.windows = n;
-	/* Novelty: farther than 99% of the training windows were. */
-	for (size_t i = 0; i < n; i++)
-		(void)nearest_centroid(ph->centroids, best_k, H, P + i * H, &d2[i]);
-	ph->novelty_dist = quantile(d2, n, 0.99);
+	/* No k without empty phases: the best silhouette; the caller drops
+	 * the empty ones. */
+	adopt(ph, cand + first * K * H, first, P, n, d2);
+	ph->info.silhouette = first_sil;
+	rc = profile(ph, series, nseries, err, errlen);
 out:
 	free(P);
 	free(C);
-	free(runC);
-	free(bestC);
+	free(cand);
 	free(asg);
 	free(runasg);
-	free(bestasg);
 	free(d2);
 	free(idx);
 	return rc;
@@ -1065,9 +1094,7 @@ int mon_phase_train(const struct mon_series *const *series, size_t nseries, cons
 		rc = train_crbm(ph, p, &td, &rng, err, errlen);
 	}
 	if (rc == 0)
-		rc = cluster(ph, p, &td, &rng, err, errlen);
-	if (rc == 0)
-		rc = profile(ph, series, nseries, err, errlen);
+		rc = cluster(ph, p, &td, series, nseries, &rng, err, errlen);
 	/* A cluster of transient windows (a tick or two at each change) is
 	 * never adopted under hysteresis: it would be a phase with no frames.
 	 * Drop such clusters and label again, keeping at least two phases. */
