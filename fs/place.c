@@ -519,7 +519,12 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 		uint64_t v8 = task_input_bytes(a, ff.producer_id, size_of, size_arg);
 		fill_vector(&ff, v8, tiers, ntiers, p->tier_feature_names, &d->v);
 	}
-	struct lrn_place_ctx ctx = {.path = relpath, .kind = kind, .need = need, .tiers = tiers,
+	/* A known file is placed where its declared size fits, as the
+	 * simulator places it (else it lands on a nearly full tier and is
+	 * moved at its first write); when nothing has room for the declared
+	 * size (declarations can be wrong) only need counts. */
+	uint64_t want = d->known && ff.size > need ? ff.size : need;
+	struct lrn_place_ctx ctx = {.path = relpath, .kind = kind, .need = want, .tiers = tiers,
 				    .ntiers = ntiers, .feature_names = d->v.names, .features = d->v.values,
 				    .nfeatures = d->v.n};
 	d->tier = -ENOSPC;
@@ -543,8 +548,18 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 					if (!tried[t] && (best < 0 || d->proba[t] > d->proba[best]))
 						best = (int)t;
 				tried[best] = 1;
-				if (d->proba[best] > 0 && lrn_tier_has_room(&tiers[best], need))
+				if (d->proba[best] > 0 && lrn_tier_has_room(&tiers[best], want))
 					d->tier = best;
+			}
+			/* No tier the model names has room for the declared
+			 * size: the most probable one with room for need. */
+			if (want > need && d->tier < 0) {
+				int best = -1;
+				for (size_t t = 0; t < ntiers; t++)
+					if (d->proba[t] > 0 && lrn_tier_has_room(&tiers[t], need) &&
+					    (best < 0 || d->proba[t] > d->proba[best]))
+						best = (int)t;
+				d->tier = best < 0 ? -ENOSPC : best;
 			}
 			d->policy = "learned";
 			d->reason = d->tier >= 0 ? "the model's most probable tier with room"
@@ -558,6 +573,10 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 				    : !d->known		      ? "the workflow does not name this file"
 							      : "no model loaded";
 		d->tier = lrn_policy_place(p->fallback, &ctx);
+		if (d->tier < 0 && want > need) {
+			ctx.need = need;
+			d->tier = lrn_policy_place(p->fallback, &ctx);
+		}
 		d->policy = lrn_policy_name(p->fallback);
 	}
 	pthread_rwlock_unlock(&p->lock);

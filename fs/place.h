@@ -106,7 +106,9 @@ struct tpl_decision {
 	int64_t level_started; /* a new level of workflow_dir started: its number, else -1 */
 };
 
-/* Decide the tier of a new object at relpath. need: bytes that must fit.
+/* Decide the tier of a new object at relpath. need: bytes that must fit;
+ * a file the workflow declares goes where its declared size fits when some
+ * tier has room for it.
  * size_of (may be NULL) measures files for V8. */
 void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t need,
 		const struct lrn_tier_state *tiers, size_t ntiers, tpl_size_fn size_of, void *size_arg,

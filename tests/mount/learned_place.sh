@@ -50,7 +50,7 @@ model = $root/model.json
 migrate_threads = 0
 [tier mem]
 path = $shm
-capacity = 1000
+capacity = 1100
 read_bandwidth = 10G/s
 write_bandwidth = 8G/s
 [tier ssd]
@@ -72,11 +72,12 @@ grep -q "placement by model" "$root/log" || fail "model not loaded"
 
 tier() { getfattr --absolute-names --only-values -n user.tierfs.tier "$mnt/$1"; }
 put() { head -c "$2" /dev/urandom >"$mnt/$1"; }
-# In workflow order: f.a (100) f.b1 (200) f.b2 (300) fill 600 of mem's 1000.
+# In workflow order: f.a (100, declared 1024: it must fit mem's 1100 free)
+# f.b1 (200) f.b2 (300) fill 600 of mem's 1100.
 put f.a 100
 put f.b1 200
 put f.b2 300
-put f.c1 400 # mem: 1000 of 1000 used
+put f.c1 500 # mem: 1100 of 1100 used
 put f.c2 500
 put f.d 600
 put scratch.log 10
@@ -136,7 +137,7 @@ for r in rows:
     by[r["path"]] = r
 expect = {  # consumers, next use, last use, V8 = actual bytes of the producer's inputs
     "f.a": (1, 1, 1, 0), "f.b1": (1, 1, 1, 100), "f.b2": (1, 1, 1, 100),
-    "f.c1": (1, 1, 1, 200), "f.c2": (1, 1, 1, 300), "f.d": (0, 1e6, 1e6, 900)}
+    "f.c1": (1, 1, 1, 200), "f.c2": (1, 1, 1, 300), "f.d": (0, 1e6, 1e6, 1000)}
 for name, (v5, v6, v7, v8) in expect.items():
     r = by[name]
     got = (float(r["consumers"]), float(r["next_use_distance"]), float(r["last_use_distance"]),
