@@ -215,16 +215,10 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 		sc.nodes = e->nodes;
 		sc.cores = e->cores;
 		sc.record_features = 0;
-		for (size_t i = 0; i < e->ncaps; i++) {
-			struct sweep_axis ax;
-			if (sweep_parse_axis(e->caps[i], e->cfg, &ax, err, sizeof(err)) != 0 || ax.n != 1 ||
-			    ax.values[0].relative) {
-				fprintf(stderr, "tiertrain eval: --capacity %s\n",
-					ax.n != 1 || ax.values[0].relative ? "expects TIER=SIZE (one size)" : err);
-				free(best);
-				return -EINVAL;
-			}
-			sc.capacity[ax.tier] = (uint64_t)ax.values[0].v;
+		if (sweep_apply_capacities(e->caps, e->ncaps, e->cfg, &sc, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tiertrain eval: --capacity %s\n", err);
+			free(best);
+			return -EINVAL;
 		}
 		uint64_t mem = sweep_value_bytes(&e->axis.values[v], g);
 		sc.capacity[e->axis.tier] = mem;

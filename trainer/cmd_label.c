@@ -194,16 +194,10 @@ out:
 
 static int parse_caps(const struct label_opts *o, const struct tcfg *cfg, struct sim_config *sc)
 {
-	for (size_t i = 0; i < o->ncaps; i++) {
-		struct sweep_axis ax;
-		char err[512];
-		if (sweep_parse_axis(o->caps[i], cfg, &ax, err, sizeof(err)) != 0 || ax.n != 1 ||
-		    ax.values[0].relative) {
-			fprintf(stderr, "tiertrain label: --capacity %s\n",
-				ax.n != 1 || ax.values[0].relative ? "expects TIER=SIZE (one size)" : err);
-			return -1;
-		}
-		sc->capacity[ax.tier] = (uint64_t)ax.values[0].v;
+	char err[512];
+	if (sweep_apply_capacities(o->caps, o->ncaps, cfg, sc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain label: --capacity %s\n", err);
+		return -1;
 	}
 	return 0;
 }

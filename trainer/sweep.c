@@ -105,6 +105,23 @@ int sweep_parse_axis(const char *arg, const struct tcfg *cfg, struct sweep_axis 
 	return 0;
 }
 
+int sweep_apply_capacities(const char *const *caps, size_t n, const struct tcfg *cfg, struct sim_config *sc,
+			   char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sweep_axis ax;
+		int rc = sweep_parse_axis(caps[i], cfg, &ax, err, errlen);
+		if (rc == 0 && (ax.n != 1 || ax.values[0].relative)) {
+			snprintf(err, errlen, "\"%s\": expected TIER=SIZE (one size, e.g. ssd=512G)", caps[i]);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+		sc->capacity[ax.tier] = (uint64_t)ax.values[0].v;
+	}
+	return 0;
+}
+
 static uint64_t workflow_bytes(const wf_graph *g)
 {
 	struct wf_summary sum;

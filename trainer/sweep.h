@@ -40,6 +40,11 @@ __attribute__((warn_unused_result)) int sweep_parse_axis(const char *arg, const 
 							  struct sweep_axis *out, char *err,
 							  size_t errlen);
 
+/* Fixed capacities "TIER=SIZE" (one size each) into sc->capacity[]. */
+__attribute__((warn_unused_result)) int sweep_apply_capacities(const char *const *caps, size_t n,
+								const struct tcfg *cfg, struct sim_config *sc,
+								char *err, size_t errlen);
+
 /* Bytes of one value for workflow g. */
 uint64_t sweep_value_bytes(const struct sweep_value *v, const wf_graph *g);
 
