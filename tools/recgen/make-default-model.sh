@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make-default-model.sh - rebuild etc/tierfs-model.json, the model tierfs
-# ships until the trainer's (issue 7) replaces it: records from every
-# workflow in ../shared/workflows (read in place) through recgen, then
-# tiertrain fit.  Deterministic for a given recgen seed.
-#   tools/recgen/make-default-model.sh [BUILD_DIR]
+# make-default-model.sh - the rule baseline: a model trained on recgen's
+# documented rule over every workflow in ../shared/workflows (read in
+# place), as tierfs shipped before GA labels; placement-eval --holdout
+# compares against this recipe.  The shipped model now comes from
+# tools/make-default-model.sh.  Deterministic for a given recgen seed.
+#   tools/recgen/make-default-model.sh [BUILD_DIR] [OUT_MODEL.json]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -13,5 +14,5 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 USER=${USER:-$(id -un)} "$build/bin/recgen" -c etc/tierfs.conf -n 8 -s 1 \
 	"$wf"/*.xml "$wf"/*.dax "$wf"/*.yml "$wf"/*.json >"$tmp/records.csv"
-"$build/bin/tiertrain" fit "$tmp/records.csv" -o etc/tierfs-model.json \
+"$build/bin/tiertrain" fit "$tmp/records.csv" -o "${2:-rule-model.json}" \
 	--param rounds=40 --param max_depth=5 --param seed=1 --param threads=1
