@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tierfs.h"
+#include "../common/testtmp.h"
 
 static char root[64];
 static struct tcfg *cfg;
@@ -35,7 +36,7 @@ static const char *tp(int t, const char *rel)
 static void setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/tierfs-mig-XXXXXX");
-	cr_assert_not_null(mkdtemp(root));
+	cr_assert_not_null(testtmp_make(root));
 	char conf[128], text[1024], err[TCFG_ERRLEN];
 	snprintf(conf, sizeof(conf), "%s/c.conf", root);
 	snprintf(text, sizeof(text),
