@@ -300,6 +300,19 @@ struct tfs_node *tfs_node_find(struct tfs *fs, uint64_t ino)
 	return n;
 }
 
+int tfs_node_tier_of(struct tfs *fs, uint64_t ino, int *tier)
+{
+	pthread_mutex_lock(&fs->table_lock);
+	struct tfs_node *n = ino == TFS_ROOT_ID ? &fs->root : table_lookup(fs, ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		*tier = S_ISREG(n->type) ? n->tier : -1;
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return n != NULL;
+}
+
 void tfs_node_ref(struct tfs *fs, struct tfs_node *n)
 {
 	pthread_mutex_lock(&fs->table_lock);

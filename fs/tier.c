@@ -69,10 +69,9 @@ uint64_t tfs_ino_fresh(struct tfs *fs)
 			r = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) * 0x9e3779b97f4a7c15ULL;
 		}
 		r |= 1ULL << 63; /* never an encoded ino (tier bits stop at 62) */
-		struct tfs_node *n = tfs_node_find(fs, r);
-		if (!n)
+		int t;
+		if (!tfs_node_tier_of(fs, r, &t))
 			return r;
-		tfs_node_unref(fs, n);
 	}
 }
 
@@ -83,14 +82,8 @@ uint64_t tfs_ino_fresh(struct tfs *fs)
  * one page cache. */
 static int ino_taken(struct tfs *fs, uint64_t ino, int tier, int creating)
 {
-	struct tfs_node *n = tfs_node_find(fs, ino);
-	if (!n)
-		return 0;
-	pthread_mutex_lock(&n->lock);
-	int taken = creating || (S_ISREG(n->type) && n->tier != tier);
-	pthread_mutex_unlock(&n->lock);
-	tfs_node_unref(fs, n);
-	return taken;
+	int t;
+	return tfs_node_tier_of(fs, ino, &t) && (creating || (t >= 0 && t != tier));
 }
 
 /* The ino is 58 bits of the backing inode with the tier index above, so two

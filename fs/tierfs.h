@@ -148,6 +148,9 @@ void tfs_destroy(struct tfs *fs);
 struct tfs_node *tfs_node_get(struct tfs *fs, uint64_t ino, mode_t type, struct tfs_node *parent,
 			      const char *name, int tier, uint64_t size);
 struct tfs_node *tfs_node_find(struct tfs *fs, uint64_t ino); /* with a ref, or NULL */
+/* Whether a node holds ino, and the tier of its file (-1 if not a regular
+ * file): one table lookup, no reference taken. */
+int tfs_node_tier_of(struct tfs *fs, uint64_t ino, int *tier);
 void tfs_node_forget(struct tfs *fs, struct tfs_node *n, uint64_t nlookup);
 void tfs_node_ref(struct tfs *fs, struct tfs_node *n);
 void tfs_node_unref(struct tfs *fs, struct tfs_node *n);
