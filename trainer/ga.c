@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "ga.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -34,23 +35,9 @@ void ga_params_default(struct ga_params *p)
 	};
 }
 
-/* splitmix64: small, fast, and enough for the GA's draws. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double rnd01(uint64_t *s)
-{
-	return (double)(rnd(s) >> 11) * 0x1.0p-53;
-}
-
 static uint32_t rndn(uint64_t *s, uint32_t n)
 {
-	return (uint32_t)(((rnd(s) >> 32) * n) >> 32);
+	return (uint32_t)(((tt_splitmix64(s) >> 32) * n) >> 32);
 }
 
 struct ga {
@@ -369,12 +356,12 @@ static void breed(struct ga *ga, const struct ga_params *p, const uint32_t *orde
 		}
 		const uint8_t *a = &ga->genes[(size_t)order[rndn(rs, npar)] * n];
 		const uint8_t *b = &ga->genes[(size_t)order[rndn(rs, npar)] * n];
-		if (rnd01(rs) < p->crossover_rate) {
+		if (tt_rand01(rs) < p->crossover_rate) {
 			/* Uniform crossover, 64 genes per random word. */
 			uint64_t bits = 0;
 			for (size_t k = 0; k < n; k++) {
 				if ((k & 63) == 0)
-					bits = rnd(rs);
+					bits = tt_splitmix64(rs);
 				c[k] = (bits >> (k & 63)) & 1 ? a[k] : b[k];
 			}
 		} else {
@@ -385,7 +372,7 @@ static void breed(struct ga *ga, const struct ga_params *p, const uint32_t *orde
 			 * gene to the next instead of one draw per gene. */
 			double lq = log1p(-pm);
 			for (size_t k = 0;;) {
-				double u = rnd01(rs);
+				double u = tt_rand01(rs);
 				double skip = lq < 0 ? floor(log1p(-u) / lq) : INFINITY;
 				if (!(skip < (double)(n - k)))
 					break;
@@ -394,7 +381,7 @@ static void breed(struct ga *ga, const struct ga_params *p, const uint32_t *orde
 				k++;
 			}
 		}
-		if (ga->ngroups && rnd01(rs) < p->group_mutation_rate) {
+		if (ga->ngroups && tt_rand01(rs) < p->group_mutation_rate) {
 			uint32_t gr = rndn(rs, ga->ngroups);
 			uint8_t t = (uint8_t)rndn(rs, ga->ntiers);
 			for (uint32_t j = ga->group_start[gr]; j < ga->group_start[gr + 1]; j++)

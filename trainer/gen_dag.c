@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "gen_internal.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -335,18 +336,11 @@ struct rng {
 	uint64_t s[4];
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static void rng_seed(struct rng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
+		r->s[i] = tt_splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k)

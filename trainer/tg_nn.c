@@ -10,6 +10,7 @@
  * error over rows and outputs.
  */
 #include "tg_internal.h"
+#include "rng.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -19,15 +20,12 @@
 
 uint64_t tg_rand_u64(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return tt_splitmix64(s);
 }
 
 double tg_rand_unif(uint64_t *s)
 {
-	return (double)(tg_rand_u64(s) >> 11) * 0x1.0p-53;
+	return tt_rand01(s);
 }
 
 double tg_rand_normal(uint64_t *s)
