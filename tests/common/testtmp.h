@@ -61,4 +61,29 @@ static inline char *testtmp_make(char *tmpl)
 	return dir;
 }
 
+/* Write text to dir/name, making dir from tmpl (mkdtemp pattern, removed
+ * at exit) the first time, while dir[0] is 0.  Returns the path (malloc'd)
+ * or NULL. */
+static inline char *testtmp_write(char *dir, const char *tmpl, const char *name, const char *text)
+{
+	if (!dir[0]) {
+		strcpy(dir, tmpl);
+		if (!testtmp_make(dir)) {
+			dir[0] = '\0';
+			return NULL;
+		}
+	}
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(len);
+	if (!path)
+		return NULL;
+	snprintf(path, len, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+	if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 #endif

@@ -38,16 +38,8 @@ static char tmpdir[64];
 
 static char *write_file(const char *name, const char *text)
 {
-	if (!tmpdir[0]) {
-		strcpy(tmpdir, "/tmp/tier_sim_test.XXXXXX");
-		cr_assert_not_null(testtmp_make(tmpdir));
-	}
-	char *path;
-	cr_assert(asprintf(&path, "%s/%s", tmpdir, name) > 0);
-	FILE *fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	fputs(text, fp);
-	cr_assert_eq(fclose(fp), 0);
+	char *path = testtmp_write(tmpdir, "/tmp/tier_sim_test.XXXXXX", name, text);
+	cr_assert_not_null(path, "cannot write %s in a temporary directory", name);
 	return path;
 }
 
