@@ -72,6 +72,7 @@ struct ev_config {
 
 struct ev {
 	const char *model_path;
+	struct lrn_model *model; /* for scoring against GA labels */
 	struct tcfg *cfg;
 	struct sweep_axis axis;
 	const char *caps[TCFG_MAX_TIERS];
@@ -105,23 +106,8 @@ static int add_config(struct ev *e, struct ev_config *c)
 
 static struct lrn_policy *learned_policy(const struct ev *e, char *err, size_t errlen)
 {
-	struct lrn_model *m;
-	if (lrn_model_load(e->model_path, &m) != 0) {
-		snprintf(err, errlen, "%s", lrn_last_error());
-		return NULL;
-	}
-	struct lrn_policy *fb;
-	const char *fbname = e->cfg->placement == TCFG_PLACE_TIER
-				     ? e->cfg->tiers[e->cfg->placement_tier].name
-				     : tcfg_placement_name(e->cfg->placement);
-	if (sweep_policy_create(fbname, e->cfg, e->seed, &fb, err, errlen) != 0) {
-		lrn_model_destroy(m);
-		return NULL;
-	}
-	struct lrn_policy *p = lrn_policy_model_create(m, fb);
-	if (!p)
-		snprintf(err, errlen, "%s: %s", e->model_path, lrn_last_error());
-	return p;
+	struct lrn_policy *p;
+	return sweep_learned_policy_create(e->model_path, e->cfg, e->seed, &p, err, errlen) == 0 ? p : NULL;
 }
 
 /* The policy of column i (fresh: the random one is seeded per run). */
@@ -139,11 +125,7 @@ static struct lrn_policy *column_policy(const struct ev *e, size_t i, char *err,
 static int score_model(struct ev *e, const wf_graph *g, const struct sim_config *sc, const int *best,
 		       char *err, size_t errlen)
 {
-	struct lrn_model *m;
-	if (lrn_model_load(e->model_path, &m) != 0) {
-		snprintf(err, errlen, "%s", lrn_last_error());
-		return -EINVAL;
-	}
+	const struct lrn_model *m = e->model;
 	struct sim_config rsc = *sc;
 	rsc.record_features = 1;
 	struct sim *s = NULL;
@@ -182,7 +164,6 @@ static int score_model(struct ev *e, const wf_graph *g, const struct sim_config 
 		e->predicted++;
 	}
 	sim_destroy(s);
-	lrn_model_destroy(m);
 	return rc;
 }
 
@@ -772,6 +753,10 @@ int tt_cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	lrn_policy_destroy(probe);
+	if (lrn_model_load(e.model_path, &e.model) != 0) {
+		fprintf(stderr, "tiertrain eval: %s\n", lrn_last_error());
+		goto out;
+	}
 	char spec[256];
 	if (!vary) {
 		int mem = tcfg_tier_index(e.cfg, "mem");
@@ -871,6 +856,7 @@ out:
 		free(e.c[i].kind);
 	}
 	free(e.c);
+	lrn_model_destroy(e.model);
 	tcfg_free(e.cfg);
 	return status;
 }

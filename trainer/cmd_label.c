@@ -125,12 +125,9 @@ static int label_one(const struct label_opts *o, const char *wf_path, const wf_g
 		seeds[nseeds++] = (struct ga_seed){seed_names[i], p};
 	}
 	if (o->model) {
-		struct lrn_model *m;
-		struct lrn_policy *p = NULL;
-		if (lrn_model_load(o->model, &m) == 0)
-			p = lrn_policy_model_create(m, lrn_policy_static_create(LRN_STATIC_FIRST, 0, 1));
-		if (!p) {
-			fprintf(stderr, "tiertrain label: %s\n", lrn_last_error());
+		struct lrn_policy *p;
+		if (sweep_learned_policy_create(o->model, cfg, o->ga.seed, &p, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tiertrain label: %s\n", err);
 			rc = -1;
 			goto out;
 		}

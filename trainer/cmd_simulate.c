@@ -45,24 +45,11 @@ static void usage(FILE *fp)
 
 static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, uint64_t seed)
 {
-	if (!name) {
-		switch (cfg->placement) {
-		case TCFG_PLACE_FIRST:
-			return lrn_policy_static_create(LRN_STATIC_FIRST, 0, seed);
-		case TCFG_PLACE_MOST_FREE:
-			return lrn_policy_static_create(LRN_STATIC_MOST_FREE, 0, seed);
-		case TCFG_PLACE_ROUND_ROBIN:
-			return lrn_policy_static_create(LRN_STATIC_ROUND_ROBIN, 0, seed);
-		case TCFG_PLACE_RANDOM:
-			return lrn_policy_static_create(LRN_STATIC_RANDOM, 0, seed);
-		case TCFG_PLACE_TIER:
-			return lrn_policy_static_create(LRN_STATIC_TIER, cfg->placement_tier, seed);
-		}
-		return NULL;
-	}
 	struct lrn_policy *p;
 	char err[512];
-	if (sweep_policy_create(name, cfg, seed, &p, err, sizeof(err)) != 0) {
+	int rc = name ? sweep_policy_create(name, cfg, seed, &p, err, sizeof(err))
+		      : sweep_config_policy_create(cfg, seed, &p, err, sizeof(err));
+	if (rc != 0) {
 		fprintf(stderr, "tiertrain simulate: %s\n", err);
 		return NULL;
 	}

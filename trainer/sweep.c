@@ -179,6 +179,37 @@ int sweep_policy_create(const char *name, const struct tcfg *cfg, uint64_t seed,
 	return 0;
 }
 
+int sweep_config_policy_create(const struct tcfg *cfg, uint64_t seed, struct lrn_policy **out, char *err,
+			       size_t errlen)
+{
+	const char *name = cfg->placement == TCFG_PLACE_TIER ? cfg->tiers[cfg->placement_tier].name
+							     : tcfg_placement_name(cfg->placement);
+	return sweep_policy_create(name, cfg, seed, out, err, errlen);
+}
+
+int sweep_learned_policy_create(const char *model_path, const struct tcfg *cfg, uint64_t seed,
+				struct lrn_policy **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct lrn_model *m;
+	if (lrn_model_load(model_path, &m) != 0) {
+		snprintf(err, errlen, "%s", lrn_last_error());
+		return -EINVAL;
+	}
+	struct lrn_policy *fb;
+	int rc = sweep_config_policy_create(cfg, seed, &fb, err, errlen);
+	if (rc < 0) {
+		lrn_model_destroy(m);
+		return rc;
+	}
+	*out = lrn_policy_model_create(m, fb);
+	if (!*out) {
+		snprintf(err, errlen, "%s: %s", model_path, lrn_last_error());
+		return -EINVAL;
+	}
+	return 0;
+}
+
 const char *sweep_size_str(uint64_t bytes, char *buf, size_t len)
 {
 	static const char units[] = "BKMGTP";

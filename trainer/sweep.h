@@ -59,6 +59,19 @@ __attribute__((warn_unused_result)) int sweep_policy_create(const char *name, co
 							     uint64_t seed, struct lrn_policy **out,
 							     char *err, size_t errlen);
 
+/* The policy the configuration's placement= names (what the daemon uses
+ * without a model, and as the model's fallback). */
+__attribute__((warn_unused_result)) int sweep_config_policy_create(const struct tcfg *cfg, uint64_t seed,
+								    struct lrn_policy **out, char *err,
+								    size_t errlen);
+
+/* The learned policy as the daemon runs it: the model at model_path with
+ * the configuration's placement as its fallback.  Errors name the file. */
+__attribute__((warn_unused_result)) int sweep_learned_policy_create(const char *model_path,
+								     const struct tcfg *cfg, uint64_t seed,
+								     struct lrn_policy **out, char *err,
+								     size_t errlen);
+
 /* A printable size: "512M", "1.5G" (buf of at least 32 bytes). */
 const char *sweep_size_str(uint64_t bytes, char *buf, size_t len);
 
