@@ -108,7 +108,7 @@ static int vec(const struct jctx *j, const cJSON *a, const char *path, size_t n,
 	cJSON_ArrayForEach(it, a)
 	{
 		char p[160];
-		double x;
+		double x = 0;
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		int rc = num(j, it, p, lo, hi, 0, &x);
 		if (rc)

@@ -385,7 +385,7 @@ int wfb_use(struct wf_builder *b, uint32_t task, unsigned line,
 	if (rc)
 		return rc;
 	if (has_size) {
-		uint64_t s;
+		uint64_t s = 0;
 		rc = check_size(b, line, file, size, &s);
 		if (rc)
 			return rc;

@@ -807,7 +807,8 @@ static const char *hsize(double b, char *buf, size_t len)
 static const char *hrate(double b, char *buf, size_t len)
 {
 	char s[24];
-	snprintf(buf, len, "%s/s", hsize(b, s, sizeof(s)));
+	/* hsize() gives a few characters; the precision bounds them for the compiler. */
+	snprintf(buf, len, "%.12s/s", hsize(b, s, sizeof(s)));
 	return buf;
 }
 
