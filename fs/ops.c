@@ -89,6 +89,8 @@ static int stat_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 			pthread_mutex_unlock(&n->lock);
 		}
 	}
+	if (S_ISDIR(st->st_mode))
+		st->st_nlink = tfs_dir_nlink(fs, path, *tier, st);
 	st->st_ino = n->ino;
 	return 0;
 }
@@ -137,6 +139,8 @@ static int do_lookup(struct tfs *fs, struct tfs_node *parent, const char *name, 
 	int t = tfs_find(fs, path, &st);
 	if (t < 0)
 		return t;
+	if (S_ISDIR(st.st_mode))
+		st.st_nlink = tfs_dir_nlink(fs, path, t, &st);
 	uint64_t ino = tfs_ino_of(fs, t, path, &st);
 	struct tfs_node *n = tfs_node_get(fs, ino, st.st_mode, parent, name, t,
 					  S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
@@ -1175,7 +1179,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
  * opendir and at rewind, first tier winning on duplicate names. */
 struct dir_entry {
 	char *name;
-	ino_t ino;
+	uint64_t ino;
 	unsigned char type;
 };
 
@@ -1201,6 +1205,31 @@ static uint64_t name_hash(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
 	return h;
+}
+
+/* The st_ino a lookup of this entry would give: "." and ".." are nodes we
+ * know; a copy the daemon made (a moved file, a cloned directory) carries
+ * its ino in an xattr; anything else is the encoded backing ino. */
+static uint64_t entry_ino(struct tfs *fs, struct tfs_node *dir, int t, const char *path, const struct dirent *de)
+{
+	if (!strcmp(de->d_name, "."))
+		return dir->ino;
+	if (!strcmp(de->d_name, "..")) {
+		pthread_rwlock_rdlock(&fs->tree_lock);
+		uint64_t ino = dir == &fs->root || !dir->parent ? fs->root.ino : dir->parent->ino;
+		pthread_rwlock_unlock(&fs->tree_lock);
+		return ino;
+	}
+	struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
+	if (de->d_type == DT_LNK)
+		return tfs_ino_encode(t, &st); /* symlinks carry no xattr */
+	char child[PATH_MAX];
+	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, de->d_name)
+				  : snprintf(child, sizeof(child), "%s", de->d_name);
+	if (n < 0 || (size_t)n >= sizeof(child) ||
+	    (de->d_type == DT_UNKNOWN && fstatat(fs->tiers[t].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0))
+		return tfs_ino_encode(t, &st);
+	return tfs_ino_of(fs, t, child, &st);
 }
 
 static int dir_load(struct tfs *fs, struct dir_handle *d, const char *path)
@@ -1269,7 +1298,7 @@ static int dir_load(struct tfs *fs, struct dir_handle *d, const char *path)
 				rc = -ENOMEM;
 				break;
 			}
-			ent->ino = ((uint64_t)(t + 1) << 58) | ((uint64_t)de->d_ino & ((1ULL << 58) - 1));
+			ent->ino = entry_ino(fs, d->node, t, path, de);
 			ent->type = de->d_type;
 			hset[s] = ++d->n;
 		}
@@ -1291,8 +1320,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dir_handle *d = rc ? NULL : calloc(1, sizeof(*d));
 	if (!rc && !d)
 		rc = -ENOMEM;
-	if (!rc)
+	if (!rc) {
+		d->node = n;
 		rc = dir_load(fs, d, path);
+	}
 	if (rc) {
 		if (d)
 			dir_clear(d);

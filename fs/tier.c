@@ -347,3 +347,52 @@ int tfs_dir_is_empty(struct tfs *fs, const char *path)
 	}
 	return 1;
 }
+
+/* Whether name in directory path is a directory in some tier before t. */
+static int subdir_seen(struct tfs *fs, const char *path, const char *name, int t)
+{
+	char child[PATH_MAX];
+	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, name)
+				  : snprintf(child, sizeof(child), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(child))
+		return 0;
+	struct stat st;
+	for (int u = 0; u < t; u++)
+		if (fstatat(fs->tiers[u].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			return 1;
+	return 0;
+}
+
+nlink_t tfs_dir_nlink(struct tfs *fs, const char *path, int primary, const struct stat *st)
+{
+	if (st->st_nlink < 2)
+		return st->st_nlink; /* a backend that does not count subdirectories */
+	nlink_t nlink = st->st_nlink;
+	for (int t = primary + 1; t < fs->ntiers; t++) {
+		struct stat cst;
+		/* the usual case costs one stat per other copy: none, or no subdirectories */
+		if (fstatat(fs->tiers[t].rootfd, path, &cst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(cst.st_mode) ||
+		    cst.st_nlink == 2)
+			continue;
+		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			struct stat est;
+			int is_dir = de->d_type == DT_DIR ||
+				     (de->d_type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0 &&
+				      S_ISDIR(est.st_mode));
+			if (is_dir && !subdir_seen(fs, path, de->d_name, t))
+				nlink++;
+		}
+		closedir(d);
+	}
+	return nlink;
+}

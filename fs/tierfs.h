@@ -202,6 +202,10 @@ int tfs_charge(struct tfs *fs, int t, uint64_t delta) __attribute__((warn_unused
 void tfs_uncharge(struct tfs *fs, int t, uint64_t delta);
 int tfs_scan_usage(struct tfs *fs) __attribute__((warn_unused_result));
 int tfs_dir_is_empty(struct tfs *fs, const char *path); /* 1, 0, or -errno */
+/* st_nlink of the union directory path whose primary copy (in tier
+ * primary) has stat st: 2 + its subdirectories across every tier, each
+ * name counted once. */
+nlink_t tfs_dir_nlink(struct tfs *fs, const char *path, int primary, const struct stat *st);
 
 /* main.c */
 uint64_t tfs_now_ns(void); /* CLOCK_REALTIME, for the record log */
