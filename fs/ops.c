@@ -105,14 +105,31 @@ static int node_dup_fd(struct tfs_node *n)
 	return fd < 0 ? -ESTALE : fd;
 }
 
-/* Drop suid, and sgid when group-executable, as the kernel would for a
- * caller without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2 makes that our job). */
-static void kill_suidgid(int fd)
+/* Whether the caller of req is in group gid (its primary or a
+ * supplementary group). */
+static int caller_in_group(fuse_req_t req, gid_t gid)
+{
+	if (fuse_req_ctx(req)->gid == gid)
+		return 1;
+	gid_t groups[64];
+	int n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+/* Drop suid, and sgid when group-executable or when the caller is not in
+ * the file's group, as the kernel does for a caller without CAP_FSETID
+ * (setattr_should_drop_suidgid; FUSE_HANDLE_KILLPRIV_V2 makes that our
+ * job, and the kernel flags only such callers' requests). */
+static void kill_suidgid(fuse_req_t req, int fd)
 {
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	mode_t drop = S_ISUID | ((st.st_mode & S_IXGRP) ? S_ISGID : 0);
+	int drop_gid = (st.st_mode & S_ISGID) && ((st.st_mode & S_IXGRP) || !caller_in_group(req, st.st_gid));
+	mode_t drop = S_ISUID | (drop_gid ? S_ISGID : 0);
 	if (st.st_mode & drop)
 		(void)fchmod(fd, st.st_mode & ~drop & 07777);
 	(void)fremovexattr(fd, "security.capability");
@@ -375,7 +392,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (tfs_kio_kill_suidgid() && !(to_set & FUSE_SET_ATTR_MODE) && S_ISREG(n->type)) {
 		int fd = h ? h->fd : openat(fs->tiers[node_tier(n)].rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		kill_suidgid(fd);
+		kill_suidgid(req, fd);
 		if (!h && fd >= 0)
 			close(fd);
 	}
@@ -854,7 +871,7 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 }
 
 /* Open an existing file of node n (path known) with the caller's flags. */
-static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struct fuse_file_info *fi)
+static int open_node(fuse_req_t req, struct tfs *fs, struct tfs_node *n, const char *path, struct fuse_file_info *fi)
 {
 	struct stat st;
 	int t, rc = stat_node(fs, n, path, &st, &t);
@@ -874,7 +891,7 @@ static int open_node(struct tfs *fs, struct tfs_node *n, const char *path, struc
 	if (fd < 0)
 		return -errno;
 	if ((flags & O_TRUNC) && tfs_kio_kill_suidgid())
-		kill_suidgid(fd);
+		kill_suidgid(req, fd);
 	rc = attach_handle(fs, n, fd, flags, fi);
 	if (rc) {
 		close(fd);
@@ -892,7 +909,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	char path[PATH_MAX];
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
-		rc = open_node(fs, n, path, fi);
+		rc = open_node(req, fs, n, path, fi);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -957,7 +974,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		}
 		rc = do_lookup(fs, p, name, &e);
 		if (!rc) {
-			rc = open_node(fs, node_of(fs, e.ino), path, fi);
+			rc = open_node(req, fs, node_of(fs, e.ino), path, fi);
 			if (rc)
 				tfs_node_forget(fs, node_of(fs, e.ino), 1);
 		}
@@ -1068,7 +1085,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		pthread_mutex_unlock(&n->lock);
 		rc = resize_charge(fs, n, end, 1);
 		if (!rc && attempt == 0 && tfs_kio_kill_suidgid())
-			kill_suidgid(h->fd);
+			kill_suidgid(req, h->fd);
 		if (!rc) {
 			atomic_fetch_add(&n->write_gen, 1);
 			res = pwrite(h->fd, buf, size, off);
