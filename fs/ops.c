@@ -106,10 +106,11 @@ static int node_dup_fd(struct tfs_node *n)
 }
 
 /* Whether the caller of req is in group gid (its primary or a
- * supplementary group). */
+ * supplementary group) or may act as if (root, standing in for
+ * CAP_FSETID: the kernel flags a chown's request whoever makes it). */
 static int caller_in_group(fuse_req_t req, gid_t gid)
 {
-	if (fuse_req_ctx(req)->gid == gid)
+	if (fuse_req_ctx(req)->gid == gid || fuse_req_ctx(req)->uid == 0)
 		return 1;
 	gid_t groups[64];
 	int n = fuse_req_getgroups(req, 64, groups);
@@ -341,14 +342,13 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
 		if (h) {
 			rc = ftruncate(h->fd, size) < 0 ? -errno : 0;
 		} else {
-			int t = node_tier(n);
-			int fd = openat(fs->tiers[t].rootfd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				rc = -errno;
-			} else {
-				rc = ftruncate(fd, size) < 0 ? -errno : 0;
-				close(fd);
-			}
+			/* truncate(2), not ftruncate: to the same size it leaves
+			 * mtime and ctime alone (the kernel asks for them itself
+			 * when the caller's call sets them) */
+			char p[PATH_MAX + 64];
+			rc = proc_path(fs, node_tier(n), path, p, sizeof(p));
+			if (!rc)
+				rc = truncate(p, size) < 0 ? -errno : 0;
 		}
 	}
 	pthread_rwlock_unlock(&n->io_lock);
@@ -381,6 +381,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		struct owner o = {(to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
 				  (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1};
+		rc = h ? (fchown(h->fd, o.uid, o.gid) < 0 ? -errno : 0) : apply_to_copies(fs, n, path, chown_fn, &o);
+		if (rc)
+			goto out;
+	}
+	if (!(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE |
+			FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		/* chown(path, -1, -1), the one call that sends an empty
+		 * setattr (FUSE_SET_ATTR_CTIME with writeback cache only):
+		 * nothing changes but ctime, and a file's suid/sgid go as with
+		 * any chown; the backend does both. */
+		struct owner o = {(uid_t)-1, (gid_t)-1};
 		rc = h ? (fchown(h->fd, o.uid, o.gid) < 0 ? -errno : 0) : apply_to_copies(fs, n, path, chown_fn, &o);
 		if (rc)
 			goto out;

@@ -296,6 +296,8 @@ static void run_op(char *res, size_t len, const char *const *a)
 			close(fd);
 		if (n >= 0) {
 			buf[n] = '\0';
+			for (char *c = buf; *c; c++)
+				*c = *c == '\n' ? '|' : *c;
 			snprintf(res, len, "\"%s\"", buf);
 			return;
 		}
@@ -315,19 +317,25 @@ static void run_op(char *res, size_t len, const char *const *a)
 			put_stat(res, len, &st);
 			return;
 		}
-	} else if (!strcmp(op, "times")) { /* explicit times only: set ones are exact */
-		rc = lstat(a[1], &st);
-		if (!rc) {
-			snprintf(res, len, "a%lld.%09ld m%lld.%09ld", (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
-				 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-			return;
-		}
-	} else if (!strcmp(op, "recent")) { /* atime and mtime within 60 s of now */
+	} else if (!strcmp(op, "times") || !strcmp(op, "recent")) {
+		/* atime and mtime: exact (explicitly set ones compare), or
+		 * "now"/"old" (within 60 s of now or not) for "recent" and for
+		 * times the clock gave.  A symlink's atime is left out: following
+		 * it touches it on some filesystems, under relatime rules. */
 		rc = lstat(a[1], &st);
 		if (!rc) {
 			time_t now = time(NULL);
-			snprintf(res, len, "a%s m%s", llabs((long long)(now - st.st_atim.tv_sec)) < 60 ? "now" : "old",
-				 llabs((long long)(now - st.st_mtim.tv_sec)) < 60 ? "now" : "old");
+			const struct timespec *ts[2] = {&st.st_atim, &st.st_mtim};
+			for (int i = S_ISLNK(st.st_mode); i < 2; i++) {
+				size_t o = strlen(res);
+				if (llabs((long long)(now - ts[i]->tv_sec)) < 60)
+					snprintf(res + o, len - o, "%s%cnow", o ? " " : "", "am"[i]);
+				else if (op[0] == 'r')
+					snprintf(res + o, len - o, "%s%cold", o ? " " : "", "am"[i]);
+				else
+					snprintf(res + o, len - o, "%s%c%lld.%09ld", o ? " " : "", "am"[i],
+						 (long long)ts[i]->tv_sec, ts[i]->tv_nsec);
+			}
 			return;
 		}
 	} else if (!strcmp(op, "sameino")) {
