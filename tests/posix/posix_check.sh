@@ -57,7 +57,7 @@ capacity = 1G
 path = $root/pfs
 capacity = 1G
 CONF
-"$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,allow_other" 2>"$root/log" &
+"$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,allow_other,dev,suid" 2>"$root/log" &
 pid=$!
 for _ in $(seq 200); do
 	mountpoint -q "$mnt" && break
@@ -67,6 +67,11 @@ mountpoint -q "$mnt" || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
 
 "$check" "$shm/ref" >"$root/ref.out"
 "$check" "$mnt" >"$root/tierfs.out"
+if [ -n "${POSIX_KEEP:-}" ]; then # a directory to keep both outputs in
+	cp "$root/ref.out" "$POSIX_KEEP/tmpfs.out"
+	cp "$root/tierfs.out" "$POSIX_KEEP/tierfs.out"
+	find "$shm/mem" "$root/ssd" "$root/pfs" -path '*/pre/*' >"$POSIX_KEEP/tiers.txt"
+fi
 fusermount3 -u "$mnt"
 wait "$pid" || { echo "FAIL: tierfs exited with an error"; tail "$root/log"; exit 1; }
 pid=

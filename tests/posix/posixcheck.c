@@ -31,6 +31,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -361,6 +362,19 @@ static void run_op(char *res, size_t len, const char *const *a)
 	} else if (!strcmp(op, "opendir")) {
 		DIR *d = opendir(a[1]);
 		rc = d ? closedir(d) : -1;
+	} else if (!strcmp(op, "pin")) {
+		/* tierfs moves a file pinned to a tier (on tmpfs: a plain
+		 * xattr); either way its inode number must stay */
+		struct stat st2;
+		rc = lstat(a[1], &st);
+		if (!rc)
+			rc = lsetxattr(a[1], "user.tierfs.pin", a[2], strlen(a[2]), 0);
+		if (!rc)
+			rc = lstat(a[1], &st2);
+		if (!rc) {
+			snprintf(res, len, "0 ino %s", st.st_ino == st2.st_ino ? "kept" : "changed");
+			return;
+		}
 	} else if (!strcmp(op, "chdir")) {
 		rc = chdir(a[1]);
 	} else if (!strcmp(op, "umask")) {
@@ -1426,6 +1440,12 @@ static void g_union(void)
 	R("read", "c");
 	R("read", "s1/x");
 	R("rmdir", "s1");
+	/* files moved between tiers keep their inode, in stat and readdir */
+	R("pin", "a", "pfs");
+	R("pin", "s1/x", "mem");
+	R("dino", ".");
+	R("dino", "s1");
+	R("read", "s1/x");
 	T(&ROOT, A(".", "s1"), "rmdir", "s3");
 	ST(".");
 	T(&ROOT, A(".", "s1"), "create", "s1/new", "0644");
