@@ -143,9 +143,14 @@ static void check_dino(char *res, size_t len, const char *dir)
 	int bad = 0, cnt = 0;
 	res[0] = '\0';
 	struct dirent *de;
+	struct stat self;
+	if (fstat(dirfd(d), &self) < 0)
+		self.st_dev = 0;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		cnt++;
+		if (!strcmp(de->d_name, "..") && fstatat(dirfd(d), "..", &st, 0) == 0 && st.st_dev != self.st_dev)
+			continue; /* a filesystem's root: its ".." is its own */
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != de->d_ino ||
 		    (de->d_type != DT_UNKNOWN && (mode_t)DTTOIF(de->d_type) != (st.st_mode & S_IFMT))) {
 			bad++;
@@ -392,6 +397,27 @@ static void run_op(char *res, size_t len, const char *const *a)
 			fstat(fd, &st);
 			snprintf(res, len, "unlink %d write %d read %d \"%.3s\" nlink %lu exists %d", u, w, r, b,
 				 (unsigned long)st.st_nlink, access(a[1], F_OK) == 0);
+			close(fd);
+			return;
+		}
+	} else if (!strcmp(op, "fd_ops")) {
+		/* open, then unlink or rename the name, then change the file
+		 * through the descriptor only */
+		fd = open(a[1], O_RDWR);
+		if (fd < 0) {
+			rc = -1;
+		} else {
+			char to[64];
+			snprintf(to, sizeof(to), "%s2", a[1]);
+			int gone = !strcmp(a[2], "unlink") ? unlink(a[1]) : rename(a[1], to);
+			struct timespec ts[2] = {{1200000000, 0}, {1100000000, 0}};
+			int r1 = fchmod(fd, 0604), r2 = fchown(fd, 65534, 65533), r3 = ftruncate(fd, 7);
+			int r4 = (int)pwrite(fd, "ab", 2, 0), r5 = futimens(fd, ts);
+			fstat(fd, &st);
+			char sb[128];
+			put_stat(sb, sizeof(sb), &st);
+			snprintf(res, len, "%d %d %d %d %d %d: %s m%lld", gone, r1, r2, r3, r4, r5, sb,
+				 (long long)st.st_mtim.tv_sec);
 			close(fd);
 			return;
 		}
@@ -1420,6 +1446,66 @@ static void g_utimensat(void)
 	R("dino", ".");
 }
 
+/* default_permissions on directories and files: each mode bit against
+ * the owner, a group member and others, for the calls that need search,
+ * read or write permission; and operations through a descriptor whose
+ * name is gone or changed. */
+static void g_perm(void)
+{
+	const char *dmodes[] = {"0700", "0500", "0300", "0100", "0070", "0050", "0030", "0007", "0005", "0003", "0001", "0000"};
+	const struct who *users[] = {&U1, &U1G, &U2};
+	char d[32], f[48], g[48];
+	for (int m = 0; m < 12; m++) {
+		snprintf(d, sizeof(d), "d%s", dmodes[m]);
+		snprintf(f, sizeof(f), "%s/f", d);
+		snprintf(g, sizeof(g), "%s/new", d);
+		SET("mkdir", d, "0777");
+		SET("create", f, "0666");
+		SET("mkdir", "tmpd", "0777");
+		SET("rename", "tmpd", g); /* a subdirectory, maybe in another tier */
+		SET("rmdir", g);
+		SET("chown", d, "65534", "65532");
+		SET("chmod", d, dmodes[m]);
+		for (int u = 0; u < 3; u++) {
+			U(users[u], "opendir", d);
+			U(users[u], "lstat", f);
+			U(users[u], "access", d, "rwx");
+			U(users[u], "create", g, "0644");
+			U(users[u], "unlink", g);
+			U(users[u], "mkdir", g, "0755");
+			U(users[u], "rmdir", g);
+			U(users[u], "rename", f, g);
+			U(users[u], "rename", g, f);
+			U(users[u], "chdir", d);
+		}
+	}
+	const char *fmodes[] = {"0700", "0400", "0200", "0100", "0070", "0040", "0020", "0007", "0004", "0002"};
+	SET("mkdir", "fd", "0777");
+	for (int m = 0; m < 10; m++) {
+		snprintf(f, sizeof(f), "fd/f%s", fmodes[m]);
+		SET("create", f, "0644");
+		SET("write", f, "abc");
+		SET("chown", f, "65534", "65532");
+		SET("chmod", f, fmodes[m]);
+		for (int u = 0; u < 3; u++) {
+			U(users[u], "read", f);
+			U(users[u], "write", f, "x");
+			U(users[u], "access", f, "r");
+			U(users[u], "access", f, "w");
+			U(users[u], "access", f, "x");
+			U(users[u], "truncate", f, "1");
+		}
+	}
+	/* a descriptor outlives its name or follows its renamed file */
+	SET("create", "fdn", "0644");
+	R("fd_ops", "fdn", "unlink");
+	SET("create", "fdr", "0644");
+	R("fd_ops", "fdr", "rename");
+	ST("fdr2");
+	R("times", "fdr2");
+	R("dino", ".");
+}
+
 /* The seeded tree (see posix_check.sh): DIR/pre with entries the driver
  * put in several tiers. */
 static void g_union(void)
@@ -1440,9 +1526,23 @@ static void g_union(void)
 	R("read", "c");
 	R("read", "s1/x");
 	R("rmdir", "s1");
-	/* files moved between tiers keep their inode, in stat and readdir */
-	R("pin", "a", "pfs");
-	R("pin", "s1/x", "mem");
+	/* files moved between tiers keep their inode (stat and readdir),
+	 * owner, mode, times and data */
+	SET("chown", "a", "65534", "65533");
+	SET("chmod", "a", "04751");
+	SET("utimensat", "a", "1400000000", "7", "1300000000", "9");
+	SET("link", "s1/x", "s1/x2");
+	T(&ROOT, A("a", "."), "pin", "a", "pfs");
+	ST("a");
+	R("times", "a");
+	T(&ROOT, A("s1/x", "s1/x2", "s1"), "pin", "s1/x", "mem");
+	ST("s1/x");
+	R("sameino", "s1/x", "s1/x2");
+	SET("unlink", "s1/x2");
+	T(&ROOT, A("s1/x", "s1"), "pin", "s1/x", "mem");
+	ST("s1/x");
+	ST("..");
+	R("dino", "..");
 	R("dino", ".");
 	R("dino", "s1");
 	R("read", "s1/x");
@@ -1491,7 +1591,7 @@ static const struct {
 } groups[] = {{"chmod", g_chmod},   {"chown", g_chown},	    {"link", g_link},	    {"mkdir", g_mkdir},
 	      {"mkfifo", g_mkfifo}, {"open", g_open},	    {"rename", g_rename},   {"rmdir", g_rmdir},
 	      {"symlink", g_symlink}, {"truncate", g_truncate}, {"unlink", g_unlink}, {"utimensat", g_utimensat},
-	      {"union", g_union}};
+	      {"perm", g_perm},	    {"union", g_union}};
 
 int main(int argc, char **argv)
 {
