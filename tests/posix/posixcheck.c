@@ -1292,8 +1292,8 @@ static void g_truncate(void)
 	path_error_setup();
 	path_errors("truncate", A("0"));
 	SET("create", "f", "0644");
-	const char *sizes[] = {"1234567", "567", "567", "0", "1048576", "-1", "999999999999999999"};
-	for (int i = 0; i < 7; i++) {
+	const char *sizes[] = {"1234567", "567", "567", "0", "1048576", "-1", "999999999999999999", "9223372036854775807"};
+	for (int i = 0; i < 8; i++) {
 		T(&ROOT, A("f"), "truncate", "f", sizes[i]);
 		ST("f");
 		T(&ROOT, A("f"), "ftruncate", "f", sizes[i]);
