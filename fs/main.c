@@ -39,11 +39,17 @@ struct cli {
 	char *overrides[MAX_OVERRIDES]; /* "key=value" for tcfg_set */
 	int noverrides;
 	int bad;
+	int shared; /* allow_other, allow_root or default_permissions given */
 };
+
+enum { KEY_SHARED = 1 };
 
 static const struct fuse_opt cli_spec[] = {
 	{"config=%s", offsetof(struct cli, config), 0},
 	{"workflow=%s", offsetof(struct cli, workflow), 0},
+	FUSE_OPT_KEY("allow_other", KEY_SHARED),
+	FUSE_OPT_KEY("allow_root", KEY_SHARED),
+	FUSE_OPT_KEY("default_permissions", KEY_SHARED),
 	FUSE_OPT_END,
 };
 
@@ -61,6 +67,10 @@ static int is_config_key(const char *arg)
 static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct cli *c = data;
+	if (key == KEY_SHARED) {
+		c->shared = 1;
+		return 1; /* kept for libfuse */
+	}
 	if (key == FUSE_OPT_KEY_NONOPT) {
 		/* fstab's mount.fuse3 passes "SOURCE MOUNTPOINT": keep the last. */
 		if (c->nnonopt == 2) {
@@ -453,11 +463,21 @@ int main(int argc, char *argv[])
 	}
 	umask(0); /* modes arrive with the caller's umask applied */
 
-	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=tierfs,subtype=tierfs") != 0)
+	/* The kernel checks permissions (default_permissions) whenever a
+	 * user other than the daemon's can reach the mount.  Otherwise the
+	 * only caller is the daemon's own user, and the tier filesystem's
+	 * checks, made with the daemon's credentials, are the caller's:
+	 * the kernel's copy of them would cost a GETATTR of the directory
+	 * before every create and unlink in it (its attributes are stale
+	 * after each change).  What differs then is listed in ops.c. */
+	fs.kernel_perms = cli.shared;
+	if (fuse_opt_add_arg(&args, fs.kernel_perms ? "-odefault_permissions,fsname=tierfs,subtype=tierfs"
+						    : "-ofsname=tierfs,subtype=tierfs") != 0)
 		goto out_fs;
 	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), &fs);
 	if (!se)
 		goto out_fs;
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	/* SIGHUP reloads the model instead of ending the session. */

@@ -453,3 +453,33 @@ void tfs_node_detach(struct tfs *fs, struct tfs_node *parent, const char *name)
 		set_name(fs, n, n->parent, NULL);
 	pthread_rwlock_unlock(&fs->tree_lock);
 }
+
+char **tfs_node_child_names(struct tfs *fs, struct tfs_node *dir, size_t *count)
+{
+	size_t n = 0, cap = 0;
+	char **names = NULL;
+	*count = 0;
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	pthread_mutex_lock(&fs->table_lock);
+	for (size_t i = 0; i < fs->table_size; i++)
+		for (struct tfs_node *c = fs->table[i]; c; c = c->hnext) {
+			if (c->parent != dir || !c->name)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				char **nn = realloc(names, ncap * sizeof(*nn));
+				if (!nn)
+					goto out;
+				names = nn;
+				cap = ncap;
+			}
+			if (!(names[n] = strdup(c->name)))
+				goto out;
+			n++;
+		}
+out:
+	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	*count = n;
+	return names;
+}

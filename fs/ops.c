@@ -7,7 +7,8 @@
  *
  * The node id handed to the kernel is the address of a struct tfs_node
  * (FUSE_ROOT_ID for the root); st_ino in every reply is node->ino.
- * Permission checks are the kernel's (default_permissions is always set).
+ * Permission checks are the kernel's (default_permissions) when other users
+ * can reach the mount; see dir_rights_changed() for when they are not.
  */
 #define _GNU_SOURCE
 #include "tierfs.h"
@@ -355,6 +356,30 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
 	return rc;
 }
 
+/* Without default_permissions (a mount that only the daemon's user can
+ * reach, see main.c) the kernel checks no permissions: the tier
+ * filesystem's checks decide, made with the daemon's credentials, which
+ * are the caller's.  Two things differ from a native directory.  Names in
+ * the kernel's cache are reached without a lookup, so an owner who takes
+ * their own search right from a directory would still reach the cached
+ * names below it: after a change of a directory's mode, owner or ACL its
+ * children leave the kernel's cache (called after the reply, as the
+ * kernel holds the directory's lock until then); cached negative entries
+ * stay for negative_timeout.  And a file may be executed when any of its
+ * x bits is set (the kernel's rule without default_permissions). */
+static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
+{
+	if (fs->kernel_perms || !fs->se || !S_ISDIR(dir->type))
+		return;
+	size_t count;
+	char **names = tfs_node_child_names(fs, dir, &count);
+	for (size_t i = 0; i < count; i++) {
+		(void)fuse_lowlevel_notify_inval_entry(fs->se, id_of(fs, dir), names[i], strlen(names[i]));
+		free(names[i]);
+	}
+	free(names);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
@@ -434,6 +459,8 @@ out:
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
+	if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		dir_rights_changed(fs, n);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1559,6 +1586,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	if (!rc && lsetxattr(p, name, value, size, flags) < 0)
 		rc = -errno;
 	fuse_reply_err(req, -rc);
+	if (!rc && !strncmp(name, "system.posix_acl", 16))
+		dir_rights_changed(fs, node_of(fs, ino));
 }
 
 static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size_t len)
@@ -1680,6 +1709,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!rc && lremovexattr(p, name) < 0)
 		rc = -errno;
 	fuse_reply_err(req, -rc);
+	if (!rc && !strncmp(name, "system.posix_acl", 16))
+		dir_rights_changed(fs, node_of(fs, ino));
 }
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)

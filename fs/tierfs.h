@@ -60,6 +60,7 @@ struct tfs_tier {
 
 struct tfs_handle;
 struct trec_file;
+struct fuse_session;
 
 struct tfs_node {
 	uint64_t ino;		  /* reported st_ino; key of the table (immutable) */
@@ -108,6 +109,8 @@ struct tfs {
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int remote_tier; /* a tier is on a network filesystem: close reports its errors */
 	int writeback;
+	int kernel_perms; /* default_permissions: the kernel checks permissions (main.c) */
+	struct fuse_session *se; /* for notifications to the kernel (ops.c) */
 
 	pthread_rwlock_t tree_lock;
 	pthread_mutex_t table_lock;
@@ -168,6 +171,10 @@ int tfs_child_path(struct tfs *fs, struct tfs_node *parent, const char *name, ch
 void tfs_node_renamed(struct tfs *fs, struct tfs_node *oldp, const char *oldname,
 		      struct tfs_node *newp, const char *newname);
 void tfs_node_detach(struct tfs *fs, struct tfs_node *parent, const char *name);
+/* Copies of the names of dir's children the kernel knows (a full table
+ * scan: for rare operations).  The caller frees each name and the array;
+ * on a shortage of memory, the names collected so far. */
+char **tfs_node_child_names(struct tfs *fs, struct tfs_node *dir, size_t *count);
 void tfs_node_exchanged(struct tfs *fs, struct tfs_node *p1, const char *name1, struct tfs_node *p2,
 			const char *name2);
 

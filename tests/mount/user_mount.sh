@@ -76,6 +76,27 @@ as_user sh -ec "
 [ "$(as_user getfattr --only-values -n user.tierfs.tier "$mnt/deep/dir/big")" = ssd ] || { echo "FAIL: big file did not spill to ssd"; exit 1; }
 [ "$(stat -c %u "$root/ssd/deep/dir/big")" = "$uid" ] || { echo "FAIL: backing file not owned by the user"; exit 1; }
 
+# Only the owner can reach this mount, so the kernel leaves the permission
+# checks to the tiers (no default_permissions): the owner's own rights must
+# still hold, also for names the kernel has cached.
+grep " $mnt " /proc/mounts | grep -q default_permissions && { echo "FAIL: single-user mount has default_permissions"; exit 1; }
+as_user sh -c "
+	cd '$mnt'
+	mkdir -p locked && echo x > locked/f && stat locked/f >/dev/null
+	chmod 000 locked
+	if stat locked/f >/dev/null 2>&1; then echo 'FAIL: cached name reached through a directory without search right'; exit 1; fi
+	if cat locked/f 2>/dev/null; then echo 'FAIL: read through a directory without search right'; exit 1; fi
+	if ls locked >/dev/null 2>&1; then echo 'FAIL: listed a directory without read right'; exit 1; fi
+	chmod 700 locked
+	test \"\$(cat locked/f)\" = x || { echo 'FAIL: locked/f unreadable after chmod 700'; exit 1; }
+	echo y > ro && chmod 444 ro
+	if (echo z >> ro) 2>/dev/null; then echo 'FAIL: wrote to a 0444 file'; exit 1; fi
+	if test -w ro; then echo 'FAIL: 0444 file writable'; exit 1; fi
+	chmod 500 locked
+	if touch locked/new 2>/dev/null; then echo 'FAIL: created in a 0500 directory'; exit 1; fi
+	chmod 700 locked
+" || { cat "$root/log"; exit 1; }
+
 as_user fusermount3 -u "$mnt"
 wait "$pid"
 status=$?
