@@ -1,9 +1,11 @@
 /*
  * kernel_io.c - tierfs's own read/writev on the FUSE device, installed with
  * fuse_session_custom_io(), to negotiate what Debian's libfuse 3.14 cannot:
- * kernel FUSE passthrough (Linux 6.9+) for files opened read-only, and
+ * kernel FUSE passthrough (Linux 6.9+) for files opened read-only,
  * FUSE_HANDLE_KILLPRIV_V2, without which the kernel asks getxattr
- * "security.capability" before every single write (one more round trip).
+ * "security.capability" before every single write (one more round trip),
+ * and FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+), which lets a file opened for
+ * writing (past the page cache) still be mapped shared.
  *
  * With KILLPRIV_V2 the kernel flags the requests that must drop suid/sgid
  * (a write, truncate, chown or O_TRUNC open by a caller without
@@ -33,8 +35,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Newer than the installed kernel headers (Linux 6.9). */
-#define TFS_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* bit 37 of the 64-bit init flags */
+/* Newer than the installed kernel headers (Linux 6.6 and 6.9). */
+#define TFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2 (1u << 4) /* bit 36 of the 64-bit init flags */
+#define TFS_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* bit 37 */
 #define TFS_FOPEN_PASSTHROUGH (1u << 7)
 struct tfs_backing_map {
 	int32_t fd;
@@ -52,6 +55,7 @@ static __thread int tls_kill_suidgid;
 
 static struct tfs_kio {
 	int killpriv;		 /* the kernel offered FUSE_HANDLE_KILLPRIV_V2 */
+	int dio_mmap;		 /* the kernel offered FUSE_DIRECT_IO_ALLOW_MMAP */
 	int want;		 /* passthrough requested in the config */
 	int offered;		 /* the kernel offered it in INIT */
 	_Atomic int active;	 /* negotiated: opens may pass through */
@@ -77,6 +81,8 @@ static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 			kio.init_unique = h->unique;
 			kio.offered = (in->flags & FUSE_INIT_EXT) && (in->flags2 & TFS_FUSE_PASSTHROUGH_FLAGS2);
 			kio.killpriv = (in->flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
+			kio.dio_mmap = (in->flags & FUSE_INIT_EXT) &&
+				       (in->flags2 & TFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2);
 		}
 		break;
 	case FUSE_WRITE:
@@ -110,6 +116,12 @@ static ssize_t kio_writev(int fd, struct iovec *iov, int count, void *userdata)
 			kio.init_unique = 0;
 			if (kio.killpriv)
 				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+			if (kio.dio_mmap) {
+				/* Opens for writing bypass the page cache (ops.c):
+				 * without this a shared mapping of them fails. */
+				out->flags |= FUSE_INIT_EXT;
+				out->flags2 |= TFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2;
+			}
 			if (!kio.want)
 				snprintf(kio.why_not, sizeof(kio.why_not), "not requested (passthrough = false)");
 			else if (!kio.offered)

@@ -892,12 +892,15 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 	n->handles = h;
 	n->cached_handles++;
 	mon_open(fs->mon, n->tier);
-	/* A write-only open skips the page cache, one copy fewer (it cannot
-	 * be mapped for reading; the kernel drops the written range from the
-	 * cache of open readers).  Readers keep the kernel's cached pages
-	 * unless the data changed since they were cached. */
+	/* An open for writing skips the page cache, one copy fewer per
+	 * write (the kernel drops the written range from the cache of open
+	 * readers, and keeps a shared mapping of it coherent where it
+	 * granted FUSE_DIRECT_IO_ALLOW_MMAP, see kernel_io.c); reads through
+	 * a read-write open then go past the cache too, as on mergerfs.
+	 * Read-only opens keep the kernel's cached pages unless the data
+	 * changed since they were cached. */
 	uint64_t gen = atomic_load(&n->write_gen);
-	if ((fi->flags & O_ACCMODE) == O_WRONLY && !fs->writeback) {
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && !fs->writeback) {
 		fi->direct_io = 1;
 	} else {
 		fi->keep_cache = n->cached_gen == gen;

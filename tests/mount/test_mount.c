@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
@@ -864,6 +865,39 @@ Test(mount, readers_see_what_write_only_opens_wrote)
 	cr_assert_eq(pread(r, buf, 11, 0), 11);
 	cr_assert_str_eq(buf, "NEW xyz old", "an open reader sees the write");
 	close(r);
+}
+
+Test(mount, read_write_opens_map_shared_and_stay_coherent)
+{
+	/* read-write opens go past the page cache too: a shared mapping of
+	 * one must still work and agree with writes through descriptors */
+	char buf[8192], want[8192];
+	memset(want, 'a', sizeof(want));
+	cr_assert_eq(write_file(mp("m"), want, sizeof(want)), 0);
+	int r = open(mp("m"), O_RDONLY);
+	cr_assert_eq(pread(r, buf, sizeof(buf), 0), (ssize_t)sizeof(buf)); /* cached */
+	int fd = open(mp("m"), O_RDWR);
+	cr_assert_geq(fd, 0);
+	char *map = mmap(NULL, sizeof(buf), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(map, MAP_FAILED, "mmap MAP_SHARED of a read-write open: %s", strerror(errno));
+	memcpy(map, "MAPPED", 6);
+	cr_assert_eq(msync(map, sizeof(buf), MS_SYNC), 0);
+	cr_assert_eq(pwrite(fd, "WRITTEN", 7, 4096), 7);
+	cr_assert_eq(memcmp(map + 4096, "WRITTEN", 7), 0, "the mapping sees a write through the descriptor");
+	memcpy(want, "MAPPED", 6);
+	memcpy(want + 4096, "WRITTEN", 7);
+	cr_assert_eq(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	cr_assert_eq(memcmp(buf, want, sizeof(buf)), 0, "the read-write open reads what was written");
+	cr_assert_eq(pread(r, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	cr_assert_eq(memcmp(buf, want, sizeof(buf)), 0, "an open reader sees both writes");
+	munmap(map, sizeof(buf));
+	close(fd);
+	close(r);
+	int b = open(tp(M.mem, "m"), O_RDONLY);
+	cr_assert_geq(b, 0);
+	cr_assert_eq(pread(b, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	close(b);
+	cr_assert_eq(memcmp(buf, want, sizeof(buf)), 0, "the tier's file holds both writes");
 }
 
 Test(mount, pin_by_xattr_moves_and_marks_the_file)
