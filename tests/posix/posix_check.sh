@@ -20,11 +20,10 @@ command -v fusermount3 >/dev/null || { echo "FAIL: fusermount3 missing (apt-get 
 root=$(mktemp -d /var/tmp/tierfs-posix-XXXXXX)
 shm=$(mktemp -d /dev/shm/tierfs-posix-XXXXXX)
 chmod 755 "$root" "$shm"
-mnt=$root/mnt
-pid=
 cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	[ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+	local m
+	for m in "$root"/mnt-*; do fusermount3 -u -z "$m" 2>/dev/null || true; done
+	wait 2>/dev/null || true
 	rm -rf "$root" "$shm"
 }
 trap cleanup EXIT
@@ -43,11 +42,11 @@ seed() {
 }
 mkdir -m 755 "$shm/ref"
 seed "$shm/ref" "$shm/ref" "$shm/ref"
-"$check" "$shm/ref" >"$root/tmpfs.out"
 
 # run_mount NAME GLOBAL_LINES: posixcheck on a fresh mount -> $root/NAME.out
+# (most of a run is waiting: the three runs go in parallel)
 run_mount() {
-	local name=$1 extra=$2 mem=$shm/$1-mem ssd=$root/$1-ssd pfs=$root/$1-pfs
+	local name=$1 extra=$2 mem=$shm/$1-mem ssd=$root/$1-ssd pfs=$root/$1-pfs mnt=$root/mnt-$1 pid
 	mkdir -m 755 "$mem" "$ssd" "$pfs"
 	mkdir -p -m 755 "$mnt"
 	seed "$mem" "$ssd" "$pfs"
@@ -78,10 +77,16 @@ CONF
 	"$check" "$mnt" >"$root/$name.out"
 	fusermount3 -u "$mnt"
 	wait "$pid" || { echo "FAIL: $name: tierfs exited with an error"; tail "$root/$name.log"; exit 1; }
-	pid=
 }
-run_mount default ""
-run_mount writeback "writeback_cache = true"
+"$check" "$shm/ref" >"$root/tmpfs.out" &
+ref=$!
+run_mount default "" &
+m1=$!
+run_mount writeback "writeback_cache = true" &
+m2=$!
+for p in $ref $m1 $m2; do
+	wait "$p" || { echo "FAIL: a run did not finish"; exit 1; }
+done
 if [ -n "${POSIX_KEEP:-}" ]; then
 	cp "$root"/*.out "$POSIX_KEEP/"
 fi
