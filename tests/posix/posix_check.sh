@@ -4,8 +4,10 @@
 # and on tierfs mounts over three temporary tiers (one on /dev/shm, two on
 # disk), each with round-robin placement so files and directories spread
 # over the tiers, and a seeded directory "pre" in all three tiers with
-# entries in each.  Two mounts: the default options, and writeback cache
-# (another path through the kernel: it trusts its own mtime/ctime).
+# entries in each.  Three mounts: the default options with allow_other;
+# writeback cache (another path through the kernel: it trusts its own
+# mtime/ctime); without allow_other (only root's operations run, the daemon
+# checks permissions instead of the kernel).
 # Every assertion whose result on tierfs differs from tmpfs is printed;
 # those matching KNOWN (lines "regex<TAB>reason", '#' comments) are
 # reported as known and do not fail the test.
@@ -40,13 +42,15 @@ seed() {
 	echo x >"$2/pre/s1/x"
 	for t in "$@"; do chmod 755 "$t/pre"; done
 }
-mkdir -m 755 "$shm/ref"
+mkdir -m 755 "$shm/ref" "$shm/ref-root"
 seed "$shm/ref" "$shm/ref" "$shm/ref"
+seed "$shm/ref-root" "$shm/ref-root" "$shm/ref-root"
 
-# run_mount NAME GLOBAL_LINES: posixcheck on a fresh mount -> $root/NAME.out
-# (most of a run is waiting: the three runs go in parallel)
+# run_mount NAME GLOBAL_LINES MOUNT_OPTIONS [POSIXCHECK_OPTION]: posixcheck
+# on a fresh mount -> $root/NAME.out (most of a run is waiting: the runs go
+# in parallel)
 run_mount() {
-	local name=$1 extra=$2 mem=$shm/$1-mem ssd=$root/$1-ssd pfs=$root/$1-pfs mnt=$root/mnt-$1 pid
+	local name=$1 extra=$2 mopts=$3 copt=${4:-} mem=$shm/$1-mem ssd=$root/$1-ssd pfs=$root/$1-pfs mnt=$root/mnt-$1 pid
 	mkdir -m 755 "$mem" "$ssd" "$pfs"
 	mkdir -p -m 755 "$mnt"
 	seed "$mem" "$ssd" "$pfs"
@@ -67,31 +71,37 @@ path = $pfs
 capacity = 1G
 CONF
 	# dev,suid: device nodes open as on tmpfs (an admin's mount may ask so)
-	"$tierfs" "$mnt" -f -o "config=$root/$name.conf,allow_other,dev,suid" 2>"$root/$name.log" &
+	"$tierfs" "$mnt" -f -o "config=$root/$name.conf,dev,suid$mopts" 2>"$root/$name.log" &
 	pid=$!
 	for _ in $(seq 200); do
 		mountpoint -q "$mnt" && break
 		sleep 0.05
 	done
 	mountpoint -q "$mnt" || { echo "FAIL: $name: not mounted"; cat "$root/$name.log"; exit 1; }
-	"$check" "$mnt" >"$root/$name.out"
+	"$check" $copt "$mnt" >"$root/$name.out"
 	fusermount3 -u "$mnt"
 	wait "$pid" || { echo "FAIL: $name: tierfs exited with an error"; tail "$root/$name.log"; exit 1; }
 }
 "$check" "$shm/ref" >"$root/tmpfs.out" &
 ref=$!
-run_mount default "" &
+"$check" -r "$shm/ref-root" >"$root/tmpfs-root.out" &
+ref2=$!
+run_mount default "" ",allow_other" &
 m1=$!
-run_mount writeback "writeback_cache = true" &
+run_mount writeback "writeback_cache = true" ",allow_other" &
 m2=$!
-for p in $ref $m1 $m2; do
+# only its owner (root) uses it: the daemon, not the kernel, checks permissions
+run_mount single "" "" -r &
+m3=$!
+for p in $ref $ref2 $m1 $m2 $m3; do
 	wait "$p" || { echo "FAIL: a run did not finish"; exit 1; }
 done
 if [ -n "${POSIX_KEEP:-}" ]; then
 	cp "$root"/*.out "$POSIX_KEEP/"
 fi
 
-/usr/bin/python3 - "$known" "$root/tmpfs.out" "$root/default.out" "$root/writeback.out" <<'PY'
+/usr/bin/python3 - "$known" "$root/tmpfs.out:$root/default.out" "$root/tmpfs.out:$root/writeback.out" \
+	"$root/tmpfs-root.out:$root/single.out" <<'PY'
 import re, sys
 known = []
 for line in open(sys.argv[1]):
@@ -100,10 +110,11 @@ for line in open(sys.argv[1]):
         pat, _, why = line.partition("\t")
         known.append((re.compile(pat), why))
 key = lambda l: l.split(" ", 1)[0]
-ref = open(sys.argv[2]).read().splitlines()
-refkeys = {key(l) for l in ref}
 npass = nfail = nknown = 0
-for path in sys.argv[3:]:
+for pair in sys.argv[2:]:
+    refpath, path = pair.split(":")
+    ref = open(refpath).read().splitlines()
+    refkeys = {key(l) for l in ref}
     mount = path.rsplit("/", 1)[-1][:-4]
     got = {key(l): l for l in open(path).read().splitlines()}
     groups, bad, kn = {}, [], []

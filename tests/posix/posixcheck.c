@@ -6,8 +6,10 @@
  * absolute path, inode number or time value, so the lines of two runs (tmpfs
  * and tierfs) compare with diff.
  *
- *   posixcheck [-g GROUP] DIR
+ *   posixcheck [-r] [-g GROUP] DIR
  *
+ * -r runs root's operations only (the others print "not run"), for a
+ * mount without allow_other.
  * Must run as root: operations as other users run in forked children after
  * setgroups/setresgid/setresuid.  Each group works in DIR/<group>, which it
  * creates; DIR must exist, be empty of those names and allow others to
@@ -444,8 +446,14 @@ static void run_op(char *res, size_t len, const char *const *a)
 
 /* Run an operation as who: in this process for root, else in a child that
  * drops to the user (its umask and cwd inherited). */
+static int root_only; /* -r: a mount only its owner may use */
+
 static void run_as(const struct who *w, char *res, size_t len, const char *const *a)
 {
+	if (w->uid != 0 && root_only) {
+		snprintf(res, len, "not run");
+		return;
+	}
 	if (w->uid == 0) {
 		run_op(res, len, a);
 		return;
@@ -1597,16 +1605,18 @@ int main(int argc, char **argv)
 {
 	const char *only = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "g:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:r")) != -1) {
 		if (opt == 'g') {
 			only = optarg;
+		} else if (opt == 'r') {
+			root_only = 1;
 		} else {
-			fprintf(stderr, "usage: posixcheck [-g GROUP] DIR\n");
+			fprintf(stderr, "usage: posixcheck [-r] [-g GROUP] DIR\n");
 			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: posixcheck [-g GROUP] DIR\n");
+		fprintf(stderr, "usage: posixcheck [-r] [-g GROUP] DIR\n");
 		return 2;
 	}
 	if (geteuid() != 0) {
