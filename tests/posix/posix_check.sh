@@ -96,12 +96,56 @@ m3=$!
 for p in $ref $ref2 $m1 $m2 $m3; do
 	wait "$p" || { echo "FAIL: a run did not finish"; exit 1; }
 done
+
+# An ordinary user's own mount (through fusermount3, the daemon not root),
+# against the same calls by that user on tmpfs.
+pairs=()
+if [ "$(stat -c %a /dev/fuse)" = 666 ] && command -v setpriv >/dev/null; then
+	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups env PATH=/usr/bin:/bin HOME=/tmp "$@"; }
+	umem=$shm/user-mem ussd=$root/user-ssd upfs=$root/user-pfs umnt=$root/mnt-user
+	mkdir -m 755 "$shm/ref-user" "$umem" "$ussd" "$upfs" "$umnt" "$root/state-user"
+	seed "$shm/ref-user" "$shm/ref-user" "$shm/ref-user"
+	seed "$umem" "$ussd" "$upfs"
+	chown -R 65534:65534 "$shm/ref-user" "$umem" "$ussd" "$upfs" "$umnt" "$root/state-user"
+	cat >"$root/user.conf" <<CONF
+[global]
+placement = round-robin
+state_dir = $root/state-user
+migrate_threads = 0
+[tier mem]
+path = $umem
+capacity = 256M
+[tier ssd]
+path = $ussd
+capacity = 1G
+[tier pfs]
+path = $upfs
+capacity = 1G
+CONF
+	as_user "$check" -r "$shm/ref-user" >"$root/tmpfs-user.out" &
+	ref3=$!
+	as_user "$tierfs" "$umnt" -f -o "config=$root/user.conf" 2>"$root/user.log" &
+	upid=$!
+	# (root may not look into a user's mount: /proc/mounts tells)
+	for _ in $(seq 200); do
+		grep -q " $umnt fuse.tierfs " /proc/mounts && break
+		sleep 0.05
+	done
+	grep -q " $umnt fuse.tierfs " /proc/mounts || { echo "FAIL: user: not mounted"; cat "$root/user.log"; exit 1; }
+	as_user "$check" -r "$umnt" >"$root/user.out"
+	as_user fusermount3 -u "$umnt"
+	wait "$upid" || { echo "FAIL: user: tierfs exited with an error"; tail "$root/user.log"; exit 1; }
+	wait "$ref3"
+	pairs=("$root/tmpfs-user.out:$root/user.out")
+else
+	echo "note: no run as an ordinary user (/dev/fuse is not 0666 or setpriv is missing)"
+fi
 if [ -n "${POSIX_KEEP:-}" ]; then
 	cp "$root"/*.out "$POSIX_KEEP/"
 fi
 
 /usr/bin/python3 - "$known" "$root/tmpfs.out:$root/default.out" "$root/tmpfs.out:$root/writeback.out" \
-	"$root/tmpfs-root.out:$root/single.out" <<'PY'
+	"$root/tmpfs-root.out:$root/single.out" "${pairs[@]}" <<'PY'
 import re, sys
 known = []
 for line in open(sys.argv[1]):

@@ -9,7 +9,8 @@
  *   posixcheck [-r] [-g GROUP] DIR
  *
  * -r runs root's operations only (the others print "not run"), for a
- * mount without allow_other.
+ * mount without allow_other; then an ordinary user may run it too, in
+ * place of root (a user's own mount through fusermount3).
  * Must run as root: operations as other users run in forked children after
  * setgroups/setresgid/setresuid.  Each group works in DIR/<group>, which it
  * creates; DIR must exist, be empty of those names and allow others to
@@ -552,13 +553,14 @@ static void rec_ts(const struct who *w, const char *const *watch, const char *co
 
 /* Quiet setup: must succeed, not recorded (a failure aborts the group
  * with a line, so a broken setup shows as a difference). */
-static int setup_failed;
+static int setup_failed, nsetup;
 static void setup(const char *const *a)
 {
 	char res[1024];
+	nsetup++; /* every setup counts: a failing one keeps its own label */
 	run_op(res, sizeof(res), a);
 	if (strcmp(res, "0") != 0) {
-		printf("%s:setup %s %s => %s\n", group, a[0], a[1], res);
+		printf("%s:setup%d %s %s => %s\n", group, nsetup, a[0], a[1], res);
 		setup_failed = 1;
 	}
 }
@@ -1619,8 +1621,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: posixcheck [-r] [-g GROUP] DIR\n");
 		return 2;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "posixcheck: must run as root (it switches to uids 65533, 65534)\n");
+	if (geteuid() != 0 && !root_only) {
+		fprintf(stderr, "posixcheck: must run as root (it switches to uids 65533, 65534), or with -r\n");
 		return 2;
 	}
 	const char *dir = argv[optind];
@@ -1632,7 +1634,7 @@ int main(int argc, char **argv)
 			continue;
 		found = 1;
 		group = groups[i].name;
-		nrec = 0;
+		nrec = nsetup = 0;
 		setup_failed = 0;
 		char gdir[PATH_MAX];
 		snprintf(gdir, sizeof(gdir), "%s/%s", dir, group);
