@@ -56,6 +56,9 @@ static void usage(FILE *fp)
 		"      --nodes N, --cores C simulated nodes and cores per node (default 1 x 4)\n"
 		"      --population P, --generations G, --patience K   the GA's (40, 250, 25)\n"
 		"      --no-ga              skip the GA bound and the accuracy (fast)\n"
+		"      --jitter N           also run the static tiers and the learned policy at N\n"
+		"                           task-runtime scales 1 +- 0.5%%, 1%%, ... (default 4; 0 =\n"
+		"                           off) and judge by the mean and the spread\n"
 		"  -o, --out DIR            write report.md, eval.json, plot data and SVG plots\n"
 		"      --json               print {\"configs\": [...]} on stdout instead of the table\n"
 		"  -q, --quiet              no progress on the terminal\n");
@@ -68,6 +71,11 @@ struct ev_config {
 	uint64_t mem;	/* capacity of the swept tier */
 	double io[MAX_POL];
 	double span[MAX_POL];
+	/* With --jitter: the mean I/O time over the runtime scales (1 and
+	 * the jittered ones), NAN for the policies not jittered, and the
+	 * spread (max - min) of the best static tier's I/O time over them. */
+	double io_mean[MAX_POL];
+	double noise;
 };
 
 struct ev {
@@ -81,6 +89,7 @@ struct ev {
 	uint64_t seed;
 	struct ga_params ga;
 	int no_ga, quiet, json;
+	uint32_t jitter; /* extra runs per policy at runtime scales 1 +- k * JITTER_STEP */
 	size_t npol;
 	char pol_names[MAX_POL][64];
 	struct ev_config *c;
@@ -181,6 +190,67 @@ static void show(void *arg, uint32_t gen, double best)
 	}
 }
 
+/* Runtime scale of jitter run k (0-based) of n: 1 - n/2 * JITTER_STEP ..
+ * 1 + n/2 * JITTER_STEP without 1 itself. */
+#define JITTER_STEP 0.005
+static double jitter_scale(uint32_t k, uint32_t n)
+{
+	int32_t off = (int32_t)k - (int32_t)(n / 2);
+	return 1.0 + (off >= 0 ? off + 1 : off) * JITTER_STEP;
+}
+
+/* The static tiers and the learned policy again at jittered task runtimes:
+ * the simulated I/O time of a workflow whose tasks contend for a shared
+ * tier moves by several percent when runtimes move by half a percent (the
+ * order in which transfers meet changes), so a difference smaller than
+ * that spread says nothing about the policies. */
+static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim_config *sc, struct ev_config *c,
+			 char *err, size_t errlen)
+{
+	int best_tier = -1;
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t t = 0; t < e->cfg->ntiers; t++)
+		if (isfinite(c->io[t]) && (best_tier < 0 || c->io[t] < c->io[best_tier]))
+			best_tier = (int)t;
+	for (size_t p = 0; p < e->npol; p++)
+		c->io_mean[p] = NAN;
+	int rc = 0;
+	for (size_t p = 0; p < e->npol && rc == 0; p++) {
+		if (!((p < e->cfg->ntiers || strcmp(e->pol_names[p], "learned") == 0) && isfinite(c->io[p])))
+			continue;
+		double sum = c->io[p];
+		if ((int)p == best_tier)
+			lo = hi = c->io[p];
+		for (uint32_t k = 0; k < e->jitter && rc == 0; k++) {
+			struct sim_config jsc = *sc;
+			jsc.runtime_scale = sc->runtime_scale * jitter_scale(k, e->jitter);
+			struct sim *s = NULL;
+			struct sim_result r;
+			struct lrn_policy *pol = column_policy(e, p, err, errlen);
+			rc = pol ? sim_create(g, e->cfg, &jsc, &s, err, errlen) : -EINVAL;
+			if (rc == 0)
+				rc = sim_run(s, pol, NULL, &r, err, errlen);
+			sim_destroy(s);
+			lrn_policy_destroy(pol);
+			if (rc == -ENOSPC) {
+				sum = INFINITY;
+				rc = 0;
+				continue;
+			}
+			if (rc != 0)
+				break;
+			sum += r.io_time;
+			if ((int)p == best_tier) {
+				lo = fmin(lo, r.io_time);
+				hi = fmax(hi, r.io_time);
+			}
+		}
+		c->io_mean[p] = sum / (e->jitter + 1);
+	}
+	c->noise = best_tier >= 0 && isfinite(hi) ? hi - lo : NAN;
+	return rc;
+}
+
 /* Every policy on one workflow at every point of the sweep. */
 static int eval_workflow(struct ev *e, const char *label, const char *kind, const wf_graph *g, size_t *done,
 			 size_t total)
@@ -250,6 +320,11 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 			}
 		}
 		sim_destroy(s);
+		c.noise = NAN;
+		for (size_t p = 0; p < MAX_POL; p++)
+			c.io_mean[p] = NAN;
+		if (rc == 0 && e->jitter)
+			rc = jitter_config(e, g, &sc, &c, err, sizeof(err));
 		if (rc == 0 && !e->no_ga) {
 			struct ga_result gr;
 			size_t gcol = e->npol - 1;
@@ -348,7 +423,24 @@ static void print_json(FILE *fp, const struct ev *e)
 			else
 				fprintf(fp, ": null");
 		}
-		fprintf(fp, "}}");
+		fprintf(fp, "}");
+		if (e->jitter) {
+			fprintf(fp, ", \"io_time_mean\": {");
+			first = 1;
+			for (size_t p = 0; p < e->npol; p++) {
+				if (isnan(c->io_mean[p]))
+					continue;
+				fprintf(fp, "%s", first ? "" : ", ");
+				first = 0;
+				tt_json_str(fp, e->pol_names[p]);
+				if (isfinite(c->io_mean[p]))
+					fprintf(fp, ": %.9g", c->io_mean[p]);
+				else
+					fprintf(fp, ": null");
+			}
+			fprintf(fp, isfinite(c->noise) ? "}, \"noise\": %.9g" : "}, \"noise\": null", c->noise);
+		}
+		fprintf(fp, "}");
 	}
 	fprintf(fp, "\n]");
 	if (e->predicted) {
@@ -377,6 +469,9 @@ static void print_json(FILE *fp, const struct ev *e)
  * every configuration, and vs the GA on average. */
 struct verdict {
 	size_t at_or_below, configs;
+	size_t mean_at_or_below; /* by the mean over the jittered runtimes */
+	size_t beyond_noise;	 /* learned above the best static by more than its spread */
+	size_t jittered;
 	double mean_over_ga; /* mean of learned/ga - 1 */
 	double worst_vs_static; /* largest learned/best static - 1 */
 	const char *worst_cfg;
@@ -405,6 +500,17 @@ static void judge(const struct ev *e, struct verdict *v)
 		v->configs++;
 		if (c->io[learned] <= best_static * (1 + 1e-9))
 			v->at_or_below++;
+		if (e->jitter && isfinite(c->io_mean[learned])) {
+			double best_mean = INFINITY;
+			for (size_t t = 0; t < e->cfg->ntiers; t++)
+				if (c->io_mean[t] < best_mean)
+					best_mean = c->io_mean[t];
+			v->jittered++;
+			if (c->io_mean[learned] <= best_mean * (1 + 1e-9))
+				v->mean_at_or_below++;
+			if (c->io[learned] > best_static + (isfinite(c->noise) ? c->noise : 0) + 1e-9 * best_static)
+				v->beyond_noise++;
+		}
 		double r = c->io[learned] / best_static - 1;
 		if (r > v->worst_vs_static) {
 			v->worst_vs_static = r;
@@ -574,6 +680,11 @@ static void print_verdict(FILE *fp, const struct ev *e, const struct verdict *v)
 			"learned at or below the best static policy in %zu of %zu configurations (worst: %+.1f%% on %s, %u tasks, %s=%s)\n",
 			v->at_or_below, v->configs, 100 * v->worst_vs_static, v->worst_cfg ? v->worst_cfg : "-",
 			v->worst_scale, e->cfg->tiers[e->axis.tier].name, sweep_size_str(v->worst_mem, sz, sizeof(sz)));
+	if (v->jittered)
+		fprintf(fp,
+			"with task runtimes jittered by up to %.1f%% (%u more runs): learned at or below the best static policy's mean I/O time in %zu of %zu configurations; above the best static policy by more than that policy's own spread in %zu\n",
+			100 * JITTER_STEP * (e->jitter / 2 + (e->jitter % 2)), e->jitter, v->mean_at_or_below, v->jittered,
+			v->beyond_noise);
 	if (!isnan(v->mean_over_ga))
 		fprintf(fp, "learned above the GA optimum by %.1f%% on average\n", 100 * v->mean_over_ga);
 	if (e->predicted) {
@@ -614,11 +725,16 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 		return -1;
 	fprintf(fp, "# tiertrain eval\n\nTiers: `%s`; model: `%s`; %u node(s) x %u cores; simulated I/O time in seconds (summed over tasks).\n\n",
 		e->cfg->file, e->model_path, e->nodes, e->cores);
+	if (e->jitter)
+		fprintf(fp, "spread: how far the best static tier's I/O time moves when every task runtime is scaled by 1 +- up to %.1f%% (%u runs); a difference between policies smaller than that is noise of the schedule, not a property of the placement.\n\n",
+			100 * JITTER_STEP * (e->jitter / 2 + (e->jitter % 2)), e->jitter);
 	fprintf(fp, "| workflow | tasks | %s |", e->cfg->tiers[e->axis.tier].name);
 	for (size_t p = 0; p < e->npol; p++)
 		fprintf(fp, " %s |", e->pol_names[p]);
+	if (e->jitter)
+		fprintf(fp, " spread |");
 	fprintf(fp, "\n|---|---:|---:|");
-	for (size_t p = 0; p < e->npol; p++)
+	for (size_t p = 0; p < e->npol + (e->jitter > 0); p++)
 		fprintf(fp, "---:|");
 	fputc('\n', fp);
 	for (size_t i = 0; i < e->nc; i++) {
@@ -627,6 +743,8 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 		fprintf(fp, "| %s | %u | %s |", c->workflow, c->scale, sweep_size_str(c->mem, sz, sizeof(sz)));
 		for (size_t p = 0; p < e->npol; p++)
 			fprintf(fp, isfinite(c->io[p]) ? " %.3f |" : " - |", c->io[p]);
+		if (e->jitter)
+			fprintf(fp, isfinite(c->noise) ? " %.3f |" : " - |", c->noise);
 		fputc('\n', fp);
 	}
 	fprintf(fp, "\n```\n");
@@ -637,7 +755,7 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 	return close_file(fp, path);
 }
 
-enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON };
+enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON, O_JITTER };
 
 int tt_cmd_eval(int argc, char **argv)
 {
@@ -653,12 +771,13 @@ int tt_cmd_eval(int argc, char **argv)
 					     {"generations", required_argument, NULL, O_GEN},
 					     {"patience", required_argument, NULL, O_PAT},
 					     {"no-ga", no_argument, NULL, O_NOGA},
+					     {"jitter", required_argument, NULL, O_JITTER},
 					     {"out", required_argument, NULL, 'o'},
 					     {"json", no_argument, NULL, O_JSON},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	struct ev e = {.nodes = 1, .cores = 4, .seed = 1};
+	struct ev e = {.nodes = 1, .cores = 4, .seed = 1, .jitter = 4};
 	ga_params_default(&e.ga);
 	const char *tiers = NULL, *vary = NULL, *out_dir = NULL;
 	uint32_t scales[MAX_SCALES];
@@ -707,6 +826,13 @@ int tt_cmd_eval(int argc, char **argv)
 			break;
 		case O_NOGA:
 			e.no_ga = 1;
+			break;
+		case O_JITTER:
+			bad = tt_parse_u32("eval", "--jitter", optarg, &e.jitter);
+			if (!bad && e.jitter > 20) {
+				fprintf(stderr, "tiertrain eval: --jitter %s: at most 20 runs (runtimes +-5%%)\n", optarg);
+				bad = 1;
+			}
 			break;
 		case 'o':
 			out_dir = optarg;

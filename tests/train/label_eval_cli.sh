@@ -52,6 +52,13 @@ for c in cs:
     assert c["scale"] == 1000
     for k, v in io.items():   # the GA is seeded with every policy: never above one
         assert io["ga"] <= v * (1 + 1e-9), (k, v, io["ga"])
+    # --jitter (4 runs by default): means of the static tiers and the
+    # learned policy, and the best tier's spread, which holds both its
+    # value at the declared runtimes and its mean.
+    m = c["io_time_mean"]
+    assert list(m) == ["mem", "ssd", "pfs", "learned"], list(m)
+    best = min(("mem", "ssd", "pfs"), key=lambda k: io[k])
+    assert c["noise"] >= 0 and abs(m[best] - io[best]) <= c["noise"] * (1 + 1e-9) + 1e-9, (c, best)
 assert cs[0]["mem_capacity"] < cs[1]["mem_capacity"]
 assert 0 <= d["accuracy"] <= 1 and len(d["confusion"]["counts"]) == 3
 PY
@@ -59,18 +66,20 @@ for f in report.md eval.json plot-data.tsv fig-memory.dat fig-memory.gp; do
 	[ -s "$D/report/$f" ] || fail "report file $f missing"
 done
 grep -q "learned at or below the best static policy in" "$D/report/report.md" || fail "report verdict"
+grep -q "with task runtimes jittered by up to 1.0% (4 more runs)" "$D/report/report.md" || fail "report: no jitter verdict"
 if [ -x /usr/bin/gnuplot ]; then
 	grep -q "<svg" "$D/report/fig-memory.svg" || fail "no SVG plot although gnuplot is installed"
 fi
 # Generated workflows give the scale sweep.
 if "$TT" generate --list >/dev/null 2>&1; then
-	"$TT" eval --model "$D/model.json" --vary mem=0.2x --scales 10,40 --no-ga --json -q gen:montage \
+	"$TT" eval --model "$D/model.json" --vary mem=0.2x --scales 10,40 --no-ga --jitter 0 --json -q gen:montage \
 		>"$D/gen.json" 2>"$D/err" || fail "eval gen: $(cat "$D/err")"
 	$PY - "$D/gen.json" <<'PY' || fail "eval gen JSON"
 import json, sys
 cs = json.load(open(sys.argv[1]))["configs"]
 assert len(cs) == 2 and cs[0]["scale"] < cs[1]["scale"], cs
 assert "ga" not in cs[0]["io_time"]
+assert "io_time_mean" not in cs[0] and "noise" not in cs[0], cs[0]   # --jitter 0
 PY
 fi
 
@@ -118,6 +127,8 @@ PY
 grep -q '"lots" is neither a size' "$D/err" || fail "--vary error: $(cat "$D/err")"
 [ ! -e "$D/x.csv" ] || fail "output written on a bad argument"
 echo '{"format": "tierfs-gbdt", "trees": [' >"$D/bad.json"
+"$TT" eval --jitter 21 "$W/wfsim-Montage_25.xml" 2>"$D/err" && fail "--jitter 21 accepted"
+grep -q -- "--jitter 21: at most 20" "$D/err" || fail "--jitter 21: $(cat "$D/err")"
 "$TT" eval --model "$D/bad.json" "$W/wfsim-Montage_25.xml" 2>"$D/err" && fail "truncated model accepted"
 grep -q "bad.json" "$D/err" || fail "model error does not name the file: $(cat "$D/err")"
 printf 'a,b\n1,2\n' >"$D/notalog.csv"
