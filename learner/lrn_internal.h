@@ -48,6 +48,8 @@ struct lrn_cnode {
  * 300 depth-6 trees).  A multiple of 3, so three round-robin classes get
  * the same sum slot for the same j in every group. */
 #define LRN_CGROUP 18
+/* Split features the quantised layout can hold: one byte register's worth. */
+#define LRN_QSLOTS 16
 
 /* Internal node of the complete layout, 8 bytes: a step reads one. */
 struct lrn_inode {
@@ -85,9 +87,27 @@ struct lrn_model {
 	struct lrn_inode *cnode;
 	uint8_t *cmiss;
 	float *cleaf;
+	/* The quantised layout (model_quant.c), qdepth == 0 when not built:
+	 * qnslots split features qfeat[s]; slot s's qtn[s] sorted distinct
+	 * thresholds at qthr + s * qtsize, padded to qtsize = 2^qlevels - 1
+	 * with NaN; the trees at qtree + t * qstride (64-byte aligned).
+	 * qwide: the CPU has AVX-512BW (one 64-byte step per tree). */
+	int qdepth, qlevels, qwide;
+	size_t qstride, qnslots, qtsize;
+	uint8_t *qtree;
+	float *qthr;
+	uint32_t qfeat[LRN_QSLOTS], qtn[LRN_QSLOTS]; /* qfeat: 0 past qnslots */
 	/* Kept for saving: the trees as handed over, in node order. */
 	struct lrn_rawtree *raw;
 };
+
+/* Build the quantised layout when the model and the CPU suit it (else
+ * leave qdepth 0); -ENOMEM on allocation failure. */
+int lrn_quant_build(struct lrn_model *m) __attribute__((warn_unused_result));
+void lrn_quant_free(struct lrn_model *m);
+/* Add the trees' leaves for row x to marg and return 1, or return 0 with
+ * marg untouched when the row has a missing value the layout cannot take. */
+int lrn_quant_sum(const struct lrn_model *m, const float *x, float *marg);
 
 /* Check raw trees and compile them into m (which has nfeatures, nmargins
  * set).  Takes ownership of raw[0..ntrees) and the raw array.  what names

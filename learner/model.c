@@ -119,6 +119,7 @@ void lrn_model_destroy(struct lrn_model *m)
 	free(m->cnode);
 	free(m->cmiss);
 	free(m->cleaf);
+	lrn_quant_free(m);
 	free(m->source);
 	free(m);
 }
@@ -239,7 +240,7 @@ int lrn_model_compile(struct lrn_model *m, struct lrn_rawtree *raw, size_t ntree
 		base += (size_t)nreach;
 	}
 	m->nnodes = base;
-	if (build_complete(m) < 0)
+	if (build_complete(m) < 0 || lrn_quant_build(m) < 0)
 		rc = lrn_err(-ENOMEM, "%s: out of memory compiling %zu trees", what, ntrees);
 out:
 	free(ids);
@@ -445,7 +446,9 @@ int lrn_model_predict(const struct lrn_model *m, const float *x, float *proba)
 
 	for (size_t k = 0; k < K; k++)
 		marg[k] = m->base[k];
-	if (m->cdepth > 0) {
+	if (m->qdepth > 0 && lrn_quant_sum(m, x, marg)) {
+		t = m->ntrees;
+	} else if (m->cdepth > 0) {
 		complete_sum(m, x, marg);
 		t = m->ntrees;
 	}
