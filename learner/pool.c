@@ -2,9 +2,15 @@
  * pool.c - a fixed pool of worker threads for the trainer's parallel loops.
  *
  * The caller runs tasks too, so a pool of N threads has N-1 workers.  Tasks
- * are handed out by an atomic counter; which thread runs a task never
- * changes a result, because every task writes only its own output.
- * Lock: mu protects gen, fn, arg, ntasks, running and stop.
+ * are claimed from one atomic word holding the generation (which call of
+ * lrn_pool_run) and the next task, so a worker that wakes late can never
+ * take a task of a later call; which thread runs a task never changes a
+ * result, because every task writes only its own output.  A call returns
+ * when all its tasks are done, not when every worker has looked in: on a
+ * loaded machine a worker that is not scheduled in time costs nothing, the
+ * caller simply runs more of the tasks itself.
+ * Lock: mu protects gen, fn, arg, ntasks and stop (workers read them under
+ * it); claim and ndone are atomics; done is signalled under mu.
  */
 #include "lrn_internal.h"
 
@@ -22,8 +28,8 @@ struct lrn_pool {
 	lrn_task_fn fn;
 	void *arg;
 	size_t ntasks;
-	atomic_size_t next;
-	int running; /* workers still inside the current generation */
+	_Atomic uint64_t claim; /* generation << 32 | next task */
+	atomic_size_t ndone;	/* tasks of the current generation finished */
 	int stop;
 };
 
@@ -32,13 +38,21 @@ struct worker_arg {
 	int id;
 };
 
-static void drain(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks, int id)
+/* Claim and run tasks of generation gen until none is left. */
+static void drain(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks, uint32_t gen, int id)
 {
 	for (;;) {
-		size_t i = atomic_fetch_add(&p->next, 1);
-		if (i >= ntasks)
-			break;
-		fn(arg, i, id);
+		uint64_t s = atomic_load(&p->claim);
+		do {
+			if ((uint32_t)(s >> 32) != gen || (s & 0xffffffffu) >= ntasks)
+				return;
+		} while (!atomic_compare_exchange_weak(&p->claim, &s, s + 1));
+		fn(arg, (size_t)(s & 0xffffffffu), id);
+		if (atomic_fetch_add(&p->ndone, 1) + 1 == ntasks) {
+			pthread_mutex_lock(&p->mu);
+			pthread_cond_signal(&p->done);
+			pthread_mutex_unlock(&p->mu);
+		}
 	}
 }
 
@@ -60,10 +74,8 @@ static void *worker(void *v)
 		void *arg = p->arg;
 		size_t nt = p->ntasks;
 		pthread_mutex_unlock(&p->mu);
-		drain(p, fn, arg, nt, id);
+		drain(p, fn, arg, nt, (uint32_t)seen, id);
 		pthread_mutex_lock(&p->mu);
-		if (--p->running == 0)
-			pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -107,7 +119,7 @@ int lrn_pool_size(const struct lrn_pool *p)
 
 void lrn_pool_run(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks)
 {
-	if (p->n == 1 || ntasks <= 1) {
+	if (p->n == 1 || ntasks <= 1 || ntasks > 0xffffffffu) {
 		for (size_t i = 0; i < ntasks; i++)
 			fn(arg, i, 0);
 		return;
@@ -116,14 +128,17 @@ void lrn_pool_run(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks)
 	p->fn = fn;
 	p->arg = arg;
 	p->ntasks = ntasks;
-	atomic_store(&p->next, 0);
-	p->running = p->n - 1;
 	p->gen++;
+	const uint32_t gen = (uint32_t)p->gen;
+	atomic_store(&p->ndone, 0);
+	atomic_store(&p->claim, (uint64_t)gen << 32);
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
-	drain(p, fn, arg, ntasks, 0);
+	drain(p, fn, arg, ntasks, gen, 0);
+	if (atomic_load(&p->ndone) == ntasks)
+		return;
 	pthread_mutex_lock(&p->mu);
-	while (p->running > 0)
+	while (atomic_load(&p->ndone) != ntasks)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 }

@@ -25,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define CHUNK 16384 /* rows per task in row-parallel loops; fixed for determinism */
 
@@ -60,6 +63,7 @@ struct trainer {
 	size_t *off;	/* first histogram slot of each feature */
 	size_t nbins;	/* total slots */
 	uint8_t *bins;	/* row-major: bins[r * F + f], so one row's bins share a cache line */
+	uint8_t *binsT; /* feature-major: binsT[f * N + r]; a partition reads one feature's column */
 	/* state */
 	double *w;	  /* per row weight */
 	double *margin;	  /* K * N, class-major: class k's N margins written only by its grower */
@@ -69,6 +73,8 @@ struct trainer {
 	size_t nsample;
 	int round;
 	struct grower *growers; /* one per class */
+	struct hbin **part;	/* partial histograms of row chunks, reused */
+	size_t npart;
 };
 
 /* What growing one class's tree needs for itself. */
@@ -159,6 +165,10 @@ static void bin_feature(void *arg, size_t f, int worker)
 		}
 		col[r * F] = (uint8_t)lo;
 	}
+	/* The same bins by column, for partitions. */
+	uint8_t *colT = t->binsT + f * N;
+	for (size_t r = 0; r < N; r++)
+		colT[r] = col[r * F];
 }
 
 /* ---- gradients and loss ------------------------------------------------------- */
@@ -251,26 +261,51 @@ static void hist_put(struct grower *g, struct hbin *h)
 	g->free_hists[g->nfree++] = h;
 }
 
-/* Row by row: each row's gradient pair is loaded once for all features.
- * Every feature is counted, even one colsample left out: find_split skips
- * it, and the subtraction trick needs whole histograms anyway. */
-static void build_hist(struct grower *g, const struct tnode *n, struct hbin *hist)
+/* Rows ahead whose bins and gradients are fetched while this one is
+ * counted: below the root, a node's rows are scattered over the table. */
+#define PREFETCH_AHEAD 16
+
+/* Row by row: each row's gradient pair is loaded once for all features,
+ * as one (g, h) pair of doubles added to a bin with one packed add (the
+ * same two IEEE additions, so the same sums as scalar code).  Every
+ * feature is counted, even one colsample left out: find_split skips it,
+ * and the subtraction trick needs whole histograms anyway. */
+static void hist_rows(const struct grower *g, size_t begin, size_t end, struct hbin *hist)
 {
 	const struct trainer *t = g->t;
 	const struct gpair *gh = t->gh + (size_t)g->cls * t->N;
 	const uint32_t *idx = g->idx;
 	const size_t F = t->F, *off = t->off;
+	_Static_assert(sizeof(struct hbin) == 2 * sizeof(double), "a bin is one packed pair");
 	memset(hist, 0, sizeof(*hist) * t->nbins);
-	for (size_t i = n->begin; i < n->end; i++) {
+	for (size_t i = begin; i < end; i++) {
+		if (i + PREFETCH_AHEAD < end) {
+			uint32_t ra = idx[i + PREFETCH_AHEAD];
+			__builtin_prefetch(t->bins + (size_t)ra * F);
+			__builtin_prefetch(&gh[ra]);
+		}
 		uint32_t r = idx[i];
 		const uint8_t *b = t->bins + (size_t)r * F;
+#ifdef __SSE2__
+		const __m128d v = _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd((const double *)&gh[r])));
+		for (size_t f = 0; f < F; f++) {
+			double *h = &hist[off[f] + b[f]].g;
+			_mm_storeu_pd(h, _mm_add_pd(_mm_loadu_pd(h), v));
+		}
+#else
 		double gg = gh[r].g, hh = gh[r].h;
 		for (size_t f = 0; f < F; f++) {
 			struct hbin *h = &hist[off[f] + b[f]];
 			h->g += gg;
 			h->h += hh;
 		}
+#endif
 	}
+}
+
+static void build_hist(struct grower *g, const struct tnode *n, struct hbin *hist)
+{
+	hist_rows(g, n->begin, n->end, hist);
 }
 
 static double score(double g, double h, double lambda)
@@ -354,8 +389,7 @@ static int raw_add(struct growing *g)
 /* Stable partition of n's rows: bins <= split bin first. */
 static size_t partition(struct grower *g, const struct tnode *n)
 {
-	const size_t F = g->t->F;
-	const uint8_t *col = g->t->bins + (size_t)n->best.feat;
+	const uint8_t *col = g->t->binsT + (size_t)n->best.feat * g->t->N;
 	/* Scratch at the node's own offset: nodes of one tree split at once. */
 	uint32_t *idx = g->idx, *tmp = g->tmp + n->begin;
 	size_t l = n->begin, r = 0;
@@ -363,7 +397,7 @@ static size_t partition(struct grower *g, const struct tnode *n)
 	/* Branch-free: the direction of a row is data, not a jump to mispredict. */
 	for (size_t i = n->begin; i < n->end; i++) {
 		uint32_t row = idx[i];
-		size_t left = col[(size_t)row * F] <= b;
+		size_t left = col[row] <= b;
 		idx[l] = row;
 		tmp[r] = row;
 		l += left;
@@ -515,7 +549,11 @@ static void trainer_free(struct trainer *t)
 	free(t->nb);
 	free(t->off);
 	free(t->bins);
+	free(t->binsT);
 	free(t->w);
+	for (size_t i = 0; i < t->npart; i++)
+		free(t->part[i]);
+	free(t->part);
 	free(t->margin);
 	free(t->vmargin);
 	free(t->gh);
@@ -626,15 +664,30 @@ static void grow_class(void *arg, size_t k, int worker)
 }
 
 /*
- * Level by level (no leaf limit): every node of every class's tree at one
- * depth is a task, so two threads stay busy even with three classes.  The
- * serial steps between levels give out node ids and histograms in a fixed
- * order, so the trees do not depend on scheduling.
+ * Level by level (no leaf limit): the work of one depth, over every
+ * class's tree, runs as parallel phases: partitions (one task per node),
+ * histograms of the smaller children (one task per HCHUNK rows of a node,
+ * so the big nodes near the root keep every thread busy even with three
+ * classes), and merging (per node: chunk partials added in chunk order,
+ * the larger child by subtraction, the children's best splits).  The
+ * serial steps between phases give out node ids, histograms and chunks in
+ * a fixed order, so the trees depend on neither the thread count nor the
+ * scheduling.
  */
+#define HCHUNK 32768
+
 struct fnode {
 	struct tnode n, kid[2];
 	int k;
 	struct hbin *small; /* histogram for the smaller child, given out before the task */
+	size_t job0, njobs; /* its histogram chunks in level.jobs */
+};
+
+/* Histogram of rows g->idx[begin..end) into dst. */
+struct hjob {
+	const struct grower *g;
+	size_t begin, end;
+	struct hbin *dst;
 };
 
 struct level {
@@ -642,7 +695,89 @@ struct level {
 	struct fnode *v;
 	struct growing *gt; /* per class */
 	int leaf_level;	    /* children are at max_depth: no histograms */
+	struct hjob *jobs;
+	size_t njobs, jobcap;
 };
+
+/* Chunk jobs for the histogram of rows [begin, end) of g into dst: the
+ * first chunk writes dst, the others trainer partials merged later. */
+static int plan_hist(struct level *lv, struct fnode *fn, const struct grower *g, size_t begin, size_t end,
+		     struct hbin *dst)
+{
+	size_t n = end > begin ? (end - begin + HCHUNK - 1) / HCHUNK : 1;
+	if (lv->njobs + n > lv->jobcap) {
+		size_t cap = (lv->njobs + n) * 2;
+		struct hjob *v = realloc(lv->jobs, sizeof(*v) * cap);
+		if (!v)
+			return -ENOMEM;
+		lv->jobs = v;
+		lv->jobcap = cap;
+	}
+	fn->job0 = lv->njobs;
+	fn->njobs = n;
+	for (size_t c = 0; c < n; c++) {
+		struct hjob *j = &lv->jobs[lv->njobs++];
+		j->g = g;
+		j->begin = begin + c * HCHUNK;
+		j->end = begin + (c + 1) * HCHUNK < end ? begin + (c + 1) * HCHUNK : end;
+		j->dst = c == 0 ? dst : NULL; /* give_partials fills the others */
+	}
+	return 0;
+}
+
+/* Give every job without a destination a partial histogram. */
+static int give_partials(struct level *lv)
+{
+	struct trainer *t = lv->t;
+	size_t need = 0;
+	for (size_t j = 0; j < lv->njobs; j++)
+		need += lv->jobs[j].dst == NULL;
+	if (need > t->npart) {
+		struct hbin **v = realloc(t->part, sizeof(*v) * need);
+		if (!v)
+			return -ENOMEM;
+		t->part = v;
+		for (; t->npart < need; t->npart++)
+			if (!(t->part[t->npart] = malloc(sizeof(struct hbin) * t->nbins)))
+				return -ENOMEM;
+	}
+	for (size_t j = 0, p = 0; j < lv->njobs; j++)
+		if (lv->jobs[j].dst == NULL)
+			lv->jobs[j].dst = t->part[p++];
+	return 0;
+}
+
+static void hist_task(void *arg, size_t j, int worker)
+{
+	const struct hjob *job = &((struct level *)arg)->jobs[j];
+	hist_rows(job->g, job->begin, job->end, job->dst);
+}
+
+/* Add a node's chunk partials to its first chunk's histogram, in order. */
+static void merge_partials(const struct level *lv, const struct fnode *fn)
+{
+	const size_t nb = lv->t->nbins;
+	struct hbin *dst = lv->jobs[fn->job0].dst;
+	for (size_t c = 1; c < fn->njobs; c++) {
+		const struct hbin *p = lv->jobs[fn->job0 + c].dst;
+		for (size_t s = 0; s < nb; s++) {
+			dst[s].g += p[s].g;
+			dst[s].h += p[s].h;
+		}
+	}
+}
+
+static void start_task(void *arg, size_t k, int worker)
+{
+	start_class(&((struct level *)arg)->t->growers[k]);
+}
+
+static void leaf(struct level *lv, struct grower *g, struct tnode *n)
+{
+	float v = leaf_value(lv->t, n);
+	lv->gt[g->cls].rt.thr[n->id] = v;
+	add_leaf(g, n, v);
+}
 
 static void root_task(void *arg, size_t k, int worker)
 {
@@ -650,53 +785,67 @@ static void root_task(void *arg, size_t k, int worker)
 	struct trainer *t = lv->t;
 	struct grower *g = &t->growers[k];
 	struct tnode *root = &lv->v[k].n;
-	start_class(g);
-	build_hist(g, root, root->hist);
-	const struct gpair *gh = t->gh + k * t->N;
-	for (size_t i = 0; i < t->nsample; i++) {
-		root->g += gh[g->idx[i]].g;
-		root->h += gh[g->idx[i]].h;
+	merge_partials(lv, &lv->v[k]);
+	/* Every row is in one bin of feature 0: its bins sum to the node. */
+	for (int b = 0; b < t->nb[0]; b++) {
+		root->g += root->hist[b].g;
+		root->h += root->hist[b].h;
 	}
 	find_split(g, root);
-	if (root->best.feat < 0) {
-		float v = leaf_value(t, root);
-		lv->gt[k].rt.thr[root->id] = v;
-		add_leaf(g, root, v);
-	}
+	if (root->best.feat < 0)
+		leaf(lv, g, root);
 }
 
-static void split_task(void *arg, size_t j, int worker)
+/* Rows of a splitting node to its children; at the last level the
+ * children are leaves, and their rows only need their values. */
+static void part_task(void *arg, size_t j, int worker)
 {
 	struct level *lv = arg;
 	struct trainer *t = lv->t;
 	struct fnode *fn = &lv->v[j];
 	struct grower *g = &t->growers[fn->k];
 	struct tnode *n = &fn->n, *L = &fn->kid[0], *R = &fn->kid[1];
+	if (lv->leaf_level) {
+		float v[2] = {leaf_value(t, L), leaf_value(t, R)};
+		lv->gt[fn->k].rt.thr[L->id] = v[0];
+		lv->gt[fn->k].rt.thr[R->id] = v[1];
+		double *m = t->margin + (size_t)g->cls * t->N;
+		const uint8_t *col = t->binsT + (size_t)n->best.feat * t->N;
+		const int b = n->best.bin;
+		for (size_t i = n->begin; i < n->end; i++) {
+			uint32_t row = g->idx[i];
+			m[row] += v[col[row] > b];
+		}
+		return;
+	}
 	size_t mid = partition(g, n);
 	L->begin = n->begin;
 	L->end = R->begin = mid;
 	R->end = n->end;
-	if (!lv->leaf_level) {
-		struct tnode *small = (L->end - L->begin) <= (R->end - R->begin) ? L : R;
-		struct tnode *large = small == L ? R : L;
-		small->hist = fn->small;
-		build_hist(g, small, small->hist);
-		large->hist = n->hist;
-		for (size_t s = 0; s < t->nbins; s++) {
-			large->hist[s].g -= small->hist[s].g;
-			large->hist[s].h -= small->hist[s].h;
-		}
-		n->hist = NULL;
-		find_split(g, L);
-		find_split(g, R);
+}
+
+static void merge_task(void *arg, size_t j, int worker)
+{
+	struct level *lv = arg;
+	struct trainer *t = lv->t;
+	struct fnode *fn = &lv->v[j];
+	struct grower *g = &t->growers[fn->k];
+	struct tnode *n = &fn->n, *L = &fn->kid[0], *R = &fn->kid[1];
+	struct tnode *small = (L->end - L->begin) <= (R->end - R->begin) ? L : R;
+	struct tnode *large = small == L ? R : L;
+	merge_partials(lv, fn);
+	small->hist = fn->small;
+	large->hist = n->hist;
+	for (size_t s = 0; s < t->nbins; s++) {
+		large->hist[s].g -= small->hist[s].g;
+		large->hist[s].h -= small->hist[s].h;
 	}
-	for (int c = 0; c < 2; c++) {
-		if (fn->kid[c].best.feat >= 0)
-			continue;
-		float v = leaf_value(t, &fn->kid[c]);
-		lv->gt[fn->k].rt.thr[fn->kid[c].id] = v;
-		add_leaf(g, &fn->kid[c], v);
-	}
+	n->hist = NULL;
+	find_split(g, L);
+	find_split(g, R);
+	for (int c = 0; c < 2; c++)
+		if (fn->kid[c].best.feat < 0)
+			leaf(lv, g, &fn->kid[c]);
 }
 
 static void finish_task(void *arg, size_t k, int worker)
@@ -707,21 +856,28 @@ static void finish_task(void *arg, size_t k, int worker)
 static int grow_round_levelwise(struct trainer *t)
 {
 	size_t K = t->K, cap = K, nf = K;
-	struct level lv = {t, calloc(K, sizeof(struct fnode)), calloc(K, sizeof(struct growing)), 0};
+	struct level lv = {t, calloc(K, sizeof(struct fnode)), calloc(K, sizeof(struct growing)), 0, NULL, 0, 0};
 	int rc = 0;
 	if (!lv.v || !lv.gt) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	lrn_pool_run(t->pool, start_task, &lv, K);
 	for (size_t k = 0; k < K; k++) {
 		struct fnode *fn = &lv.v[k];
 		fn->k = (int)k;
 		fn->n = (struct tnode){.begin = 0, .end = t->nsample, .best.feat = -1};
-		if ((fn->n.id = raw_add(&lv.gt[k])) < 0 || !(fn->n.hist = hist_get(&t->growers[k]))) {
+		if ((fn->n.id = raw_add(&lv.gt[k])) < 0 || !(fn->n.hist = hist_get(&t->growers[k])) ||
+		    plan_hist(&lv, fn, &t->growers[k], 0, t->nsample, fn->n.hist) < 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
+	if (give_partials(&lv) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	lrn_pool_run(t->pool, hist_task, &lv, lv.njobs);
 	lrn_pool_run(t->pool, root_task, &lv, K);
 	for (int d = 0;; d++) {
 		/* Keep the nodes that split; give their children ids and hists. */
@@ -758,7 +914,25 @@ static int grow_round_levelwise(struct trainer *t)
 			fn->kid[0] = (struct tnode){.depth = d + 1, .id = li, .g = n->best.gl, .h = n->best.hl, .best.feat = -1};
 			fn->kid[1] = (struct tnode){.depth = d + 1, .id = ri, .g = n->g - n->best.gl, .h = n->h - n->best.hl, .best.feat = -1};
 		}
-		lrn_pool_run(t->pool, split_task, &lv, nf);
+		lrn_pool_run(t->pool, part_task, &lv, nf);
+		if (!lv.leaf_level) {
+			lv.njobs = 0;
+			for (size_t j = 0; j < nf; j++) {
+				struct fnode *fn = &lv.v[j];
+				const struct tnode *L = &fn->kid[0], *R = &fn->kid[1];
+				const struct tnode *small = (L->end - L->begin) <= (R->end - R->begin) ? L : R;
+				if (plan_hist(&lv, fn, &t->growers[fn->k], small->begin, small->end, fn->small) < 0) {
+					rc = -ENOMEM;
+					goto out;
+				}
+			}
+			if (give_partials(&lv) < 0) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			lrn_pool_run(t->pool, hist_task, &lv, lv.njobs);
+			lrn_pool_run(t->pool, merge_task, &lv, nf);
+		}
 		/* The children are the next frontier, in a fixed order. */
 		if (2 * nf > cap) {
 			struct fnode *v = realloc(lv.v, sizeof(*v) * 2 * nf);
@@ -796,6 +970,7 @@ out:
 		lrn_rawtree_free(&lv.gt[k].rt);
 	free(lv.gt);
 	free(lv.v);
+	free(lv.jobs);
 	return rc;
 }
 
@@ -843,13 +1018,14 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 	t->nb = calloc(F, sizeof(int));
 	t->off = calloc(F, sizeof(size_t));
 	t->bins = malloc(N * F);
+	t->binsT = malloc(N * F);
 	t->w = malloc(sizeof(double) * N);
 	t->margin = malloc(sizeof(double) * N * K);
 	t->vmargin = malloc(sizeof(double) * (t->NV ? t->NV : 1) * K);
 	t->gh = malloc(sizeof(struct gpair) * N * K);
 	t->in_sample = malloc(N);
 	t->growers = calloc(K, sizeof(struct grower));
-	int ok = t->cuts && t->nb && t->off && t->bins && t->w && t->margin && t->vmargin && t->gh && t->in_sample && t->growers;
+	int ok = t->cuts && t->nb && t->off && t->bins && t->binsT && t->w && t->margin && t->vmargin && t->gh && t->in_sample && t->growers;
 	for (size_t k = 0; ok && k < K; k++) {
 		struct grower *g = &t->growers[k];
 		g->t = t;
