@@ -1,8 +1,11 @@
 /*
  * model_quant.c - the quantised predictor: thresholds replaced by their
  * rank among the feature's thresholds, and each tree's top six levels
- * decided at once with byte SIMD (AVX2), so a row's walk down a tree is a
- * chain of register bit tests instead of dependent loads.
+ * decided at once with byte SIMD (AVX2, or AVX-512BW when the CPU has
+ * it), so a row's walk down a tree is a chain of register bit tests
+ * instead of dependent loads.  Levels below six (trees of depth 7-8) go
+ * node by node on the same bytes.  A row's ranks come first, by a binary
+ * search over every split feature at once (AVX2 gathers).
  *
  * Exactness: for a feature's sorted distinct thresholds T[0..n) and
  * rank(x) = #{j : T[j] <= x}, x < T[k] exactly when rank(x) <= k.  So a
@@ -13,7 +16,7 @@
  * knows each node's default direction.
  *
  * Built only when it applies: x86-64 with AVX2 at run time, every tree at
- * most LRN_COMPLETE_DEPTH deep, at most QSLOTS distinct split features
+ * most LRN_COMPLETE_DEPTH deep, at most LRN_QSLOTS distinct split features
  * (a rank vector is one 16-byte register: pshufb gathers from it) and at
  * most 255 distinct thresholds per feature (a rank is a byte).  Otherwise
  * qdepth stays 0 and model.c predicts as before.
@@ -188,9 +191,9 @@ nomem:
 }
 
 #ifdef QUANT_X86
-/* One level: i = 2i + (bit i of mask).  bt takes the bit index modulo the
- * register width: with 32-bit masks that is what the second half (nodes
- * 32..63, bits 0..31 of hi) needs. */
+/* One level: i = 2i + (bit i of mask), two instructions and no load.
+ * bt takes the bit index modulo the register width: with 32-bit masks
+ * that is what the second half (nodes 32..63, bits 0..31 of hi) needs. */
 static inline __attribute__((always_inline)) size_t bstep32(uint32_t mask, size_t i)
 {
 	__asm__("bt %k[i], %k[m]\n\t"
@@ -211,19 +214,29 @@ static inline __attribute__((always_inline)) size_t bstep64(uint64_t mask, size_
 	return i;
 }
 
-/* Levels below the sixth, one node at a time; then the leaf. */
-static inline __attribute__((always_inline)) float qtree_tail(const uint8_t *T, const uint8_t *r, size_t i, int Q)
+/* Leaf of the complete tree T after its walk reached node i. */
+static inline __attribute__((always_inline)) float qleaf(const uint8_t *T, size_t i, int Q)
 {
 	const size_t W = (size_t)1 << Q;
-	for (int d = QMIN_DEPTH; d < Q; d++)
-		i = 2 * i + ((int8_t)r[T[i]] > (int8_t)T[W + i]);
 	const float *L = (const float *)(T + 2 * W);
 	return L[i - W];
 }
 
+/* Levels below the sixth, one node at a time (in SIMD they would read
+ * four times the bytes of a tree for two levels: measured slower on 120
+ * depth-8 trees); then the leaf. */
+static inline __attribute__((always_inline)) float qtail(const uint8_t *T, const uint8_t *r, size_t i, int Q)
+{
+	const size_t W = (size_t)1 << Q;
+	for (int d = QMIN_DEPTH; d < Q; d++)
+		i = 2 * i + ((int8_t)r[T[i]] > (int8_t)T[W + i]);
+	return qleaf(T, i, Q);
+}
+
 /* Leaf of tree T for the row whose rank bytes r are broadcast in R: the
- * top 63 nodes compared at once, their outcomes as bits, then six bit
- * tests down the path. */
+ * top 63 nodes compared at once, their outcomes as bits, then one bit
+ * test per level down the path (AVX2: two 32-bit halves, the first for
+ * depths 0-4, the second for depth 5; AVX-512BW: one 64-bit mask). */
 __attribute__((target("avx2"))) static inline __attribute__((always_inline)) float
 qtree_leaf256(const uint8_t *T, __m256i R, const uint8_t *r, int Q)
 {
@@ -240,7 +253,7 @@ qtree_leaf256(const uint8_t *T, __m256i R, const uint8_t *r, int Q)
 	i = bstep32(lo, i);
 	i = bstep32(lo, i);
 	i = bstep32(hi, i);
-	return qtree_tail(T, r, i, Q);
+	return qtail(T, r, i, Q);
 }
 
 __attribute__((target("avx512bw"))) static inline __attribute__((always_inline)) float
@@ -255,7 +268,7 @@ qtree_leaf512(const uint8_t *T, __m512i R, const uint8_t *r, int Q)
 	i = bstep64(mk, i);
 	i = bstep64(mk, i);
 	i = bstep64(mk, i);
-	return qtree_tail(T, r, i, Q);
+	return qtail(T, r, i, Q);
 }
 
 /* Sum the trees into marg with LEAF(T) the leaf of the tree at T.  K == 3

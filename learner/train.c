@@ -66,6 +66,7 @@ struct trainer {
 	uint8_t *binsT; /* feature-major: binsT[f * N + r]; a partition reads one feature's column */
 	/* state */
 	double *w;	  /* per row weight */
+	double wsum;	  /* their sum, in row order */
 	double *margin;	  /* K * N, class-major: class k's N margins written only by its grower */
 	double *vmargin;  /* K * NV, likewise */
 	struct gpair *gh; /* K * N */
@@ -223,15 +224,10 @@ static double grad_pass(struct trainer *t, const struct lrn_data *d, const doubl
 		return NAN;
 	struct grad_task gt = {t, margin, d, rows, want_grad, loss};
 	lrn_pool_run(t->pool, grad_chunk, &gt, nch);
-	double s = 0, wsum = 0;
+	double s = 0, wsum = want_grad ? t->wsum : (double)rows;
 	for (size_t c = 0; c < nch; c++)
 		s += loss[c];
 	free(loss);
-	if (want_grad)
-		for (size_t r = 0; r < rows; r++)
-			wsum += t->w[r];
-	else
-		wsum = (double)rows;
 	return wsum > 0 ? s / wsum : NAN;
 }
 
@@ -1061,6 +1057,7 @@ int lrn_train(const struct lrn_data *train, const struct lrn_data *valid, const 
 	}
 	for (size_t r = 0; r < N; r++)
 		wsum += (t->w[r] = cw[lrn_data_label(train, r)]);
+	t->wsum = wsum;
 	if (!(wsum > 0)) {
 		rc = lrn_err(-EINVAL, "class weights leave no training row with weight");
 		goto out;
