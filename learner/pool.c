@@ -8,9 +8,13 @@
  * result, because every task writes only its own output.  A call returns
  * when all its tasks are done, not when every worker has looked in: on a
  * loaded machine a worker that is not scheduled in time costs nothing, the
- * caller simply runs more of the tasks itself.
+ * caller simply runs more of the tasks itself.  Both sides spin a little
+ * (SPIN pauses, some tens of microseconds) before they sleep: the trainer
+ * calls the pool a few dozen times per round, and a sleeping thread pays
+ * a scheduler wake-up each time, milliseconds on a loaded machine.
  * Lock: mu protects gen, fn, arg, ntasks and stop (workers read them under
- * it); claim and ndone are atomics; done is signalled under mu.
+ * it); claim, ndone and agen (a copy of gen for spinning) are atomics;
+ * done is signalled under mu.
  */
 #include "lrn_internal.h"
 
@@ -18,6 +22,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+#define SPIN 4096
 
 struct lrn_pool {
 	int n;
@@ -30,6 +42,7 @@ struct lrn_pool {
 	size_t ntasks;
 	_Atomic uint64_t claim; /* generation << 32 | next task */
 	atomic_size_t ndone;	/* tasks of the current generation finished */
+	atomic_ulong agen;
 	int stop;
 };
 
@@ -65,6 +78,12 @@ static void *worker(void *v)
 	free(wa);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
+		if (!p->stop && p->gen == seen) {
+			pthread_mutex_unlock(&p->mu);
+			for (int i = 0; i < SPIN && atomic_load(&p->agen) == seen; i++)
+				cpu_relax();
+			pthread_mutex_lock(&p->mu);
+		}
 		while (!p->stop && p->gen == seen)
 			pthread_cond_wait(&p->go, &p->mu);
 		if (p->stop)
@@ -132,9 +151,12 @@ void lrn_pool_run(struct lrn_pool *p, lrn_task_fn fn, void *arg, size_t ntasks)
 	const uint32_t gen = (uint32_t)p->gen;
 	atomic_store(&p->ndone, 0);
 	atomic_store(&p->claim, (uint64_t)gen << 32);
+	atomic_store(&p->agen, p->gen);
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	drain(p, fn, arg, ntasks, gen, 0);
+	for (int i = 0; i < SPIN && atomic_load(&p->ndone) != ntasks; i++)
+		cpu_relax();
 	if (atomic_load(&p->ndone) == ntasks)
 		return;
 	pthread_mutex_lock(&p->mu);
@@ -149,6 +171,7 @@ void lrn_pool_destroy(struct lrn_pool *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
+	atomic_store(&p->agen, p->gen + 1); /* ends a worker's spin */
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 1; i < p->n; i++)
