@@ -367,9 +367,21 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
  * kernel holds the directory's lock until then); cached negative entries
  * stay for negative_timeout.  And a file may be executed when any of its
  * x bits is set (the kernel's rule without default_permissions). */
+/* Before the reply: the directory to pass to dir_rights_changed(), with a
+ * reference (once replied, the kernel may forget the node at any time), or
+ * NULL when there is nothing to do. */
+static struct tfs_node *dir_rights_hold(struct tfs *fs, struct tfs_node *n)
+{
+	if (fs->kernel_perms || !fs->se || !S_ISDIR(n->type))
+		return NULL;
+	tfs_node_ref(fs, n);
+	return n;
+}
+
+/* After the reply; drops the reference dir_rights_hold() took. */
 static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
 {
-	if (fs->kernel_perms || !fs->se || !S_ISDIR(dir->type))
+	if (!dir)
 		return;
 	size_t count;
 	char **names = tfs_node_child_names(fs, dir, &count);
@@ -378,6 +390,7 @@ static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
 		free(names[i]);
 	}
 	free(names);
+	tfs_node_unref(fs, dir);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
@@ -455,12 +468,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 out:
 	if (nameless.fd >= 0)
 		close(nameless.fd);
+	struct tfs_node *held = !rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+					? dir_rights_hold(fs, n) : NULL;
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
-	if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		dir_rights_changed(fs, n);
+	dir_rights_changed(fs, held);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1588,9 +1602,9 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
 	if (!rc && lsetxattr(p, name, value, size, flags) < 0)
 		rc = -errno;
+	struct tfs_node *held = !rc && !strncmp(name, "system.posix_acl", 16) ? dir_rights_hold(fs, node_of(fs, ino)) : NULL;
 	fuse_reply_err(req, -rc);
-	if (!rc && !strncmp(name, "system.posix_acl", 16))
-		dir_rights_changed(fs, node_of(fs, ino));
+	dir_rights_changed(fs, held);
 }
 
 static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size_t len)
@@ -1711,9 +1725,9 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
 	if (!rc && lremovexattr(p, name) < 0)
 		rc = -errno;
+	struct tfs_node *held = !rc && !strncmp(name, "system.posix_acl", 16) ? dir_rights_hold(fs, node_of(fs, ino)) : NULL;
 	fuse_reply_err(req, -rc);
-	if (!rc && !strncmp(name, "system.posix_acl", 16))
-		dir_rights_changed(fs, node_of(fs, ino));
+	dir_rights_changed(fs, held);
 }
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
