@@ -78,7 +78,7 @@ CONF
 		sleep 0.05
 	done
 	mountpoint -q "$mnt" || { echo "FAIL: $name: not mounted"; cat "$root/$name.log"; exit 1; }
-	"$check" $copt "$mnt" >"$root/$name.out"
+	"$check" $copt "$mnt" >"$root/$name.out" || { echo "FAIL: $name: posixcheck stopped"; tail -40 "$root/$name.log"; exit 1; }
 	fusermount3 -u "$mnt"
 	wait "$pid" || { echo "FAIL: $name: tierfs exited with an error"; tail "$root/$name.log"; exit 1; }
 }
@@ -127,7 +127,7 @@ CONF
 		sleep 0.05
 	done
 	grep -q " $umnt fuse.tierfs " /proc/mounts || { echo "FAIL: user: not mounted"; cat "$root/user.log"; exit 1; }
-	as_user "$check" -r "$umnt" >"$root/user.out"
+	as_user "$check" -r "$umnt" >"$root/user.out" || { echo "FAIL: user: posixcheck stopped"; tail -40 "$root/user.log"; exit 1; }
 	as_user fusermount3 -u "$umnt"
 	wait "$upid" || { echo "FAIL: user: tierfs exited with an error"; tail "$root/user.log"; exit 1; }
 	wait "$ref3"
