@@ -370,6 +370,40 @@ static void run_op(char *res, size_t len, const char *const *a)
 	} else if (!strcmp(op, "opendir")) {
 		DIR *d = opendir(a[1]);
 		rc = d ? closedir(d) : -1;
+	} else if (!strcmp(op, "setxattr")) {
+		int fl = a[4] ? (!strcmp(a[4], "create") ? XATTR_CREATE : !strcmp(a[4], "replace") ? XATTR_REPLACE : 0) : 0;
+		rc = lsetxattr(a[1], a[2], a[3], strlen(a[3]), fl);
+	} else if (!strcmp(op, "getxattr")) {
+		char buf[256];
+		size_t want = a[3] ? (size_t)N(a[3]) : sizeof(buf) - 1;
+		ssize_t n = lgetxattr(a[1], a[2], want ? buf : NULL, want);
+		if (n >= 0) {
+			if (want)
+				snprintf(res, len, "\"%.*s\"", (int)n, buf);
+			else
+				snprintf(res, len, "size %zd", n);
+			return;
+		}
+		rc = -1;
+	} else if (!strcmp(op, "listxattr")) {
+		/* the user.* names, sorted */
+		char buf[1024], *names[64];
+		ssize_t n = llistxattr(a[1], buf, sizeof(buf));
+		if (n >= 0) {
+			int k = 0;
+			for (ssize_t i = 0; i < n && k < 64; i += (ssize_t)strlen(buf + i) + 1)
+				if (!strncmp(buf + i, "user.", 5))
+					names[k++] = buf + i;
+			qsort(names, (size_t)k, sizeof(names[0]), cmp_str);
+			for (int i = 0; i < k; i++)
+				snprintf(res + strlen(res), len - strlen(res), "%s%s", i ? "," : "", names[i]);
+			if (!k)
+				snprintf(res, len, "(none)");
+			return;
+		}
+		rc = -1;
+	} else if (!strcmp(op, "removexattr")) {
+		rc = lremovexattr(a[1], a[2]);
 	} else if (!strcmp(op, "pin")) {
 		/* tierfs moves a file pinned to a tier (on tmpfs: a plain
 		 * xattr); either way its inode number must stay */
@@ -1516,6 +1550,60 @@ static void g_perm(void)
 	R("dino", ".");
 }
 
+/* Extended attributes (user.*): flags, sizes, absent names, who may set
+ * them on what, and ctime. */
+static void g_xattr(void)
+{
+	char p[32];
+	for (size_t i = 0; i < NTYPES; i++) {
+		snprintf(p, sizeof(p), "o_%s", types[i]);
+		make_obj(types[i], p);
+		T(&ROOT, A(p), "setxattr", p, "user.a", "one");
+		R("getxattr", p, "user.a");
+	}
+	SET("create", "f", "0644");
+	T(&ROOT, A("f"), "setxattr", "f", "user.k", "v1");
+	R("setxattr", "f", "user.k", "v2", "create");
+	T(&ROOT, A("f"), "setxattr", "f", "user.k", "v3", "replace");
+	R("setxattr", "f", "user.none", "v", "replace");
+	R("getxattr", "f", "user.k");
+	R("getxattr", "f", "user.k", "0");
+	R("getxattr", "f", "user.k", "1");
+	R("getxattr", "f", "user.none");
+	R("setxattr", "f", "user.empty", "");
+	R("getxattr", "f", "user.empty");
+	R("listxattr", "f");
+	T(&ROOT, A("f"), "removexattr", "f", "user.k");
+	R("removexattr", "f", "user.k");
+	R("listxattr", "f");
+	R("setxattr", "f", "bogus.name", "v");
+	R("setxattr", "f", "user.", "v");
+	R("getxattr", "none", "user.k");
+	/* user.* needs write permission on the file */
+	SET("chown", "f", "65534", "65534");
+	const char *modes[] = {"0644", "0666", "0444", "0604"};
+	const struct who *users[] = {&U1, &U2};
+	for (int m = 0; m < 4; m++) {
+		SET("chmod", "f", modes[m]);
+		for (int u = 0; u < 2; u++) {
+			U(users[u], "setxattr", "f", "user.u", "x");
+			U(users[u], "getxattr", "f", "user.u");
+			U(users[u], "removexattr", "f", "user.u");
+		}
+	}
+	/* and on a sticky directory only the owner */
+	SET("mkdir", "st", "01777");
+	U(&U2, "setxattr", "st", "user.s", "x");
+	SET("chown", "st", "65533", "0");
+	U(&U2, "setxattr", "st", "user.s", "x");
+	U(&U1, "getxattr", "st", "user.s");
+	/* a file keeps its xattrs through a rename into another directory */
+	SET("mkdir", "d", "0755");
+	SET("setxattr", "f", "user.keep", "yes");
+	R("rename", "f", "d/f");
+	R("getxattr", "d/f", "user.keep");
+}
+
 /* The seeded tree (see posix_check.sh): DIR/pre with entries the driver
  * put in several tiers. */
 static void g_union(void)
@@ -1601,7 +1689,7 @@ static const struct {
 } groups[] = {{"chmod", g_chmod},   {"chown", g_chown},	    {"link", g_link},	    {"mkdir", g_mkdir},
 	      {"mkfifo", g_mkfifo}, {"open", g_open},	    {"rename", g_rename},   {"rmdir", g_rmdir},
 	      {"symlink", g_symlink}, {"truncate", g_truncate}, {"unlink", g_unlink}, {"utimensat", g_utimensat},
-	      {"perm", g_perm},	    {"union", g_union}};
+	      {"perm", g_perm},	    {"xattr", g_xattr},	    {"union", g_union}};
 
 int main(int argc, char **argv)
 {
