@@ -525,26 +525,74 @@ uint64_t mon_phase_headroom(const struct mon_phase *ph, int phase, size_t tier, 
 	size_t k = ph->k, steps = (size_t)ceil(horizon_s / (ph->tick_s > 0 ? ph->tick_s : 1));
 	if (steps > 3600)
 		steps = 3600;
-	double d[MON_PHASE_MAX_K] = {0}, nd[MON_PHASE_MAX_K], reach[MON_PHASE_MAX_K] = {0};
-	d[phase] = 1;
-	reach[phase] = 1;
-	for (size_t s = 0; s < steps; s++) {
-		for (size_t j = 0; j < k; j++) {
+	/* Per phase j, the probability that the chain started in phase
+	 * visits j within the horizon (j made absorbing).  Not the chance of
+	 * being in j at some tick: a short burst phase (a few ticks between
+	 * long calms) never has that above a few percent, yet comes surely. */
+	double need = ph->prof[phase].fill_q95[tier] * horizon_s;
+	for (size_t j = 0; j < k; j++) {
+		if ((int)j == phase || !(ph->prof[j].fill_q95[tier] * horizon_s > need))
+			continue;
+		double d[MON_PHASE_MAX_K] = {0}, nd[MON_PHASE_MAX_K], hit = 0;
+		d[phase] = 1;
+		for (size_t s = 0; s < steps && hit <= theta; s++) {
+			for (size_t l = 0; l < k; l++) {
+				nd[l] = 0;
+				for (size_t i = 0; i < k; i++)
+					if (i != j)
+						nd[l] += d[i] * ph->trans[i * k + l];
+			}
+			hit += nd[j];
 			nd[j] = 0;
-			for (size_t i = 0; i < k; i++)
-				nd[j] += d[i] * ph->trans[i * k + j];
+			memcpy(d, nd, k * sizeof(double));
 		}
-		for (size_t j = 0; j < k; j++) {
-			d[j] = nd[j];
-			if (d[j] > reach[j])
-				reach[j] = d[j];
-		}
-	}
-	double need = 0;
-	for (size_t j = 0; j < k; j++)
-		if (reach[j] > theta && ph->prof[j].fill_q95[tier] * horizon_s > need)
+		if (hit > theta)
 			need = ph->prof[j].fill_q95[tier] * horizon_s;
+	}
 	return need > 0 ? (uint64_t)need : 0;
+}
+
+static uint64_t capped_headroom(const struct mon_phase *ph, int phase, size_t tier, uint64_t capacity,
+				double low_watermark, double horizon_s, double theta)
+{
+	double need = (double)mon_phase_headroom(ph, phase, tier, horizon_s, theta);
+	double cap = (1.0 - low_watermark) * (double)capacity;
+	if (need > cap)
+		need = cap;
+	return need > 0 ? (uint64_t)need : 0;
+}
+
+uint64_t mon_phase_reserve(const struct mon_phase *ph, int phase, size_t tier, uint64_t capacity,
+			   double low_watermark, double horizon_s, double theta)
+{
+	if (!ph || phase < 0 || (size_t)phase >= ph->k || tier >= ph->ntiers)
+		return 0;
+	/* Room is made ahead, in the calm: while the tier is filling, a
+	 * demotion would compete with the writes (the watermarks still act
+	 * then). */
+	if (ph->prof[phase].fill_q50[tier] > 0)
+		return 0;
+	return capped_headroom(ph, phase, tier, capacity, low_watermark, horizon_s, theta);
+}
+
+uint64_t mon_phase_keep(const struct mon_phase *ph, int phase, size_t tier, uint64_t capacity,
+			double low_watermark, double horizon_s, double theta)
+{
+	if (!ph || phase < 0 || (size_t)phase >= ph->k || tier >= ph->ntiers)
+		return 0;
+	return capped_headroom(ph, phase, tier, capacity, low_watermark, horizon_s, theta);
+}
+
+int mon_phase_read_heavy(const struct mon_phase *ph, int phase)
+{
+	if (!ph || phase < 0 || (size_t)phase >= ph->k)
+		return 0;
+	double r = 0, w = 0;
+	for (size_t t = 0; t < ph->ntiers; t++) {
+		r += ph->prof[phase].read_q50[t];
+		w += ph->prof[phase].write_q50[t];
+	}
+	return r > 0 && r > w;
 }
 
 /* ---- training ------------------------------------------------------------------------ */
@@ -1050,6 +1098,30 @@ out:
 	return rc;
 }
 
+/* The novelty distance of the current centroids over the training
+ * windows (their q99), as adopt() sets it. */
+static int renovelty(struct mon_phase *ph, const struct train_data *td, char *err, size_t errlen)
+{
+	size_t H = ph->crbm.H, n = td->nwin;
+	float *P = malloc(n * H * sizeof(float));
+	double *d = malloc(n * sizeof(double));
+	if (!P || !d) {
+		free(P);
+		free(d);
+		return perr(err, errlen, -ENOMEM, "out of memory for the novelty distance of %zu windows", n);
+	}
+	crbm_hidden(&ph->crbm, td->X, n, P);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t h = 0; h < H; h++)
+			P[i * H + h] = (P[i * H + h] - ph->act_mean[h]) / ph->act_std[h];
+		(void)nearest_centroid(ph->centroids, ph->k, H, P + i * H, &d[i]);
+	}
+	ph->novelty_dist = quantile(d, n, 0.99);
+	free(P);
+	free(d);
+	return 0;
+}
+
 int mon_phase_train(const struct mon_series *const *series, size_t nseries, const struct mon_phase_params *p,
 		    struct mon_phase **out, char *err, size_t errlen)
 {
@@ -1110,6 +1182,10 @@ int mon_phase_train(const struct mon_series *const *series, size_t nseries, cons
 		ph->info.k = ph->k;
 		note(p, "phase %zu: no frame stays in it under hysteresis; dropped (%zu phases left)", j, ph->k);
 		rc = profile(ph, series, nseries, err, errlen);
+		/* The windows that were nearest the dropped centroid are now
+		 * farther from every phase: the novelty distance moves too. */
+		if (rc == 0)
+			rc = renovelty(ph, &td, err, errlen);
 	}
 	free(td.X);
 	free(td.order);

@@ -336,10 +336,32 @@ void mon_phase_status(struct mon_phase *ph, struct mon_phase_status *st);
 void mon_phase_reset(struct mon_phase *ph); /* back to warm-up */
 
 /* Bytes of tier that the phases reachable from phase within horizon_s
- * (with probability above theta at some tick) would write into it at
- * their q95 fill rate: the headroom proactive demotion keeps free.  0 for
+ * (the current one, and each the chain visits within the horizon with
+ * probability above theta) would write into it at their q95 fill rate:
+ * the largest of them, the headroom proactive demotion keeps free.  0 for
  * phase -1 or a bad tier. */
 uint64_t mon_phase_headroom(const struct mon_phase *ph, int phase, size_t tier, double horizon_s, double theta);
+
+/* The proactive rule, one definition for the daemon and the simulator:
+ * the bytes of tier (of capacity bytes) to keep free while in phase -
+ * mon_phase_headroom() - except 0 while the phase itself fills the tier
+ * (its median fill rate there is positive: a drain would then compete
+ * with the writes, and the watermarks still act), and at most
+ * (1 - low_watermark) x capacity, so it is never more than a watermark
+ * drain would free.  0 for phase -1 or a bad tier. */
+uint64_t mon_phase_reserve(const struct mon_phase *ph, int phase, size_t tier, uint64_t capacity,
+			   double low_watermark, double horizon_s, double theta);
+/* The same headroom, capped alike, without the exception for a filling
+ * phase: the room a prefetch leaves free (a prefetch must not take the
+ * room the running or a coming phase writes into). */
+uint64_t mon_phase_keep(const struct mon_phase *ph, int phase, size_t tier, uint64_t capacity,
+			double low_watermark, double horizon_s, double theta);
+/* Default probability above which a coming phase counts for the headroom. */
+#define MON_PHASE_DEFAULT_THETA 0.05
+/* 1 when phase reads more than it writes (summed median rates over the
+ * tiers, reads above 0): the phases in which prefetch runs.  0 else, and
+ * for phase -1. */
+int mon_phase_read_heavy(const struct mon_phase *ph, int phase);
 
 /* ---- V8 task_input_bytes ------------------------------------------------------
  * Sum of the actual sizes of a task's input files: size_of(arg, path,

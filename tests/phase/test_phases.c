@@ -339,3 +339,43 @@ Test(phases, malformed_model_refused)
 	cr_expect(strstr(err, "cannot open"), "%s", err);
 	free(t);
 }
+
+/* A hand-made two-phase model: a long calm (phase 0) and a short write
+ * burst (phase 1, mem fill q95 100 MB/s), entered with p = 0.0067 per
+ * tick.  The burst's long-run share (0.04) never exceeds theta 0.05, but
+ * within 10 ticks the calm reaches it with p = 1 - 0.9933^10 = 0.065: the
+ * headroom must count it then, and not within 5 ticks (p = 0.033). */
+static struct mon_phase *burst_model(void)
+{
+	struct mon_phase *ph;
+	cr_assert_eq(mon_phase_alloc(&ph, 3, MON_PHASE_V(3), 4, 2, 2), 0);
+	ph->tick_s = 1;
+	ph->trans[0] = 0.9933, ph->trans[1] = 0.0067;
+	ph->trans[2] = 0.1622, ph->trans[3] = 0.8378;
+	ph->prof[1].fill_q50[0] = 20e6, ph->prof[1].fill_q95[0] = 100e6;
+	ph->prof[1].write_q50[0] = 20e6, ph->prof[1].read_q50[2] = 5e6;
+	ph->prof[0].read_q50[2] = 50e6, ph->prof[0].write_q50[0] = 1e6;
+	return ph;
+}
+
+Test(phases, headroom_counts_a_short_burst_the_calm_will_visit)
+{
+	struct mon_phase *ph = burst_model();
+	cr_expect_eq(mon_phase_headroom(ph, 0, 0, 10, 0.05), (uint64_t)1e9);
+	cr_expect_eq(mon_phase_headroom(ph, 0, 0, 5, 0.05), 0);
+	cr_expect_eq(mon_phase_headroom(ph, 0, 0, 10, 0.07), 0);
+	cr_expect_eq(mon_phase_headroom(ph, 1, 0, 10, 0.05), (uint64_t)1e9);
+	cr_expect_eq(mon_phase_headroom(ph, 0, 1, 10, 0.05), 0); /* ssd never fills */
+	/* The rule: capped at (1 - low) x capacity; none while the phase
+	 * itself fills the tier, but a prefetch still leaves it free. */
+	cr_expect_eq(mon_phase_reserve(ph, 0, 0, 1000000000, 0.7, 10, 0.05), 300000000);
+	cr_expect_eq(mon_phase_reserve(ph, 0, 0, 10000000000ull, 0.7, 10, 0.05), (uint64_t)1e9);
+	cr_expect_eq(mon_phase_reserve(ph, 1, 0, 1000000000, 0.7, 10, 0.05), 0);
+	cr_expect_eq(mon_phase_keep(ph, 1, 0, 1000000000, 0.7, 10, 0.05), 300000000);
+	cr_expect_eq(mon_phase_reserve(ph, -1, 0, 1000000000, 0.7, 10, 0.05), 0);
+	/* Read-heavy: the calm reads 50 MB/s and writes 1; the burst writes. */
+	cr_expect(mon_phase_read_heavy(ph, 0));
+	cr_expect(!mon_phase_read_heavy(ph, 1));
+	cr_expect(!mon_phase_read_heavy(ph, -1) && !mon_phase_read_heavy(ph, 2));
+	mon_phase_destroy(ph);
+}
