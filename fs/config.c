@@ -81,6 +81,9 @@
 	X("proactive_horizon", GLOBAL, SECONDS, "10", "SECONDS", 1, G_OFF(proactive_horizon), 0, 0, \
 	  "Seconds of the coming phases' fill (their 95th percentile rate) that proactive mode "   \
 	  "keeps free in each tier, at most down to the low watermark.")                           \
+	X("proactive_theta", GLOBAL, FRACTION, "0.05", "FRACTION", 1, G_OFF(proactive_theta), 0, 0, \
+	  "Probability above which a phase reachable within proactive_horizon counts for the "   \
+	  "headroom, and the likeliest next phase counts for prefetch.")                           \
 	X("path", TIER, PATH, NULL, "DIR", 0, T_OFF(path), 0, 0,                                   \
 	  "Existing directory that holds this tier's files (required); relative paths are "        \
 	  "relative to the configuration file.")                                                   \

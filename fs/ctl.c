@@ -126,6 +126,7 @@ static void add_phase(struct tfs *fs, cJSON *r)
 	cJSON_AddNumberToObject(o, "distance", st.distance);
 	cJSON_AddBoolToObject(o, "novel", st.novel);
 	cJSON_AddBoolToObject(o, "proactive", fs->cfg->proactive);
+	cJSON_AddBoolToObject(o, "prefetch", atomic_load(&fs->prefetch));
 	cJSON *h = cJSON_AddObjectToObject(o, "headroom");
 	for (int t = 0; t < fs->ntiers; t++)
 		cJSON_AddNumberToObject(h, fs->tiers[t].name, (double)atomic_load(&fs->headroom[t]));
@@ -191,6 +192,9 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 	cJSON_AddNumberToObject(mig, "moved_bytes_total", (double)atomic_load(&fs->moved_bytes));
 	cJSON_AddNumberToObject(mig, "proactive_plans", (double)mst.proactive_plans);
 	cJSON_AddNumberToObject(mig, "proactive_bytes", (double)mst.proactive_bytes);
+	cJSON_AddNumberToObject(mig, "prefetch_plans", (double)mst.prefetch_plans);
+	cJSON_AddNumberToObject(mig, "prefetch_files", (double)mst.prefetch_files);
+	cJSON_AddNumberToObject(mig, "prefetch_bytes", (double)mst.prefetch_bytes);
 	add_phase(fs, r);
 	tpl_list(fs->place, add_workflow, cJSON_AddArrayToObject(r, "workflows"));
 	(void)req;

@@ -250,14 +250,11 @@ static int is_network_fs(int fd)
 	return 0;
 }
 
-/* The probability above which a coming phase counts for the headroom. */
-#define PHASE_THETA 0.05
-
 /* Each monitor frame (ticker thread): the phase tracker's step, the phase
  * offered to the placement model, and in proactive mode the headroom the
- * migrator keeps free in each tier (at most down to the low watermark, so
- * it is never more aggressive than a watermark drain; none while the
- * current phase itself fills the tier). */
+ * migrator keeps free in each tier (mon_phase_reserve: the rule the
+ * simulator runs too) and whether the migrator may prefetch (the current
+ * or the likeliest next phase reads more than it writes). */
 static void phase_on_frame(void *ud, const double *frame, size_t ncols)
 {
 	struct tfs *fs = ud;
@@ -274,22 +271,21 @@ static void phase_on_frame(void *ud, const double *frame, size_t ncols)
 			(unsigned long long)st.ticks_in_phase, st.distance);
 	last_phase = st.phase;
 	last_novel = st.novel;
+	int proactive = fs->cfg->proactive && st.phase >= 0;
+	double theta = fs->cfg->proactive_theta;
 	for (int t = 0; t < fs->ntiers; t++) {
-		uint64_t need = 0;
-		if (fs->cfg->proactive && st.phase >= 0) {
-			const struct tcfg_tier *ct = &fs->cfg->tiers[t];
-			double cap = (1.0 - ct->low_watermark) * (double)fs->tiers[t].capacity;
-			need = mon_phase_headroom(fs->phase, st.phase, (size_t)t, fs->cfg->proactive_horizon, PHASE_THETA);
-			/* Room is made ahead, in the calm: while the tier is filling,
-			 * a demotion would compete with the writes (the watermarks
-			 * still act then). */
-			if (mon_phase_profile(fs->phase, (size_t)st.phase)->fill_q50[t] > 0)
-				need = 0;
-			if ((double)need > cap)
-				need = (uint64_t)cap;
+		uint64_t need = 0, keep = 0;
+		if (proactive) {
+			uint64_t cap = fs->tiers[t].capacity;
+			double low = fs->cfg->tiers[t].low_watermark, h = fs->cfg->proactive_horizon;
+			need = mon_phase_reserve(fs->phase, st.phase, (size_t)t, cap, low, h, theta);
+			keep = mon_phase_keep(fs->phase, st.phase, (size_t)t, cap, low, h, theta);
 		}
 		atomic_store(&fs->headroom[t], need);
+		atomic_store(&fs->prefetch_keep[t], keep);
 	}
+	atomic_store(&fs->prefetch, proactive && (mon_phase_read_heavy(fs->phase, st.phase) ||
+						  (st.next_prob > theta && mon_phase_read_heavy(fs->phase, st.next))));
 }
 
 /* phase_model = FILE: loaded before the monitor starts, refused (and the

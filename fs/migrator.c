@@ -54,6 +54,12 @@ struct tfs_migrator {
 		int64_t level;
 	} levels[16]; /* level starts waiting for the next tick */
 	int nlevels;
+	struct {
+		char dir[PATH_MAX];
+		int64_t level;
+	} current[16]; /* highest level started per attachment, for prefetch */
+	int ncurrent;
+	_Atomic uint64_t prefetch_plans, prefetch_files, prefetch_bytes;
 	struct access_slot access[ACCESS_SLOTS];
 };
 
@@ -230,6 +236,9 @@ void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out)
 		out->demoted_rank_bytes[r] = atomic_load(&m->demoted_rank_bytes[r]);
 	out->proactive_bytes = atomic_load(&m->proactive_bytes);
 	out->proactive_plans = atomic_load(&m->proactive_plans);
+	out->prefetch_plans = atomic_load(&m->prefetch_plans);
+	out->prefetch_files = atomic_load(&m->prefetch_files);
+	out->prefetch_bytes = atomic_load(&m->prefetch_bytes);
 }
 
 /* ---- demotion ---------------------------------------------------------------- */
@@ -395,6 +404,23 @@ static void plan_demotions(struct tfs *fs, int t)
 }
 
 static void plan_promotions(struct tfs *fs, const char *dir, int64_t level);
+static void plan_prefetch(struct tfs *fs);
+
+/* Remember the highest level started in dir (m->lock held). */
+static void note_current(struct tfs_migrator *m, const char *dir, int64_t level)
+{
+	int i = 0;
+	while (i < m->ncurrent && strcmp(m->current[i].dir, dir))
+		i++;
+	if (i == m->ncurrent) {
+		if (m->ncurrent == (int)(sizeof(m->current) / sizeof(m->current[0])))
+			return;
+		snprintf(m->current[m->ncurrent++].dir, sizeof(m->current[0].dir), "%s", dir);
+		m->current[i].level = -1;
+	}
+	if (level > m->current[i].level)
+		m->current[i].level = level;
+}
 
 void tfs_migrator_tick(struct tfs *fs)
 {
@@ -412,19 +438,23 @@ void tfs_migrator_tick(struct tfs *fs)
 			m->nlevels--;
 			snprintf(dir, sizeof(dir), "%s", m->levels[m->nlevels].dir);
 			level = m->levels[m->nlevels].level;
+			note_current(m, dir, level);
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (!have)
 			break;
 		plan_promotions(fs, dir, level);
 	}
+	if (atomic_load(&fs->prefetch))
+		plan_prefetch(fs);
 }
 
 /* ---- promotion ------------------------------------------------------------------ */
 
 struct promo {
 	struct tfs *fs;
-	uint64_t queued;
+	int prefetch; /* a read-heavy phase's prefetch, not a level start's promotion */
+	uint64_t queued, files;
 };
 
 static void consider_promotion(void *arg, const char *relpath, uint64_t declared, double runtime_s)
@@ -436,6 +466,19 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 	int src = tfs_find(fs, relpath, &st);
 	if (src <= 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1)
 		return;
+	if (pr->prefetch) {
+		/* Only files still to be read at least twice: the copy costs
+		 * as much as one read from where the file is, so a prefetch
+		 * pays off from the second read on (the simulator showed
+		 * single-read prefetches only churning the fast tier). */
+		struct tpl_file_status fst;
+		tpl_file_status(fs->place, relpath, &fst);
+		uint32_t reads;
+		uint64_t last;
+		access_of(m, tfs_ino_of(fs, src, relpath, &st), &reads, &last);
+		if (!fst.known || fst.levels_left < 0 || reads + 2 > fst.consumers)
+			return;
+	}
 	char proc[PATH_MAX + 64];
 	char v[8];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", fs->tiers[src].rootfd, relpath);
@@ -449,23 +492,63 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 		uint64_t incoming = m->incoming[d];
 		pthread_mutex_unlock(&m->lock);
 		/* Only into room under the high watermark: never evict for it. */
-		if ((double)(atomic_load(&tr->used) + incoming + size) > ct->high_watermark * (double)tr->capacity)
+		double room = ct->high_watermark * (double)tr->capacity;
+		/* A prefetch also leaves the headroom the coming phases need,
+		 * so it never pushes the tier into a spill or a drain. */
+		uint64_t keep = pr->prefetch ? atomic_load(&fs->prefetch_keep[d]) : 0;
+		if ((double)keep > (double)tr->capacity - room)
+			room = (double)tr->capacity - (double)keep;
+		if ((double)(atomic_load(&tr->used) + incoming + size) > room)
 			continue;
-		/* Worth it only if the copy can be done before the readers start. */
+		/* Worth it only if the copy can be done before the readers start
+		 * (a prefetch runs in a read-heavy phase: no deadline known). */
 		uint64_t bw = fs->cfg->tiers[src].read_bandwidth;
 		if (ct->write_bandwidth && (!bw || ct->write_bandwidth < bw))
 			bw = ct->write_bandwidth;
-		if (runtime_s > 0 && bw && (double)size / (double)bw > runtime_s)
+		if (!pr->prefetch && runtime_s > 0 && bw && (double)size / (double)bw > runtime_s)
 			continue;
 		if (tfs_migrator_enqueue(fs, relpath, d, 1) == 0) {
 			pthread_mutex_lock(&m->lock);
 			m->incoming[d] += size;
 			pthread_mutex_unlock(&m->lock);
 			pr->queued += size;
+			pr->files++;
 		}
 		break;
 	}
 	(void)declared;
+}
+
+/* Proactive mode in a read-heavy phase: the inputs of the running and the
+ * next level of each workflow, still to be read twice or more and on a
+ * slower tier, move up into room left above the headroom.  One plan at a time: a new one
+ * only once every promotion queued before has been carried out, so a file
+ * is never queued twice. */
+static void plan_prefetch(struct tfs *fs)
+{
+	struct tfs_migrator *m = fs->migrator;
+	struct promo pr = {fs, 1, 0, 0};
+	pthread_mutex_lock(&m->lock);
+	int busy = 0, n = m->ncurrent;
+	for (int t = 0; t < fs->ntiers; t++)
+		busy |= m->incoming[t] > 0;
+	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < n && !busy; i++) {
+		char dir[PATH_MAX];
+		pthread_mutex_lock(&m->lock);
+		snprintf(dir, sizeof(dir), "%s", m->current[i].dir);
+		int64_t level = m->current[i].level;
+		pthread_mutex_unlock(&m->lock);
+		for (int64_t l = level; l <= level + 1; l++)
+			tpl_level_inputs(fs->place, dir, (uint32_t)l, consider_promotion, &pr);
+	}
+	if (!pr.queued)
+		return;
+	atomic_fetch_add(&m->prefetch_plans, 1);
+	atomic_fetch_add(&m->prefetch_files, pr.files);
+	atomic_fetch_add(&m->prefetch_bytes, pr.queued);
+	tfs_log(TCFG_LOG_INFO, "read-heavy phase: prefetching %llu bytes in %llu files of the running and next levels",
+		(unsigned long long)pr.queued, (unsigned long long)pr.files);
 }
 
 /* On the create path: only note it; the tick plans the promotions. */
@@ -484,7 +567,7 @@ void tfs_migrator_level_started(struct tfs *fs, const char *dir, int64_t level)
 
 static void plan_promotions(struct tfs *fs, const char *dir, int64_t level)
 {
-	struct promo pr = {fs, 0};
+	struct promo pr = {fs, 0, 0, 0};
 	tpl_level_inputs(fs->place, dir, (uint32_t)level + 1, consider_promotion, &pr);
 	if (pr.queued)
 		tfs_log(TCFG_LOG_INFO, "level %lld of the workflow at %s started: promoting %llu bytes for the next",

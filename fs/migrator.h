@@ -12,6 +12,10 @@
  *    likely to come would write (main.c sets it each tick); then only the
  *    files nobody will read or the workflow does not know go, until the
  *    headroom is free again (never below the low watermark).
+ *  - Prefetch (proactive mode, while the current or the likeliest next
+ *    phase is read-heavy): each tick, the inputs of the running and the
+ *    next level that are still to be read at least twice move up, into room under the
+ *    high watermark that also leaves the headroom free; one plan at a time.
  *  - Promotion when a level of a workflow starts: the files the next
  *    level's tasks will read that sit on a slower tier move up, when the
  *    faster tier has room under its high watermark and the copy would be
@@ -51,6 +55,9 @@ struct tfs_migrator_stats {
 	/* proactive mode: demotions planned because free space fell under the
 	 * headroom the coming phases need, before the high watermark */
 	uint64_t proactive_plans, proactive_bytes;
+	/* proactive mode, read-heavy phase: inputs of the running and next
+	 * levels promoted ahead of their reads (counted in promoted_* too) */
+	uint64_t prefetch_plans, prefetch_files, prefetch_bytes;
 };
 void tfs_migrator_stats(struct tfs *fs, struct tfs_migrator_stats *out);
 

@@ -105,6 +105,8 @@ struct tfs {
 	struct mon *mon;   /* live tier state and time series; NULL-safe */
 	struct mon_phase *phase; /* phase model + online tracker (phase_model =), NULL if none */
 	_Atomic uint64_t headroom[TCFG_MAX_TIERS]; /* proactive mode: bytes kept free, set each tick */
+	_Atomic int prefetch; /* proactive mode: the phase (or the likeliest next) is read-heavy */
+	_Atomic uint64_t prefetch_keep[TCFG_MAX_TIERS]; /* bytes a prefetch leaves free (mon_phase_keep) */
 	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
 	int remote_tier; /* a tier is on a network filesystem: close reports its errors */

@@ -68,6 +68,7 @@ struct tcfg {
 	char *phase_model;	 /* phase model (tiertrain phases) path or NULL */
 	int proactive;		 /* bool: demote ahead of the coming phases' fill (needs phase_model) */
 	double proactive_horizon; /* seconds of coming load the headroom covers */
+	double proactive_theta;	  /* probability above which a coming phase counts */
 
 	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
 	 * than the backing filesystem); NULL = none.  Set by the caller. */

@@ -214,9 +214,10 @@ Test(config, defaults_come_from_the_table)
 		if (o->type == TCFG_T_FRACTION && o->defval) {
 			double v;
 			cr_assert_eq(tcfg_parse_fraction(o->defval, &v), 0);
-			double got = !strcmp(o->key, "high_watermark") ? t->high_watermark
-				     : !strcmp(o->key, "low_watermark") ? t->low_watermark
-									 : t->migrate_share;
+			double got = !strcmp(o->key, "high_watermark")	  ? t->high_watermark
+				     : !strcmp(o->key, "low_watermark")	  ? t->low_watermark
+				     : !strcmp(o->key, "proactive_theta") ? c->proactive_theta
+									  : t->migrate_share;
 			cr_assert_float_eq(got, v, 1e-9, "%s", o->key);
 		}
 	}
