@@ -40,7 +40,18 @@ static void usage(FILE *fp)
 		"                           config's migrate_threads; 0 = none, full tiers spill)\n"
 		"      --seed N             seed of the random policy (default 1)\n"
 		"      --json               print the summary as JSON\n"
-		"      --records OUT.csv    one row per created file: features and tier\n");
+		"      --records OUT.csv    one row per created file: features and tier\n"
+		"      --promote            the daemon's promotion of the next level's inputs at\n"
+		"                           each level start (default: no promotion)\n"
+		"      --tick S             one monitor frame every S simulated seconds (default 1\n"
+		"                           when --series or --phase-model is given)\n"
+		"      --series OUT.csv     the monitor series, as `tierctl series` writes it\n"
+		"      --phase-model P.json track the load's phase each tick (tiertrain phases)\n"
+		"      --proactive          the daemon's proactive = true: keep the coming phases'\n"
+		"                           headroom free, prefetch in read-heavy phases\n"
+		"      --horizon S          proactive_horizon (default 10)\n"
+		"      --theta P            proactive_theta (default 0.05)\n"
+		"      --no-prefetch        proactive demotion only (to measure the prefetch's part)\n");
 }
 
 static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, uint64_t seed)
@@ -99,11 +110,21 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		    ", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
 		    "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
 		    "\"compute_time\": %.9f, \"spills\": %u, \"remote_reads\": %u, \"migrations\": %u, "
-		    "\"migrated_bytes\": %llu, \"events\": %llu, \"tiers\": [",
+		    "\"migrated_bytes\": %llu, \"events\": %llu, ",
 		    sc->nodes, sc->cores, sc->runtime_scale, r->tasks, r->files_created,
 		    r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time,
 		    r->spills, r->remote_reads, r->migrations,
 		    (unsigned long long)r->migrated_bytes, (unsigned long long)r->events);
+		printf("\"place_spills\": %u, \"enospc_spills\": %u, \"promotions\": %u, "
+		       "\"promoted_bytes\": %llu, \"prefetches\": %u, \"prefetched_bytes\": %llu, "
+		       "\"proactive_moves\": %u, \"proactive_bytes\": %llu, \"ticks\": %u, "
+		       "\"spill_ticks\": %u, \"full_ticks\": %u, \"mean_headroom\": %.17g, "
+		       "\"mean_free\": %.17g, \"tiers\": [",
+		       r->place_spills, r->enospc_spills, r->promotions,
+		       (unsigned long long)r->promoted_bytes, r->prefetches,
+		       (unsigned long long)r->prefetched_bytes, r->proactive_moves,
+		       (unsigned long long)r->proactive_bytes, r->ticks, r->spill_ticks,
+		       r->full_ticks, r->mean_headroom, r->mean_free);
 		for (size_t t = 0; t < r->ntiers; t++) {
 			const struct sim_tier_result *tr = &r->tiers[t];
 			printf("%s{\"name\": ", t ? ", " : "");
@@ -126,6 +147,16 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 	       r->files_created, r->spills, r->remote_reads);
 	printf("demotions     %u (%llu bytes)\n", r->migrations,
 	       (unsigned long long)r->migrated_bytes);
+	if (r->promotions || r->proactive_moves)
+		printf("promotions    %u (%llu bytes; prefetch %u, %llu bytes), early demotions %u (%llu bytes)\n",
+		       r->promotions, (unsigned long long)r->promoted_bytes, r->prefetches,
+		       (unsigned long long)r->prefetched_bytes, r->proactive_moves,
+		       (unsigned long long)r->proactive_bytes);
+	printf("spills        %u below the first tier (%u near ENOSPC)\n", r->place_spills,
+	       r->enospc_spills);
+	if (r->ticks)
+		printf("ticks         %u, with a spill %u, first tier >= 98%% full %u; mean headroom %.0f B, mean free %.0f B\n",
+		       r->ticks, r->spill_ticks, r->full_ticks, r->mean_headroom, r->mean_free);
 	printf(
 	    "makespan      %.6f s\nI/O time      %.6f s (read %.6f s, write %.6f s)\ncompute time  %.6f s\n\n",
 	    r->makespan, r->io_time, r->read_time, r->write_time, r->compute_time);
@@ -151,8 +182,28 @@ enum {
 	O_JSON,
 	O_RECORDS,
 	O_CAPACITY,
-	O_MIGRATE
+	O_MIGRATE,
+	O_PROMOTE,
+	O_TICK,
+	O_SERIES,
+	O_PHASE,
+	O_PROACTIVE,
+	O_HORIZON,
+	O_THETA,
+	O_NOPREFETCH
 };
+
+/* A number >= 0 for option opt; -1 after a message. */
+static int parse_nonneg(const char *opt, const char *arg, double *out)
+{
+	char *end;
+	*out = strtod(arg, &end);
+	if (*arg == '\0' || *end != '\0' || !(*out >= 0) || *out > 1e12) {
+		fprintf(stderr, "tiertrain simulate: %s \"%s\": expected a number >= 0\n", opt, arg);
+		return -1;
+	}
+	return 0;
+}
 
 int tt_cmd_simulate(int argc, char **argv)
 {
@@ -170,7 +221,18 @@ int tt_cmd_simulate(int argc, char **argv)
 	    {"capacity", required_argument, NULL, O_CAPACITY},
 	    {"help", no_argument, NULL, 'h'},
 	    {"migrate-threads", required_argument, NULL, O_MIGRATE},
+	    {"promote", no_argument, NULL, O_PROMOTE},
+	    {"tick", required_argument, NULL, O_TICK},
+	    {"series", required_argument, NULL, O_SERIES},
+	    {"phase-model", required_argument, NULL, O_PHASE},
+	    {"proactive", no_argument, NULL, O_PROACTIVE},
+	    {"horizon", required_argument, NULL, O_HORIZON},
+	    {"theta", required_argument, NULL, O_THETA},
+	    {"no-prefetch", no_argument, NULL, O_NOPREFETCH},
 	    {NULL, 0, NULL, 0}};
+	const char *series = NULL, *phase_path = NULL;
+	int promote = 0, proactive = 0, no_prefetch = 0;
+	double tick = 0, horizon = 0, theta = 0;
 	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL,
 		   *records = NULL;
 	const char *caps[TCFG_MAX_TIERS * 4];
@@ -235,6 +297,40 @@ int tt_cmd_simulate(int argc, char **argv)
 		case O_JSON:
 			json = 1;
 			break;
+		case O_PROMOTE:
+			promote = 1;
+			break;
+		case O_PROACTIVE:
+			proactive = 1;
+			break;
+		case O_NOPREFETCH:
+			no_prefetch = 1;
+			break;
+		case O_SERIES:
+			series = optarg;
+			break;
+		case O_PHASE:
+			phase_path = optarg;
+			break;
+		case O_TICK:
+			if (parse_nonneg("--tick", optarg, &tick) || tick == 0) {
+				if (tick == 0)
+					fprintf(stderr, "tiertrain simulate: --tick 0: expected seconds above 0\n");
+				return 2;
+			}
+			break;
+		case O_HORIZON:
+			if (parse_nonneg("--horizon", optarg, &horizon))
+				return 2;
+			break;
+		case O_THETA:
+			if (parse_nonneg("--theta", optarg, &theta))
+				return 2;
+			if (theta >= 1) {
+				fprintf(stderr, "tiertrain simulate: --theta %s: expected a probability below 1\n", optarg);
+				return 2;
+			}
+			break;
 		case O_RECORDS:
 			records = optarg;
 			break;
@@ -262,6 +358,12 @@ int tt_cmd_simulate(int argc, char **argv)
 		return 2;
 	}
 	const char *wf_path = argv[optind];
+	if (proactive && !phase_path) {
+		fprintf(stderr, "tiertrain simulate: --proactive needs --phase-model P.json (tiertrain phases)\n");
+		return 2;
+	}
+	if (tick == 0 && (series || phase_path))
+		tick = 1.0;
 	if (nodes == 0 || cores == 0) {
 		fprintf(stderr, "tiertrain simulate: --%s 0: expected at least 1\n",
 			nodes == 0 ? "nodes" : "cores");
@@ -274,6 +376,7 @@ int tt_cmd_simulate(int argc, char **argv)
 	wf_graph *g = NULL;
 	struct sim *s = NULL;
 	struct lrn_policy *pol = NULL;
+	struct mon_phase *ph = NULL;
 	int *placement = NULL;
 	if (tcfg_load(conf, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tiertrain simulate: %s\n", err);
@@ -287,6 +390,17 @@ int tt_cmd_simulate(int argc, char **argv)
 	sc.record_features = records != NULL;
 	if (have_migrate)
 		sc.migrate_threads = migrate > 1024 ? 1024 : (int)migrate;
+	if (phase_path && mon_phase_load(phase_path, &ph, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: --phase-model: %s\n", err);
+		goto out;
+	}
+	sc.promote = promote;
+	sc.tick_s = tick;
+	sc.phase = ph;
+	sc.proactive = proactive;
+	sc.proactive_horizon = horizon;
+	sc.proactive_theta = theta;
+	sc.no_prefetch = no_prefetch;
 	for (size_t i = 0; i < ncaps; i++)
 		if (parse_capacity(caps[i], cfg, &sc)) {
 			status = 2;
@@ -343,9 +457,14 @@ int tt_cmd_simulate(int argc, char **argv)
 		fprintf(stderr, "tiertrain simulate: %s\n", err);
 		goto out;
 	}
+	if (series && sim_write_series(s, series, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tiertrain simulate: %s\n", err);
+		goto out;
+	}
 	status = 0;
 out:
 	free(placement);
+	mon_phase_destroy(ph);
 	lrn_policy_destroy(pol);
 	sim_destroy(s);
 	wf_destroy(g);

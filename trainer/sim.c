@@ -27,12 +27,20 @@
  * capacity (placement reserves the declared size before writing, a move
  * reserves its destination when planned and frees its source when done).
  * A transfer id with MOVE_BIT set is a move's, else a task's.
+ *
+ * Ticks (tick_s > 0) are EV_TASK events with id TICK_ID; one is queued
+ * only while other events are pending, so the run still ends.  Without
+ * ticks no such event exists and a run is what it was before them.  A
+ * channel counts the bytes it carried (bytes), read at a tick without
+ * touching its state.  Promotions share the move queue with demotions; a
+ * promotion's source is not "planned" (that is demotion's bookkeeping).
  */
 #define _GNU_SOURCE
 #include "sim.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +107,9 @@ static struct hent heap_pop(struct heap *h)
 
 enum { EV_CHAN, EV_TASK };
 #define MOVE_BIT 0x80000000u
+#define TICK_ID 0x7fffffffu /* an EV_TASK id no task has */
+#define SERIES_FRAMES 65536
+#define NEAR_FULL 0.98 /* "near ENOSPC": the first tier this full */
 enum { W_NONE, W_LATENCY, W_FLOW, W_COMPUTE };
 
 struct chan {
@@ -108,6 +119,7 @@ struct chan {
 	uint32_t n;    /* transfers on the channel */
 	uint32_t version;
 	struct heap flows; /* key: target S, a: task */
+	double bytes;	   /* carried since the run started (ticks read it) */
 };
 
 struct stier {
@@ -127,7 +139,7 @@ struct stask {
 	uint32_t level;
 	/* per run */
 	uint32_t pending, step, node, core, op_file;
-	int wait, chan, reading;
+	int wait, chan, reading, started;
 	double op_start, op_bytes, op_latency;
 };
 
@@ -135,14 +147,14 @@ struct sfile {
 	struct wf_file_features ff;
 	int producers;
 	/* per run */
-	int tier, node, created, placed, complete, moving;
+	int tier, node, created, placed, complete, moving, promoting;
 	uint32_t reads;
 	double create_time, last_access;
 };
 
 struct smove {
 	uint32_t file, node, next;
-	int src, dst, pending;
+	int src, dst, pending, prefetch, proactive;
 };
 
 #define NO_MOVE UINT32_MAX
@@ -178,6 +190,17 @@ struct sim {
 	uint32_t *cand;			    /* files, for planning */
 	struct lrn_policy *policy;
 	const int *placement;
+	/* ticks, series and phases (tick_s > 0) */
+	struct mon *mon;
+	double *frame;			    /* one frame */
+	double chan_seen[TCFG_MAX_TIERS][2]; /* channel bytes at the last tick */
+	uint32_t ops[TCFG_MAX_TIERS][2];     /* operations ended since */
+	uint32_t spills_seen;		    /* place_spills at the last tick */
+	uint64_t headroom[TCFG_MAX_TIERS];  /* per tier instance of any node */
+	uint64_t keep[TCFG_MAX_TIERS];	    /* room a prefetch leaves (mon_phase_keep) */
+	uint64_t promoting;		    /* promotion bytes reserved, not yet moved */
+	int prefetch_on;
+	double headroom_sum, free_sum;
 	struct sim_result res;
 	int fail;
 	char *err;
@@ -302,17 +325,38 @@ int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_confi
 		       sc->runtime_scale);
 		return -EINVAL;
 	}
+	if (sc->tick_s < 0 || (sc->tick_s > 0 && !isfinite(sc->tick_s)) ||
+	    (sc->phase && !(sc->tick_s > 0)) || (sc->proactive && !sc->phase) ||
+	    sc->proactive_horizon < 0 || sc->proactive_theta < 0 || sc->proactive_theta >= 1) {
+		seterr(err, errlen,
+		       "simulator: a phase model needs a tick (tick_s > 0), proactive mode a phase model; tick, horizon >= 0, theta in [0,1)");
+		return -EINVAL;
+	}
 	struct sim *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->g = g;
 	s->sc = *sc;
+	if (s->sc.proactive_horizon == 0)
+		s->sc.proactive_horizon = 10.0;
+	if (s->sc.proactive_theta == 0)
+		s->sc.proactive_theta = MON_PHASE_DEFAULT_THETA;
 	int rc = check_tiers(s, cfg, err, errlen);
 	if (rc)
 		goto fail;
 	rc = load_graph(s, err, errlen);
 	if (rc)
 		goto fail;
+	if (sc->phase) {
+		const struct mon_phase_info *pi = mon_phase_info(sc->phase);
+		if (pi->ntiers != s->ntiers) {
+			seterr(err, errlen,
+			       "simulator: the phase model was trained on %zu tiers, the configuration has %u",
+			       pi->ntiers, s->ntiers);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
 
 	/* Feature names as the daemon's tpl_features() gives them; copied,
 	 * since that function keeps them in per-thread storage. */
@@ -341,13 +385,16 @@ int sim_create(const wf_graph *g, const struct tcfg *cfg, const struct sim_confi
 	s->migrate_threads = sc->migrate_threads >= 0
 				 ? (uint32_t)sc->migrate_threads
 				 : (uint32_t)(cfg->migrate_threads > 0 ? cfg->migrate_threads : 0);
+	if (sc->tick_s > 0)
+		s->frame = calloc(mon_ncols(s->ntiers), sizeof(double));
 	if (sc->record_features)
 		s->features =
 		    calloc((size_t)(s->nfiles ? s->nfiles : 1) * s->nfeat, sizeof(double));
 	s->first = lrn_policy_static_create(LRN_STATIC_FIRST, 0, 0);
 	rc = -ENOMEM;
 	if (!s->used || !s->peak || !s->chans || !s->planned || !s->qhead || !s->qtail ||
-	    !s->inflight || !s->cand || (sc->record_features && !s->features) || !s->first) {
+	    !s->inflight || !s->cand || (sc->record_features && !s->features) || !s->first ||
+	    (sc->tick_s > 0 && !s->frame)) {
 		seterr(err, errlen, "simulator: out of memory for %u tasks and %u files", s->ntasks,
 		       s->nfiles);
 		goto fail;
@@ -375,6 +422,8 @@ void sim_destroy(struct sim *s)
 	free(s->qtail);
 	free(s->inflight);
 	free(s->cand);
+	free(s->frame);
+	mon_destroy(s->mon);
 	free(s->features);
 	free(s->task);
 	free(s->task_of_rank);
@@ -413,9 +462,25 @@ static void push_event(struct sim *s, double t, uint32_t kind, uint32_t id, uint
 
 static void chan_advance(struct chan *c, double now)
 {
-	if (c->n > 0 && now > c->t_last)
+	if (c->n > 0 && now > c->t_last) {
 		c->S += (now - c->t_last) * c->bw / c->n;
+		c->bytes += (now - c->t_last) * c->bw;
+	}
 	c->t_last = now;
+}
+
+/* Bytes the channel has carried by now, without advancing it. */
+static double chan_carried(const struct chan *c, double now)
+{
+	return c->bytes + (c->n > 0 && now > c->t_last ? (now - c->t_last) * c->bw : 0.0);
+}
+
+/* Channel c is node 0's view (its own instance or the shared last tier):
+ * its tier, else -1. */
+static int chan_view_tier(const struct sim *s, int c)
+{
+	size_t in = (size_t)c / 2;
+	return in % s->sc.nodes == 0 ? (int)(in / s->sc.nodes) : -1;
 }
 
 static void chan_rearm(struct sim *s, struct chan *c)
@@ -491,6 +556,8 @@ static void start_moves(struct sim *s, uint32_t node)
 		s->inflight[node]++;
 		double bytes = (double)s->file[m->file].ff.size;
 		m->pending = 2;
+		if (node == 0)
+			mon_migrate_begin(s->mon, m->dst, s->file[m->file].ff.size);
 		chan_add(s, &s->chans[inst_of(s, m->src, node) * 2], id | MOVE_BIT, bytes);
 		chan_add(s, &s->chans[inst_of(s, m->dst, node) * 2 + 1], id | MOVE_BIT, bytes);
 	}
@@ -556,10 +623,16 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 	size_t in = inst_of(s, tier, node);
 	const struct stier *st = &s->tier[tier];
 	uint64_t used = s->used[in];
-	if ((double)used <= st->high_watermark * (double)st->capacity || s->planned[in] > 0)
+	/* Proactive mode: free space under the headroom drains finished
+	 * files only (the daemon's plan_demotions in fs/migrator.c). */
+	uint64_t free_b = used >= st->capacity ? 0 : st->capacity - used;
+	uint64_t need = s->headroom[tier];
+	int over = (double)used > st->high_watermark * (double)st->capacity;
+	int short_of_room = !over && need > free_b;
+	if ((!over && !short_of_room) || s->planned[in] > 0)
 		return 0;
 	uint64_t low = (uint64_t)(st->low_watermark * (double)st->capacity);
-	uint64_t goal = used > low ? used - low : 0;
+	uint64_t goal = over ? (used > low ? used - low : 0) : need - free_b;
 	uint32_t n = 0;
 	for (uint32_t f = 0; f < s->nfiles; f++) {
 		const struct sfile *fi = &s->file[f];
@@ -572,6 +645,9 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 	uint64_t freed = 0;
 	for (uint32_t i = 0; i < n && freed < goal; i++) {
 		struct sfile *fi = &s->file[s->cand[i]];
+		int64_t left = 0;
+		if (short_of_room && evict_rank(s, fi, &left) == 2)
+			break; /* still to be read: only the watermark moves those */
 		int dst = -1;
 		for (uint32_t d = (uint32_t)tier + 1; d < s->ntiers && dst < 0; d++) {
 			size_t di = inst_of(s, (int)d, node);
@@ -589,6 +665,11 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 		reserve(s, inst_of(s, dst, node), fi->ff.size);
 		fi->moving = 1;
 		freed += fi->ff.size;
+		if (short_of_room) {
+			s->moves[s->nmoves - 1].proactive = 1;
+			s->res.proactive_moves++;
+			s->res.proactive_bytes += fi->ff.size;
+		}
 	}
 	s->planned[in] += freed;
 	start_moves(s, node);
@@ -604,19 +685,182 @@ static void move_flow_done(struct sim *s, uint32_t id)
 	uint64_t size = fi->ff.size;
 	size_t src = inst_of(s, m->src, m->node);
 	s->used[src] -= size;
-	s->planned[src] -= size;
 	fi->tier = m->dst;
 	fi->node = (uint32_t)m->dst == s->ntiers - 1 ? 0 : (int)m->node;
 	fi->moving = 0;
-	s->res.migrations++;
-	s->res.migrated_bytes += size;
-	s->res.tiers[m->src].moved_out += size;
-	s->res.tiers[m->dst].moved_in += size;
+	if (m->node == 0)
+		mon_migrate_end(s->mon, m->dst, size);
+	if (m->dst < m->src) {
+		fi->promoting = 0;
+		s->promoting -= size;
+		s->res.promotions++;
+		s->res.promoted_bytes += size;
+		if (m->prefetch) {
+			s->res.prefetches++;
+			s->res.prefetched_bytes += size;
+		}
+	} else {
+		s->planned[src] -= size;
+		s->res.migrations++;
+		s->res.migrated_bytes += size;
+		s->res.tiers[m->src].moved_out += size;
+		s->res.tiers[m->dst].moved_in += size;
+	}
 	s->inflight[m->node]--;
 	start_moves(s, m->node);
 	int rc = plan_demotions(s, m->src, m->node);
 	if (rc)
 		fail_run(s, rc);
+}
+
+/* ---- promotion and prefetch ------------------------------------------------- */
+
+/* Move file f (complete, on a slower tier, not moving) up to the fastest
+ * tier with room: under the high watermark, and for a prefetch also
+ * leaving the headroom free.  1 when a move was queued. */
+static int promote_file(struct sim *s, uint32_t f, uint32_t node, int prefetch, double runtime)
+{
+	struct sfile *fi = &s->file[f];
+	if (fi->tier <= 0 || fi->moving || !fi->complete || fi->ff.size == 0 ||
+	    (prefetch && fi->reads + 2 > fi->ff.consumers))
+		return 0; /* a prefetch pays off from the second read on (the copy costs one) */
+	if ((uint32_t)fi->tier != s->ntiers - 1)
+		node = (uint32_t)fi->node; /* a local file moves up on its own node */
+	for (int d = 0; d < fi->tier; d++) {
+		const struct stier *st = &s->tier[d];
+		size_t di = inst_of(s, d, node);
+		double room = st->high_watermark * (double)st->capacity;
+		if (prefetch && (double)s->keep[d] > (double)st->capacity - room)
+			room = (double)st->capacity - (double)s->keep[d];
+		if ((double)(s->used[di] + fi->ff.size) > room)
+			continue;
+		/* A level start's promotion: only if the copy is done before
+		 * the readers start (the daemon's test, declared bandwidths). */
+		double bw = s->tier[fi->tier].read_bw < st->write_bw ? s->tier[fi->tier].read_bw
+								      : st->write_bw;
+		if (!prefetch && runtime > 0 && (double)fi->ff.size / bw > runtime)
+			continue;
+		if (enqueue_move(s, f, fi->tier, d, node) != 0) {
+			seterr(s->err, s->errlen, "simulator: out of memory for moves");
+			fail_run(s, -ENOMEM);
+			return 0;
+		}
+		s->moves[s->nmoves - 1].prefetch = prefetch;
+		reserve(s, di, fi->ff.size);
+		fi->moving = fi->promoting = 1;
+		s->promoting += fi->ff.size;
+		return 1;
+	}
+	return 0;
+}
+
+/* The daemon's promotion when level starts: inputs of the next level's
+ * tasks, if the copy fits in the level's longest declared runtime. */
+static void plan_promotions(struct sim *s, int64_t level)
+{
+	double runtime = 0;
+	for (uint32_t i = 0; i < s->ntasks; i++)
+		if ((int64_t)s->task[i].level == level && s->task[i].runtime > runtime)
+			runtime = s->task[i].runtime;
+	runtime *= s->sc.runtime_scale;
+	int queued = 0;
+	for (uint32_t i = 0; i < s->ntasks && !s->fail; i++) {
+		const struct stask *t = &s->task[i];
+		if ((int64_t)t->level != level + 1)
+			continue;
+		for (uint32_t k = 0; k < t->n_in; k++)
+			queued |= promote_file(s, t->in[k], 0, 0, runtime);
+	}
+	if (queued)
+		for (uint32_t n = 0; n < s->sc.nodes; n++)
+			start_moves(s, n);
+}
+
+/* Prefetch in a read-heavy phase: inputs of the tasks not started yet up
+ * to the level after the highest started; one plan at a time. */
+static void plan_prefetch(struct sim *s)
+{
+	if (s->promoting > 0 || s->migrate_threads == 0)
+		return;
+	int queued = 0;
+	for (uint32_t r = 0; r < s->ntasks && !s->fail; r++) {
+		const struct stask *t = &s->task[s->task_of_rank[r]];
+		if (t->started || (int64_t)t->level > s->level_started + 1)
+			continue;
+		for (uint32_t k = 0; k < t->n_in; k++)
+			queued |= promote_file(s, t->in[k], 0, 1, 0);
+	}
+	if (queued)
+		for (uint32_t n = 0; n < s->sc.nodes; n++)
+			start_moves(s, n);
+}
+
+/* ---- ticks: the monitor, the phase tracker, the proactive rule -------------- */
+
+static uint64_t sim_clock(void *ud)
+{
+	const struct sim *s = ud;
+	return (uint64_t)llround(s->now * 1e9);
+}
+
+static void on_tick(struct sim *s)
+{
+	uint32_t T = s->ntiers;
+	for (uint32_t t = 0; t < T; t++) {
+		for (int w = 0; w < 2; w++) {
+			double b = chan_carried(&s->chans[inst_of(s, (int)t, 0) * 2 + (size_t)w], s->now);
+			double d = b - s->chan_seen[t][w];
+			s->chan_seen[t][w] = b;
+			uint64_t bytes = d > 0 ? (uint64_t)llround(d) : 0;
+			uint32_t ops = s->ops[t][w];
+			if (ops == 0 && bytes > 0)
+				ops = 1;
+			for (uint32_t o = 0; o < ops; o++)
+				(w ? mon_write : mon_read)(s->mon, (int)t, o ? 0 : bytes);
+			s->ops[t][w] = 0;
+		}
+		mon_used(s->mon, (int)t, s->used[inst_of(s, (int)t, 0)]);
+	}
+	if (mon_tick(s->mon) != 0)
+		return; /* the clock did not advance: no frame */
+	s->res.ticks++;
+	if (s->res.place_spills != s->spills_seen)
+		s->res.spill_ticks++;
+	s->spills_seen = s->res.place_spills;
+	const struct stier *t0 = &s->tier[0];
+	uint64_t used0 = s->used[inst_of(s, 0, 0)];
+	if ((double)used0 >= NEAR_FULL * (double)t0->capacity)
+		s->res.full_ticks++;
+	s->free_sum += used0 >= t0->capacity ? 0.0 : (double)(t0->capacity - used0);
+	struct mon_phase *ph = s->sc.phase;
+	if (!ph)
+		return;
+	size_t nc = mon_ncols(T);
+	if (mon_copy_frames(s->mon, s->frame, 1) != 1 || mon_phase_step(ph, s->frame, nc) != 0)
+		return;
+	if (!s->sc.proactive)
+		return;
+	struct mon_phase_status st;
+	mon_phase_status(ph, &st);
+	double theta = s->sc.proactive_theta;
+	for (uint32_t t = 0; t < T; t++) {
+		s->headroom[t] = mon_phase_reserve(ph, st.phase, t, s->tier[t].capacity,
+						   s->tier[t].low_watermark,
+						   s->sc.proactive_horizon, theta);
+		s->keep[t] = mon_phase_keep(ph, st.phase, t, s->tier[t].capacity,
+					    s->tier[t].low_watermark, s->sc.proactive_horizon, theta);
+	}
+	s->headroom_sum += (double)s->headroom[0];
+	for (uint32_t t = 0; t + 1 < T && !s->fail; t++)
+		for (uint32_t n = 0; n < s->sc.nodes && !s->fail; n++) {
+			int rc = plan_demotions(s, (int)t, n);
+			if (rc)
+				fail_run(s, rc);
+		}
+	s->prefetch_on = st.phase >= 0 && (mon_phase_read_heavy(ph, st.phase) ||
+					   (st.next_prob > theta && mon_phase_read_heavy(ph, st.next)));
+	if (s->prefetch_on && !s->sc.no_prefetch)
+		plan_prefetch(s);
 }
 
 /* The daemon's create: choose a tier with room for the declared size. */
@@ -666,6 +910,18 @@ static int place_file(struct sim *s, uint32_t f, const struct stask *t)
 		       (unsigned long long)need, s->now);
 		return -ENOSPC;
 	}
+	if (tier > 0) {
+		/* A spill for the figures: the first tier had no room for it. */
+		const struct stier *t0 = &s->tier[0];
+		uint64_t u0 = s->used[inst_of(s, 0, t->node)];
+		if (!lrn_tier_has_room(&st[0], need)) {
+			s->res.place_spills++;
+			if ((double)u0 >= NEAR_FULL * (double)t0->capacity)
+				s->res.enospc_spills++;
+		}
+	}
+	if (t->node == 0)
+		mon_create_file(s->mon);
 	reserve(s, inst_of(s, tier, t->node), need);
 	fi->tier = tier;
 	fi->placed = tier;
@@ -692,6 +948,11 @@ static void op_done(struct sim *s, uint32_t ti)
 {
 	struct stask *t = &s->task[ti];
 	double dt = s->now - t->op_start;
+	int vt = s->mon ? chan_view_tier(s, t->chan) : -1;
+	if (vt >= 0) {
+		s->ops[vt][!t->reading]++;
+		mon_close(s->mon, vt);
+	}
 	s->res.io_time += dt;
 	struct sfile *fi = &s->file[t->op_file];
 	fi->last_access = s->now;
@@ -767,6 +1028,11 @@ static void task_run(struct sim *s, uint32_t ti)
 			return;
 		}
 		t->op_start = s->now;
+		int vt = s->mon ? chan_view_tier(s, t->chan) : -1;
+		if (vt >= 0) {
+			mon_open(s->mon, vt);
+			mon_meta_op(s->mon);
+		}
 		if (t->op_latency > 0) {
 			t->wait = W_LATENCY;
 			push_event(s, s->now + t->op_latency, EV_TASK, ti, 0);
@@ -780,6 +1046,13 @@ static void task_run(struct sim *s, uint32_t ti)
 
 static void on_task_event(struct sim *s, uint32_t ti)
 {
+	if (ti == TICK_ID) {
+		on_tick(s);
+		/* The next tick only while something else is to come. */
+		if (s->events.n > 0 || s->ready.n > 0)
+			push_event(s, s->now + s->sc.tick_s, EV_TASK, TICK_ID, 0);
+		return;
+	}
 	struct stask *t = &s->task[ti];
 	if (t->wait == W_COMPUTE) {
 		t->step++;
@@ -842,7 +1115,18 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		ch->n = 0;
 		ch->version = 0;
 		ch->flows.n = 0;
+		ch->bytes = 0;
 	}
+	memset(s->chan_seen, 0, sizeof(s->chan_seen));
+	memset(s->ops, 0, sizeof(s->ops));
+	memset(s->headroom, 0, sizeof(s->headroom));
+	memset(s->keep, 0, sizeof(s->keep));
+	s->spills_seen = 0;
+	s->promoting = 0;
+	s->prefetch_on = 0;
+	s->headroom_sum = s->free_sum = 0;
+	mon_destroy(s->mon);
+	s->mon = NULL;
 	s->events.n = s->ready.n = s->cores.n = 0;
 	s->seq = 0;
 	s->now = 0;
@@ -861,7 +1145,7 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		struct sfile *fi = &s->file[f];
 		fi->created = 0;
 		fi->complete = fi->producers == 0;
-		fi->moving = 0;
+		fi->moving = fi->promoting = 0;
 		fi->reads = 0;
 		fi->last_access = 0;
 		fi->tier = fi->placed = (int)last;
@@ -877,6 +1161,7 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		struct stask *t = &s->task[i];
 		t->pending = t->n_parents;
 		t->step = 0;
+		t->started = 0;
 		t->wait = W_NONE;
 		if (t->pending == 0 &&
 		    heap_push(&s->ready, (struct hent){.key = t->rank, .a = i}) != 0)
@@ -889,6 +1174,26 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		       ncores);
 		return rc;
 	}
+	if (s->sc.tick_s > 0) {
+		struct mon_config mc = {.ntiers = s->ntiers,
+					.history = SERIES_FRAMES,
+					.clock = sim_clock,
+					.clock_ud = s};
+		for (uint32_t t = 0; t < s->ntiers; t++)
+			mc.tiers[t] = (struct mon_tier_config){.name = s->tier[t].name,
+								.capacity = s->tier[t].capacity,
+								.used = s->used[inst_of(s, (int)t, 0)]};
+		rc = mon_create(&mc, &s->mon);
+		if (rc) {
+			seterr(err, errlen,
+			       "simulator: cannot start the monitor (tier names must be letters, digits, '_', '-', '.'): %s",
+			       strerror(-rc));
+			return rc;
+		}
+		if (s->sc.phase)
+			mon_phase_reset(s->sc.phase);
+		push_event(s, s->sc.tick_s, EV_TASK, TICK_ID, 0);
+	}
 
 	for (;;) {
 		/* Start ready tasks on free cores, lowest topological rank first. */
@@ -897,8 +1202,12 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 			uint32_t core = heap_pop(&s->cores).a;
 			s->task[ti].core = core;
 			s->task[ti].node = core / s->sc.cores;
-			if ((int64_t)s->task[ti].level > s->level_started)
+			s->task[ti].started = 1;
+			if ((int64_t)s->task[ti].level > s->level_started) {
 				s->level_started = s->task[ti].level;
+				if (s->sc.promote && s->migrate_threads > 0)
+					plan_promotions(s, s->level_started);
+			}
 			task_run(s, ti);
 		}
 		if (s->fail || s->events.n == 0)
@@ -914,6 +1223,13 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 	}
 	if (s->fail)
 		return s->fail;
+	if (s->mon && s->now > 0) {
+		on_tick(s); /* the last frame, at the end */
+		if (s->res.ticks) {
+			s->res.mean_headroom = s->headroom_sum / s->res.ticks;
+			s->res.mean_free = s->free_sum / s->res.ticks;
+		}
+	}
 	for (uint32_t i = 0; i < s->ntasks; i++)
 		if (s->task[i].step <= s->task[i].n_in + s->task[i].n_out) {
 			seterr(err, errlen,
@@ -1019,6 +1335,18 @@ int sim_write_records(const struct sim *s, const char *path, char *err, size_t e
 		rc = -errno;
 	if (rc)
 		seterr(err, errlen, "%s: write failed: %s", path, strerror(-rc));
+	return rc;
+}
+
+int sim_write_series(const struct sim *s, const char *path, char *err, size_t errlen)
+{
+	if (!s->mon) {
+		seterr(err, errlen, "%s: no series recorded (run with a tick first)", path);
+		return -EINVAL;
+	}
+	int rc = mon_write_csv(s->mon, path);
+	if (rc)
+		seterr(err, errlen, "%s: cannot write the series: %s", path, strerror(-rc));
 	return rc;
 }
 

@@ -33,7 +33,31 @@
  * - Background demotion as the daemon's migrator does it (high/low
  *   watermarks, finished files first, then farthest next use), with the
  *   moves' reads and writes sharing the tiers' channels with the tasks
- *   (see sim.c).  No promotion (prefetch) is modelled.
+ *   (see sim.c).  Promotion is off unless asked for (sim_config.promote,
+ *   or prefetch in proactive mode, below).
+ * - Monitor series and phase-aware modes (tick_s > 0, issue 9): the run
+ *   drives a real monitor (monitor.h) on the simulated clock and appends
+ *   one frame every tick_s simulated seconds - node 0's view (its local
+ *   tier instances and the shared last tier), in the CSV the daemon's
+ *   `tierctl series` writes, so `tiertrain phases` trains on it.  Bytes in
+ *   a frame are those the channels carried in the tick (tasks and moves);
+ *   ops are the operations ended in it (at least one when bytes moved);
+ *   open files are operations in progress; every operation counts one
+ *   metadata op; migration backlog is the moves copying.  With a phase
+ *   model the tracker steps on every frame (mon_phase_step), as in the
+ *   daemon; with proactive set, each tier instance keeps free the headroom
+ *   of mon_phase_reserve() (the daemon's rule): when free space drops
+ *   under it below the high watermark, finished files are demoted (never
+ *   files still to be read), and while the current or the likeliest next
+ *   phase is read-heavy (mon_phase_read_heavy), the inputs of tasks not
+ *   yet started at levels up to the highest started + 1, still to be read
+ *   at least twice (the copy costs as much as one read from where the file
+ *   is: a prefetch pays off from the second read on), move up into room under the high watermark that leaves the headroom
+ *   free (one plan at a time: the daemon's prefetch).
+ * - A spill, for the figures: a file created below the first tier while
+ *   the first tier had no room for its declared size (what the daemon
+ *   would have to put elsewhere); near-ENOSPC when the first tier was at
+ *   98% of its capacity or more then.
  * - Rewrites of a file by later producers go to where it already is.
  *
  * The features of a file (tpl_features(), the daemon's code) are computed
@@ -58,6 +82,7 @@
 #include <stdio.h>
 
 #include "learner.h"
+#include "monitor.h"
 #include "place.h"
 #include "tierfs_config.h"
 #include "workflow.h"
@@ -78,6 +103,21 @@ struct sim_config {
 	/* Background demotion: moves in flight per node; -1 = the config's
 	 * migrate_threads (the daemon's), 0 = none (full tiers only spill). */
 	int migrate_threads;
+	/* The daemon's promotion at a level's start (migrator.h): the next
+	 * level's inputs move up into room under the high watermark when the
+	 * copy fits in the level's longest runtime.  0 = none (as before). */
+	int promote;
+	/* Series and phases (see above).  tick_s > 0 turns the monitor on;
+	 * ring: the newest 65536 frames.  phase: stepped each tick, reset at
+	 * each run; the caller owns it and must not step it meanwhile (NULL =
+	 * none).  proactive needs phase.  horizon 0 = 10 s, theta 0 =
+	 * MON_PHASE_DEFAULT_THETA (the daemon's defaults). */
+	double tick_s;
+	struct mon_phase *phase;
+	int proactive;
+	double proactive_horizon;
+	double proactive_theta;
+	int no_prefetch; /* proactive demotion without the prefetch (ablation) */
 };
 
 /* Defaults: 1 node, 1 core, scale 1, no overrides, features recorded,
@@ -110,6 +150,20 @@ struct sim_result {
 	uint64_t migrated_bytes; /* their bytes */
 	size_t ntiers;
 	struct sim_tier_result tiers[TCFG_MAX_TIERS];
+	/* Spills as defined above (counted with or without ticks). */
+	uint32_t place_spills, enospc_spills;
+	/* Promotions done (level starts and prefetch) and their bytes; of
+	 * them, the prefetches. */
+	uint32_t promotions, prefetches;
+	uint64_t promoted_bytes, prefetched_bytes;
+	/* Demotions planned because free space fell under the headroom. */
+	uint32_t proactive_moves;
+	uint64_t proactive_bytes;
+	/* Ticks (tick_s > 0): frames, ticks in which a file spilled, ticks
+	 * ending with the first tier (node 0) at >= 98% of its capacity; the
+	 * first tier's mean headroom and mean free bytes at the ticks. */
+	uint32_t ticks, spill_ticks, full_ticks;
+	double mean_headroom, mean_free;
 };
 
 /* One file after a run. */
@@ -158,6 +212,10 @@ SIM_WUR int sim_write_records(const struct sim *s, const char *path, char *err, 
 /* The same rows appended to an open stream (the header first when asked):
  * 0, -EINVAL without recorded features, -EIO on a stream error. */
 SIM_WUR int sim_append_records(const struct sim *s, FILE *fp, int header);
+
+/* The monitor series of the last run (tick_s > 0) as the daemon's CSV
+ * (mon_write_csv: atomic).  -EINVAL when no series was recorded. */
+SIM_WUR int sim_write_series(const struct sim *s, const char *path, char *err, size_t errlen);
 
 /* Read a per-file tier vector from CSV lines "FILE,TIER" (an optional
  * header "file,tier"; FILE a workflow file name or index, TIER a tier name

@@ -69,6 +69,22 @@ printf 'file,tier\nnot-a-file,pfs\n' >"$D/bad.csv"
 "$TT" simulate "$WF" -c "$D/t.conf" $C --placement "$D/bad.csv" 2>"$D/err" && fail "bad placement accepted"
 grep -q 'bad.csv:2: file "not-a-file" is not a file of the workflow' "$D/err" || fail "placement error: $(cat "$D/err")"
 
+# Series: the monitor's CSV, which tiertrain phases trains on; the model
+# then drives a proactive run (issue 9).  Runtimes scaled down, so the
+# series has write bursts between calms.
+"$TT" simulate "$WF" -c "$D/t.conf" $C --runtime-scale 0.2 --tick 0.5 --series "$D/s.csv" --json >"$D/st.json" || fail "series run"
+head -1 "$D/s.csv" | grep -q '^time,mem_read_Bps,.*,migration_backlog_bytes$' || fail "series header: $(head -1 "$D/s.csv")"
+grep -q '"ticks": [1-9]' "$D/st.json" || fail "no ticks: $(cat "$D/st.json")"
+"$TT" phases "$D/s.csv" -o "$D/p.json" -q --kmax 3 >/dev/null || fail "phases on a simulated series"
+"$TT" simulate "$WF" -c "$D/t.conf" $C --runtime-scale 0.2 --phase-model "$D/p.json" --proactive --series "$D/sp.csv" --json >"$D/pr.json" || fail "proactive run"
+grep -q '"mean_headroom": ' "$D/pr.json" || fail "proactive figures: $(cat "$D/pr.json")"
+"$TT" phases "$D/sp.csv" --model "$D/p.json" --json >/dev/null || fail "phase report on the proactive series"
+"$TT" simulate "$WF" -c "$D/t.conf" $C --proactive 2>"$D/err"; [ $? -eq 2 ] || fail "proactive without a model exit"
+grep -q -- '--proactive needs --phase-model' "$D/err" || fail "proactive error: $(cat "$D/err")"
+printf '{"format": "tierfs-phases"}' >"$D/badp.json"
+"$TT" simulate "$WF" -c "$D/t.conf" $C --phase-model "$D/badp.json" 2>"$D/err" && fail "bad phase model accepted"
+grep -q 'badp.json' "$D/err" || fail "phase model error: $(cat "$D/err")"
+
 # Bad arguments: exit 2 and a message naming the problem.
 "$TT" simulate "$WF" -c "$D/t.conf" $C --policy fastest 2>"$D/err"; [ $? -eq 2 ] || fail "unknown policy exit"
 grep -q 'unknown policy "fastest"' "$D/err" || fail "policy error: $(cat "$D/err")"

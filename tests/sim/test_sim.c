@@ -660,3 +660,75 @@ Test(sim, a_demotion_shares_the_destination_with_task_writes)
 	tcfg_free(c);
 	wf_destroy(g);
 }
+
+Test(sim, ticks_write_the_monitor_series_and_change_nothing_else)
+{
+	/* A writes f (4 MB) to memory at 2 MB/s after 1 ms: 0.5 s ticks see
+	 * 2 MB/s of writes, an open file, and end at 4 MB used. */
+	wf_graph *g = workflow("<job id=\"A\" name=\"w\" runtime=\"1\"><uses file=\"f\" link=\"output\" size=\"4000000\"/></job>\n");
+	struct tcfg *c = config(10000000, 1ull << 32, 1ull << 40);
+	struct sim *s = make(g, c, 1, 1);
+	struct sim_result plain = run_tier(s, c, "mem");
+	char err[512];
+	cr_assert_eq(sim_write_series(s, "/nonexistent/x.csv", err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "no series recorded"), "%s", err);
+	sim_destroy(s);
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.tick_s = 0.5;
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
+	struct sim_result r = run_tier(s, c, "mem");
+	close_to(r.io_time, plain.io_time);
+	close_to(r.makespan, plain.makespan);
+	double end = 1 + MEM_LAT + 4e6 / MEM_W;
+	cr_assert_eq(r.ticks, (uint32_t)ceil(end / 0.5), "%u ticks for %.3f s", r.ticks, end);
+	char *path = write_file("series.csv", "");
+	cr_assert_eq(sim_write_series(s, path, err, sizeof(err)), 0, "%s", err);
+	struct mon_series *ms;
+	cr_assert_eq(mon_read_csv(path, &ms, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ms->nframes, r.ticks);
+	cr_assert_str_eq(ms->tier_names[0], "mem");
+	/* t = 1.5 .. 2.5: writing the whole tick. */
+	const double *fr = ms->frames + 3 * ms->ncols;
+	cr_assert_float_eq(fr[0], 2.0, 1e-9);
+	cr_assert_float_eq(fr[mon_col_tier(0, MON_COL_WRITE_BPS)], MEM_W, 1.0);
+	cr_assert_float_eq(fr[mon_col_tier(0, MON_COL_OPEN)], 1, 1e-9);
+	const double *last = ms->frames + (ms->nframes - 1) * ms->ncols;
+	cr_assert_float_eq(last[mon_col_tier(0, MON_COL_USED_FRAC)], 0.4, 1e-9);
+	cr_assert_float_eq(last[mon_col_tier(0, MON_COL_OPEN)], 0, 1e-9);
+	mon_series_destroy(ms);
+	free(path);
+	sim_destroy(s);
+	/* Bad combinations are refused with the reason. */
+	sc.tick_s = 0;
+	sc.proactive = 1;
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "proactive mode a phase model"), "%s", err);
+	tcfg_free(c);
+	wf_destroy(g);
+}
+
+Test(sim, spills_below_the_first_tier_are_counted)
+{
+	/* Memory 5 MB, no demotion: f0 (4 MB) fits, f1 (2 MB) does not (80%
+	 * used: not near ENOSPC), f2 (0.9 MB) fits (98% used), f3 (0.5 MB)
+	 * spills near ENOSPC. */
+	wf_graph *g = workflow(
+	    "<job id=\"A\" name=\"w\" runtime=\"0\"><uses file=\"f0\" link=\"output\" size=\"4000000\"/>"
+	    "<uses file=\"f1\" link=\"output\" size=\"2000000\"/><uses file=\"f2\" link=\"output\" size=\"900000\"/>"
+	    "<uses file=\"f3\" link=\"output\" size=\"500000\"/></job>\n");
+	struct tcfg *c = config(5000000, 1ull << 32, 1ull << 40);
+	struct sim_config sc;
+	sim_config_default(&sc);
+	sc.migrate_threads = 0;
+	struct sim *s;
+	char err[512];
+	cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
+	struct sim_result r;
+	cr_assert_eq(sim_run(s, NULL, NULL, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.place_spills, 2);
+	cr_assert_eq(r.enospc_spills, 1);
+	sim_destroy(s);
+	tcfg_free(c);
+	wf_destroy(g);
+}
