@@ -33,6 +33,7 @@ struct request {
 struct access_slot {
 	_Atomic uint64_t ino;
 	_Atomic uint32_t reads;
+	_Atomic uint32_t prefetched; /* queued once by a prefetch: never again */
 	_Atomic uint64_t last_ns;
 };
 
@@ -84,6 +85,7 @@ void tfs_access_note(struct tfs *fs, uint64_t ino, int read_open)
 	if (atomic_load(&s->ino) != ino) { /* the newest file takes the slot */
 		atomic_store(&s->ino, ino);
 		atomic_store(&s->reads, 0);
+		atomic_store(&s->prefetched, 0);
 	}
 	if (read_open)
 		atomic_fetch_add(&s->reads, 1);
@@ -247,6 +249,7 @@ struct candidate {
 	char *path;
 	uint64_t size;
 	int rank;	   /* 0 finished, 1 unknown to the workflow, 2 still to be read */
+	int unread;	   /* a known reader has not opened it yet (rank 0 by level only) */
 	int64_t left;	   /* levels until its next use (rank 2) */
 	uint64_t last_use; /* ns, our record of the last open, else mtime */
 };
@@ -316,6 +319,7 @@ static void collect(struct scan *s, int dirfd, char *path, size_t plen, int dept
 						c->rank = 1;
 					} else if (fst.consumers == 0 || reads >= fst.consumers || fst.levels_left < 0) {
 						c->rank = 0;
+						c->unread = fst.consumers > reads;
 					} else {
 						c->rank = 2;
 						c->left = fst.levels_left;
@@ -381,6 +385,11 @@ static void plan_demotions(struct tfs *fs, int t)
 	for (size_t i = 0; i < s.n && freed < goal; i++) {
 		if (short_of_room && s.c[i].rank == 2)
 			break; /* still to be read: only the watermark moves those */
+		/* Early, only files no reader will open again: "its level has
+		 * passed" is not enough while readers of that level still wait
+		 * (the simulator showed such early moves costing slow reads). */
+		if (short_of_room && s.c[i].unread)
+			continue;
 		int dst = demotion_target(fs, t, s.c[i].size, extra);
 		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank) != 0)
 			continue;
@@ -455,6 +464,7 @@ struct promo {
 	struct tfs *fs;
 	int prefetch; /* a read-heavy phase's prefetch, not a level start's promotion */
 	uint64_t queued, files;
+	uint64_t ino; /* prefetch: the file being considered */
 };
 
 static void consider_promotion(void *arg, const char *relpath, uint64_t declared, double runtime_s)
@@ -475,9 +485,17 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 		tpl_file_status(fs->place, relpath, &fst);
 		uint32_t reads;
 		uint64_t last;
-		access_of(m, tfs_ino_of(fs, src, relpath, &st), &reads, &last);
+		uint64_t ino = tfs_ino_of(fs, src, relpath, &st);
+		access_of(m, ino, &reads, &last);
 		if (!fst.known || fst.levels_left < 0 || reads + 2 > fst.consumers)
 			return;
+		/* Once per file: a prefetched file the watermark sends down
+		 * again is not brought back (the simulator showed such files
+		 * going round, 20x the moves for nothing). */
+		struct access_slot *sl = slot_of(m, ino);
+		if (atomic_load(&sl->ino) == ino && atomic_load(&sl->prefetched))
+			return;
+		pr->ino = ino;
 	}
 	char proc[PATH_MAX + 64];
 	char v[8];
@@ -493,11 +511,15 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 		pthread_mutex_unlock(&m->lock);
 		/* Only into room under the high watermark: never evict for it. */
 		double room = ct->high_watermark * (double)tr->capacity;
-		/* A prefetch also leaves the headroom the coming phases need,
-		 * so it never pushes the tier into a spill or a drain. */
-		uint64_t keep = pr->prefetch ? atomic_load(&fs->prefetch_keep[d]) : 0;
-		if ((double)keep > (double)tr->capacity - room)
-			room = (double)tr->capacity - (double)keep;
+		/* A prefetch fills at most to the low watermark, leaving the band
+		 * above it to the applications' writes, and leaves the headroom
+		 * the running and coming phases write into. */
+		if (pr->prefetch) {
+			double keep = (double)tr->capacity - (double)atomic_load(&fs->prefetch_keep[d]);
+			room = ct->low_watermark * (double)tr->capacity;
+			if (keep < room)
+				room = keep;
+		}
 		if ((double)(atomic_load(&tr->used) + incoming + size) > room)
 			continue;
 		/* Worth it only if the copy can be done before the readers start
@@ -513,6 +535,14 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 			pthread_mutex_unlock(&m->lock);
 			pr->queued += size;
 			pr->files++;
+			if (pr->prefetch) {
+				struct access_slot *sl = slot_of(m, pr->ino);
+				if (atomic_load(&sl->ino) != pr->ino) {
+					atomic_store(&sl->ino, pr->ino);
+					atomic_store(&sl->reads, 0);
+				}
+				atomic_store(&sl->prefetched, 1);
+			}
 		}
 		break;
 	}
@@ -527,7 +557,7 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 static void plan_prefetch(struct tfs *fs)
 {
 	struct tfs_migrator *m = fs->migrator;
-	struct promo pr = {fs, 1, 0, 0};
+	struct promo pr = {fs, 1, 0, 0, 0};
 	pthread_mutex_lock(&m->lock);
 	int busy = 0, n = m->ncurrent;
 	for (int t = 0; t < fs->ntiers; t++)
@@ -567,7 +597,7 @@ void tfs_migrator_level_started(struct tfs *fs, const char *dir, int64_t level)
 
 static void plan_promotions(struct tfs *fs, const char *dir, int64_t level)
 {
-	struct promo pr = {fs, 0, 0, 0};
+	struct promo pr = {fs, 0, 0, 0, 0};
 	tpl_level_inputs(fs->place, dir, (uint32_t)level + 1, consider_promotion, &pr);
 	if (pr.queued)
 		tfs_log(TCFG_LOG_INFO, "level %lld of the workflow at %s started: promoting %llu bytes for the next",

@@ -10,12 +10,14 @@
  *  - Proactive mode (proactive = true, with a phase model): also when a
  *    tier's free space drops below fs->headroom[t], the bytes the phases
  *    likely to come would write (main.c sets it each tick); then only the
- *    files nobody will read or the workflow does not know go, until the
+ *    files no reader will open again (not merely past their level) or the
+ *    workflow does not know go, until the
  *    headroom is free again (never below the low watermark).
  *  - Prefetch (proactive mode, while the current or the likeliest next
  *    phase is read-heavy): each tick, the inputs of the running and the
- *    next level that are still to be read at least twice move up, into room under the
- *    high watermark that also leaves the headroom free; one plan at a time.
+ *    next level that are still to be read at least twice move up, into
+ *    room below the low watermark that also leaves the headroom free;
+ *    once per file, one plan at a time.
  *  - Promotion when a level of a workflow starts: the files the next
  *    level's tasks will read that sit on a slower tier move up, when the
  *    faster tier has room under its high watermark and the copy would be

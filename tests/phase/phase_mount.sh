@@ -3,7 +3,8 @@
 # phase model: the phase shows in tierctl status and stats (JSON, table,
 # Prometheus) once the warm-up frames have passed; proactive mode demotes a
 # cold file before the high watermark when free space drops below the
-# headroom the coming phases need; a broken phase model stops the mount
+# headroom the coming phases need; in a read-heavy phase it prefetches the
+# next tasks' inputs that are read twice or more; a broken phase model stops the mount
 # with an error naming the file.  Exit 77 only without /dev/fuse.
 set -uo pipefail
 tierfs=$1 tierctl=$2 tiertrain=$3 synth=$4
@@ -116,6 +117,58 @@ for _ in $(seq 40); do [ -e "$root/ssd/f1" ] && break; sleep 0.25; done
 cmp -s "$mnt/f6" "$root/mem/f6" && pass "the newest file stays in mem" || fail "f6 not in mem"
 grep -q "the coming phases need" "$root/log" && pass "the log says why" || fail "log: $(cat "$root/log")"
 
+fusermount3 -u "$mnt"
+wait "$pid"
+pid=
+
+# Prefetch: every phase made read-heavy (reads 1 MB/s, no writes).  P
+# (level 0) writes p.out; C1 and C2 (level 1) read big.in, C1 alone reads
+# one.in, both staged on pfs.  The level start's promotion skips them (a
+# 1 MiB copy at the declared 1 MB/s outlasts P's 1 ms); the prefetch moves
+# big.in (two reads to come) into mem and leaves one.in (one read: the copy
+# would cost as much as the read it saves).
+$py - "$root/phases.json" "$root/read.json" <<'PY' || { echo "FAIL: editing the model"; exit 1; }
+import json, sys
+m = json.load(open(sys.argv[1]))
+for p in m["profiles"]:
+    for t in range(len(p["read_q50"])):
+        p["read_q50"][t], p["write_q50"][t] = 1e6, 0
+json.dump(m, open(sys.argv[2], "w"))
+PY
+cat >"$root/wf.dax" <<'DAX'
+<?xml version="1.0" encoding="UTF-8"?>
+<adag xmlns="http://pegasus.isi.edu/schema/DAX" version="2.1" name="prefetch">
+<job id="P" name="prod" runtime="0.001"><uses file="p.out" link="output" size="1000"/></job>
+<job id="C1" name="cons" runtime="1"><uses file="p.out" link="input" size="1000"/><uses file="big.in" link="input" size="1048576"/><uses file="one.in" link="input" size="1048576"/></job>
+<job id="C2" name="cons" runtime="1"><uses file="p.out" link="input" size="1000"/><uses file="big.in" link="input" size="1048576"/></job>
+<child ref="C1"><parent ref="P"/></child>
+<child ref="C2"><parent ref="P"/></child>
+</adag>
+DAX
+sed 's|^path = '"$root"'/pfs$|&\nread_bandwidth = 1M|' "$root/tierfs.conf" >"$root/pf.conf"
+rm -rf "$root"/mem/* "$root"/ssd/* "$root"/pfs/*
+head -c 1048576 /dev/urandom >"$root/pfs/big.in"
+head -c 1048576 /dev/urandom >"$root/pfs/one.in"
+cp "$root/pfs/big.in" "$root/big.ref"
+"$tierfs" "$mnt" -f -o "config=$root/pf.conf,phase_model=$root/read.json,proactive=true,workflow=$root/wf.dax" \
+	2>"$root/log2" &
+pid=$!
+for _ in $(seq 200); do mountpoint -q "$mnt" && break; sleep 0.05; done
+mountpoint -q "$mnt" || { echo "FAIL: not mounted"; cat "$root/log2"; exit 1; }
+head -c 1000 /dev/zero >"$mnt/p.out"
+for _ in $(seq 60); do
+	out=$(status)
+	json 'j["migration"]["prefetch_files"] >= 1 and j["migration"]["promoted_files"] >= 1' && break
+	sleep 0.25
+done
+json 'j["phase"]["prefetch"] and j["migration"]["prefetch_files"] == 1' && pass "prefetch in a read-heavy phase" ||
+	fail "no prefetch: $out"
+for _ in $(seq 40); do [ -e "$root/mem/big.in" ] && break; sleep 0.25; done
+[ -e "$root/mem/big.in" ] && [ ! -e "$root/pfs/big.in" ] && pass "big.in (two readers) prefetched into mem" ||
+	fail "big.in not prefetched: mem $(ls "$root/mem") pfs $(ls "$root/pfs")"
+[ -e "$root/pfs/one.in" ] && pass "one.in (one reader) left on pfs" || fail "one.in moved: mem $(ls "$root/mem")"
+cmp -s "$mnt/big.in" "$root/big.ref" && pass "big.in reads back whole" || fail "big.in content changed"
+grep -q "read-heavy phase: prefetching" "$root/log2" && pass "the log says why" || fail "log: $(cat "$root/log2")"
 fusermount3 -u "$mnt"
 wait "$pid"
 pid=
