@@ -147,7 +147,7 @@ struct sfile {
 	struct wf_file_features ff;
 	int producers;
 	/* per run */
-	int tier, node, created, placed, complete, moving, promoting;
+	int tier, node, created, placed, complete, moving, promoting, prefetched;
 	uint32_t reads;
 	double create_time, last_access;
 };
@@ -648,6 +648,12 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 		int64_t left = 0;
 		if (short_of_room && evict_rank(s, fi, &left) == 2)
 			break; /* still to be read: only the watermark moves those */
+		/* Early, only files no reader will open again: "its level has
+		 * passed" is not enough while readers of that level still wait
+		 * for a core (the simulator showed such early moves costing
+		 * reads from the slower tier). */
+		if (short_of_room && fi->ff.consumers > 0 && fi->reads < fi->ff.consumers)
+			continue;
 		int dst = -1;
 		for (uint32_t d = (uint32_t)tier + 1; d < s->ntiers && dst < 0; d++) {
 			size_t di = inst_of(s, (int)d, node);
@@ -722,16 +728,21 @@ static int promote_file(struct sim *s, uint32_t f, uint32_t node, int prefetch, 
 {
 	struct sfile *fi = &s->file[f];
 	if (fi->tier <= 0 || fi->moving || !fi->complete || fi->ff.size == 0 ||
-	    (prefetch && fi->reads + 2 > fi->ff.consumers))
-		return 0; /* a prefetch pays off from the second read on (the copy costs one) */
+	    (prefetch && (fi->prefetched || fi->reads + 2 > fi->ff.consumers)))
+		return 0; /* a prefetch pays off from the second read on (the copy costs
+			   * one); once per file, so a file the watermark demotes again
+			   * does not go round */
 	if ((uint32_t)fi->tier != s->ntiers - 1)
 		node = (uint32_t)fi->node; /* a local file moves up on its own node */
 	for (int d = 0; d < fi->tier; d++) {
 		const struct stier *st = &s->tier[d];
 		size_t di = inst_of(s, d, node);
 		double room = st->high_watermark * (double)st->capacity;
-		if (prefetch && (double)s->keep[d] > (double)st->capacity - room)
-			room = (double)st->capacity - (double)s->keep[d];
+		/* A prefetch fills at most to the low watermark, leaving the
+		 * band above it to the tasks' writes, and the headroom too. */
+		if (prefetch)
+			room = fmin(st->low_watermark * (double)st->capacity,
+				    (double)st->capacity - (double)s->keep[d]);
 		if ((double)(s->used[di] + fi->ff.size) > room)
 			continue;
 		/* A level start's promotion: only if the copy is done before
@@ -746,6 +757,7 @@ static int promote_file(struct sim *s, uint32_t f, uint32_t node, int prefetch, 
 			return 0;
 		}
 		s->moves[s->nmoves - 1].prefetch = prefetch;
+		fi->prefetched |= prefetch;
 		reserve(s, di, fi->ff.size);
 		fi->moving = fi->promoting = 1;
 		s->promoting += fi->ff.size;
@@ -1145,7 +1157,7 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 		struct sfile *fi = &s->file[f];
 		fi->created = 0;
 		fi->complete = fi->producers == 0;
-		fi->moving = fi->promoting = 0;
+		fi->moving = fi->promoting = fi->prefetched = 0;
 		fi->reads = 0;
 		fi->last_access = 0;
 		fi->tier = fi->placed = (int)last;

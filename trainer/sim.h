@@ -47,13 +47,14 @@
  *   model the tracker steps on every frame (mon_phase_step), as in the
  *   daemon; with proactive set, each tier instance keeps free the headroom
  *   of mon_phase_reserve() (the daemon's rule): when free space drops
- *   under it below the high watermark, finished files are demoted (never
- *   files still to be read), and while the current or the likeliest next
- *   phase is read-heavy (mon_phase_read_heavy), the inputs of tasks not
+ *   under it below the high watermark, files no reader will open again
+ *   are demoted (never files still to be read), and while the current or
+ *   the likeliest next phase is read-heavy (mon_phase_read_heavy), the inputs of tasks not
  *   yet started at levels up to the highest started + 1, still to be read
  *   at least twice (the copy costs as much as one read from where the file
- *   is: a prefetch pays off from the second read on), move up into room under the high watermark that leaves the headroom
- *   free (one plan at a time: the daemon's prefetch).
+ *   is: a prefetch pays off from the second read on), move up into room
+ *   below the low watermark that leaves mon_phase_keep() free; once per
+ *   file, one plan at a time (the daemon's prefetch).
  * - A spill, for the figures: a file created below the first tier while
  *   the first tier had no room for its declared size (what the daemon
  *   would have to put elsewhere); near-ENOSPC when the first tier was at
