@@ -119,12 +119,13 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		       "\"promoted_bytes\": %llu, \"prefetches\": %u, \"prefetched_bytes\": %llu, "
 		       "\"proactive_moves\": %u, \"proactive_bytes\": %llu, \"ticks\": %u, "
 		       "\"spill_ticks\": %u, \"full_ticks\": %u, \"mean_headroom\": %.17g, "
-		       "\"mean_free\": %.17g, \"tiers\": [",
+		       "\"mean_free\": %.17g, \"demoted_unread_bytes\": %llu, \"tiers\": [",
 		       r->place_spills, r->enospc_spills, r->promotions,
 		       (unsigned long long)r->promoted_bytes, r->prefetches,
 		       (unsigned long long)r->prefetched_bytes, r->proactive_moves,
 		       (unsigned long long)r->proactive_bytes, r->ticks, r->spill_ticks,
-		       r->full_ticks, r->mean_headroom, r->mean_free);
+		       r->full_ticks, r->mean_headroom, r->mean_free,
+		       (unsigned long long)r->demoted_unread_bytes);
 		for (size_t t = 0; t < r->ntiers; t++) {
 			const struct sim_tier_result *tr = &r->tiers[t];
 			printf("%s{\"name\": ", t ? ", " : "");
@@ -145,8 +146,8 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 	       policy, sc->nodes, sc->cores, sc->runtime_scale);
 	printf("tasks         %u, files created %u, vector spills %u, remote reads %u\n", r->tasks,
 	       r->files_created, r->spills, r->remote_reads);
-	printf("demotions     %u (%llu bytes)\n", r->migrations,
-	       (unsigned long long)r->migrated_bytes);
+	printf("demotions     %u (%llu bytes; %llu of files still to be read)\n", r->migrations,
+	       (unsigned long long)r->migrated_bytes, (unsigned long long)r->demoted_unread_bytes);
 	if (r->promotions || r->proactive_moves)
 		printf("promotions    %u (%llu bytes; prefetch %u, %llu bytes), early demotions %u (%llu bytes)\n",
 		       r->promotions, (unsigned long long)r->promoted_bytes, r->prefetches,

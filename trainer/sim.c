@@ -671,6 +671,8 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 		reserve(s, inst_of(s, dst, node), fi->ff.size);
 		fi->moving = 1;
 		freed += fi->ff.size;
+		if (fi->ff.consumers > fi->reads)
+			s->res.demoted_unread_bytes += fi->ff.size;
 		if (short_of_room) {
 			s->moves[s->nmoves - 1].proactive = 1;
 			s->res.proactive_moves++;

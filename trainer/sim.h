@@ -157,6 +157,8 @@ struct sim_result {
 	 * them, the prefetches. */
 	uint32_t promotions, prefetches;
 	uint64_t promoted_bytes, prefetched_bytes;
+	/* Bytes of demotions planned for files a reader will still open. */
+	uint64_t demoted_unread_bytes;
 	/* Demotions planned because free space fell under the headroom. */
 	uint32_t proactive_moves;
 	uint64_t proactive_bytes;
