@@ -284,8 +284,9 @@ static void phase_on_frame(void *ud, const double *frame, size_t ncols)
 		atomic_store(&fs->headroom[t], need);
 		atomic_store(&fs->prefetch_keep[t], keep);
 	}
-	atomic_store(&fs->prefetch, proactive && (mon_phase_read_heavy(fs->phase, st.phase) ||
-						  (st.next_prob > theta && mon_phase_read_heavy(fs->phase, st.next))));
+	int read_heavy = mon_phase_read_heavy(fs->phase, st.phase) ||
+			 (st.next_prob > theta && mon_phase_read_heavy(fs->phase, st.next));
+	atomic_store(&fs->prefetch, proactive && fs->cfg->proactive_prefetch && read_heavy);
 }
 
 /* phase_model = FILE: loaded before the monitor starts, refused (and the

@@ -69,6 +69,7 @@ struct tcfg {
 	int proactive;		 /* bool: demote ahead of the coming phases' fill (needs phase_model) */
 	double proactive_horizon; /* seconds of coming load the headroom covers */
 	double proactive_theta;	  /* probability above which a coming phase counts */
+	int proactive_prefetch;	  /* bool: prefetch in read-heavy phases (proactive mode) */
 
 	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
 	 * than the backing filesystem); NULL = none.  Set by the caller. */
