@@ -28,6 +28,13 @@ struct request {
 	int promote; /* 1: promotion; 0: demotion or manual */
 	int rank;    /* demotions: 0 finished, 1 unknown, 2 still to be read */
 	int attempts;
+	/* Bytes the plan charged (planned[] of the source tier for a
+	 * demotion, incoming[] of dst for a promotion), given back exactly
+	 * once when the request ends: a file that grew or moved meanwhile
+	 * must not leave a charge behind (a planned[] stuck above 0 stopped
+	 * every later demotion plan of that tier). */
+	int charged_tier;
+	uint64_t charged;
 };
 
 struct access_slot {
@@ -103,14 +110,18 @@ static void access_of(struct tfs_migrator *m, uint64_t ino, uint32_t *reads, uin
 	}
 }
 
-static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank);
+static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank, int charged_tier,
+		   uint64_t charged);
 
 int tfs_migrator_enqueue(struct tfs *fs, const char *relpath, int dst, int promote)
 {
-	return enqueue(fs, relpath, dst, promote, 1);
+	return enqueue(fs, relpath, dst, promote, 1, -1, 0);
 }
 
-static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank)
+/* Queue a move; when charged > 0, also charge it (under the queue lock, so
+ * the worker cannot give it back first). */
+static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, int rank, int charged_tier,
+		   uint64_t charged)
 {
 	struct tfs_migrator *m = fs->migrator;
 	if (!m || dst < 0 || dst >= fs->ntiers)
@@ -124,7 +135,9 @@ static int enqueue(struct tfs *fs, const char *relpath, int dst, int promote, in
 		free(dup);
 		return -EBUSY;
 	}
-	m->q[(m->head + m->count++) % QUEUE_MAX] = (struct request){dup, dst, promote, rank, 0};
+	m->q[(m->head + m->count++) % QUEUE_MAX] = (struct request){dup, dst, promote, rank, 0, charged_tier, charged};
+	if (charged && charged_tier >= 0)
+		(promote ? m->incoming : m->planned)[charged_tier] += charged;
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	atomic_fetch_add(&m->queued, 1);
@@ -158,13 +171,15 @@ static void *worker(void *arg)
 			tfs_log(TCFG_LOG_DEBUG, "%s %s from tier %s to %s", r.promote ? "promoted" : "demoted", r.path,
 				fs->tiers[src].name, fs->tiers[r.dst].name);
 		} else if (rc == -EAGAIN && r.attempts < 3) {
-			/* written during the copy: try again later */
+			/* written during the copy: try again later (its charge
+			 * stays with it) */
 			atomic_fetch_add(&m->retried, 1);
 			r.attempts++;
 			pthread_mutex_lock(&m->lock);
 			if (m->count < QUEUE_MAX) {
 				m->q[(m->head + m->count++) % QUEUE_MAX] = r;
 				r.path = NULL;
+				r.charged = 0;
 			}
 			pthread_mutex_unlock(&m->lock);
 		} else if (rc != -EXDEV && rc != -ENOENT) {
@@ -173,11 +188,9 @@ static void *worker(void *arg)
 				strerror(-rc));
 		}
 		pthread_mutex_lock(&m->lock);
-		if (src >= 0) {
-			if (r.promote && m->incoming[r.dst] >= size)
-				m->incoming[r.dst] -= size;
-			else if (!r.promote && m->planned[src] >= size)
-				m->planned[src] -= size;
+		if (r.charged && r.charged_tier >= 0) {
+			uint64_t *c = &(r.promote ? m->incoming : m->planned)[r.charged_tier];
+			*c = *c >= r.charged ? *c - r.charged : 0;
 		}
 		free(r.path);
 	}
@@ -391,14 +404,11 @@ static void plan_demotions(struct tfs *fs, int t)
 		if (short_of_room && s.c[i].unread)
 			continue;
 		int dst = demotion_target(fs, t, s.c[i].size, extra);
-		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank) != 0)
+		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank, t, s.c[i].size) != 0)
 			continue;
 		extra[dst] += s.c[i].size;
 		freed += s.c[i].size;
 	}
-	pthread_mutex_lock(&m->lock);
-	m->planned[t] += freed;
-	pthread_mutex_unlock(&m->lock);
 	if (freed && short_of_room) {
 		atomic_fetch_add(&m->proactive_bytes, freed);
 		atomic_fetch_add(&m->proactive_plans, 1);
@@ -529,10 +539,7 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 			bw = ct->write_bandwidth;
 		if (!pr->prefetch && runtime_s > 0 && bw && (double)size / (double)bw > runtime_s)
 			continue;
-		if (tfs_migrator_enqueue(fs, relpath, d, 1) == 0) {
-			pthread_mutex_lock(&m->lock);
-			m->incoming[d] += size;
-			pthread_mutex_unlock(&m->lock);
+		if (enqueue(fs, relpath, d, 1, 1, d, size) == 0) {
 			pr->queued += size;
 			pr->files++;
 			if (pr->prefetch) {
