@@ -262,7 +262,6 @@ struct candidate {
 	char *path;
 	uint64_t size;
 	int rank;	   /* 0 finished, 1 unknown to the workflow, 2 still to be read */
-	int unread;	   /* a known reader has not opened it yet (rank 0 by level only) */
 	int64_t left;	   /* levels until its next use (rank 2) */
 	uint64_t last_use; /* ns, our record of the last open, else mtime */
 };
@@ -330,12 +329,16 @@ static void collect(struct scan *s, int dirfd, char *path, size_t plen, int dept
 								     (uint64_t)st.st_mtim.tv_nsec;
 					if (!fst.known) {
 						c->rank = 1;
-					} else if (fst.consumers == 0 || reads >= fst.consumers || fst.levels_left < 0) {
+					} else if (fst.consumers == 0 || reads >= fst.consumers) {
 						c->rank = 0;
-						c->unread = fst.consumers > reads;
 					} else {
+						/* Past its first reader's level is not
+						 * finished: that level's other readers
+						 * may still wait for a core (a hot input
+						 * read by 271 tasks went first that way);
+						 * it is then the nearest use. */
 						c->rank = 2;
-						c->left = fst.levels_left;
+						c->left = fst.levels_left < 0 ? 0 : fst.levels_left;
 					}
 					s->n++;
 				}
@@ -398,11 +401,6 @@ static void plan_demotions(struct tfs *fs, int t)
 	for (size_t i = 0; i < s.n && freed < goal; i++) {
 		if (short_of_room && s.c[i].rank == 2)
 			break; /* still to be read: only the watermark moves those */
-		/* Early, only files no reader will open again: "its level has
-		 * passed" is not enough while readers of that level still wait
-		 * (the simulator showed such early moves costing slow reads). */
-		if (short_of_room && s.c[i].unread)
-			continue;
 		int dst = demotion_target(fs, t, s.c[i].size, extra);
 		if (dst < 0 || enqueue(fs, s.c[i].path, dst, 0, s.c[i].rank, t, s.c[i].size) != 0)
 			continue;

@@ -5,7 +5,9 @@
  *    this order: files the workflow says nobody will read any more (all
  *    their consumers have opened them, or they have none), then files the
  *    workflow does not know, least recently used first, then files still to
- *    be read, the farthest next use first.  Each goes to the next slower
+ *    be read, the farthest next use first (one whose readers' level has
+ *    started but not every reader has opened it counts as the nearest).
+ *    Each goes to the next slower
  *    tier that stays under its own high watermark.
  *  - Proactive mode (proactive = true, with a phase model): also when a
  *    tier's free space drops below fs->headroom[t], the bytes the phases

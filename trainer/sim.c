@@ -584,7 +584,8 @@ static int enqueue_move(struct sim *s, uint32_t f, int src, int dst, uint32_t no
 	return 0;
 }
 
-/* The daemon's eviction rank: 0 finished, 2 still to be read. */
+/* The daemon's eviction rank: 0 finished (no reader left), 2 still to be
+ * read. */
 static int evict_rank(const struct sim *s, const struct sfile *fi, int64_t *left)
 {
 	const struct wf_file_features *ff = &fi->ff;
@@ -594,8 +595,12 @@ static int evict_rank(const struct sim *s, const struct sfile *fi, int64_t *left
 	int64_t next = (int64_t)ff->producer_level + ff->next_use_distance;
 	if (ff->producers == 0)
 		next = (int64_t)ff->next_use_distance - 1; /* from stage-in level -1 */
+	/* Past its first reader's level is not finished: the level's other
+	 * readers may still wait for a core; it is then the nearest use. */
 	*left = next - s->level_started;
-	return *left < 0 ? 0 : 2;
+	if (*left < 0)
+		*left = 0;
+	return 2;
 }
 
 /* qsort has no context argument: the sim being planned, per thread. */
@@ -648,12 +653,6 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 		int64_t left = 0;
 		if (short_of_room && evict_rank(s, fi, &left) == 2)
 			break; /* still to be read: only the watermark moves those */
-		/* Early, only files no reader will open again: "its level has
-		 * passed" is not enough while readers of that level still wait
-		 * for a core (the simulator showed such early moves costing
-		 * reads from the slower tier). */
-		if (short_of_room && fi->ff.consumers > 0 && fi->reads < fi->ff.consumers)
-			continue;
 		int dst = -1;
 		for (uint32_t d = (uint32_t)tier + 1; d < s->ntiers && dst < 0; d++) {
 			size_t di = inst_of(s, (int)d, node);
