@@ -382,14 +382,19 @@ static void plan_demotions(struct tfs *fs, int t)
 	pthread_mutex_unlock(&m->lock);
 	/* Proactive mode (phase model): headroom is what the phases likely to
 	 * come would write within the horizon, capped by the low watermark;
-	 * free space under it starts a drain of cold files only. */
+	 * free space under it starts the watermark's drain early - down to
+	 * the low watermark as well, with cold files only.  (A drain that
+	 * stopped once the headroom was free held the tier just under the
+	 * high watermark for good, fuller than the watermark's 0.9-to-0.7
+	 * swing, and a level start's promotion found no room.) */
 	uint64_t cap = tr->capacity, free_b = used >= cap ? 0 : cap - used;
 	uint64_t need = atomic_load(&fs->headroom[t]);
 	int over = (double)used > ct->high_watermark * (double)cap;
 	int short_of_room = !over && need > free_b;
 	if ((!over && !short_of_room) || planned > 0)
 		return; /* under the mark, or a plan is still being carried out */
-	uint64_t goal = over ? used - (uint64_t)(ct->low_watermark * (double)cap) : need - free_b;
+	uint64_t low = (uint64_t)(ct->low_watermark * (double)cap);
+	uint64_t goal = used > low ? used - low : 0;
 
 	struct scan s = {.fs = fs, .tier = t};
 	char path[PATH_MAX] = "";

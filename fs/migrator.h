@@ -7,14 +7,13 @@
  *    workflow does not know, least recently used first, then files still to
  *    be read, the farthest next use first (one whose readers' level has
  *    started but not every reader has opened it counts as the nearest).
- *    Each goes to the next slower
- *    tier that stays under its own high watermark.
+ *    Each goes to the next slower tier that stays under its own high
+ *    watermark.
  *  - Proactive mode (proactive = true, with a phase model): also when a
  *    tier's free space drops below fs->headroom[t], the bytes the phases
  *    likely to come would write (main.c sets it each tick); then only the
- *    files no reader will open again (not merely past their level) or the
- *    workflow does not know go, until the
- *    headroom is free again (never below the low watermark).
+ *    files no reader will open again or the workflow does not know go,
+ *    down to the low watermark (the watermark's drain, started early).
  *  - Prefetch (proactive mode, while the current or the likeliest next
  *    phase is read-heavy): each tick, the inputs of the running and the
  *    next level that are still to be read at least twice move up, into

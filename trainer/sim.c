@@ -637,7 +637,7 @@ static int plan_demotions(struct sim *s, int tier, uint32_t node)
 	if ((!over && !short_of_room) || s->planned[in] > 0)
 		return 0;
 	uint64_t low = (uint64_t)(st->low_watermark * (double)st->capacity);
-	uint64_t goal = over ? (used > low ? used - low : 0) : need - free_b;
+	uint64_t goal = used > low ? used - low : 0; /* early or not, down to the low mark */
 	uint32_t n = 0;
 	for (uint32_t f = 0; f < s->nfiles; f++) {
 		const struct sfile *fi = &s->file[f];

@@ -47,8 +47,9 @@
  *   model the tracker steps on every frame (mon_phase_step), as in the
  *   daemon; with proactive set, each tier instance keeps free the headroom
  *   of mon_phase_reserve() (the daemon's rule): when free space drops
- *   under it below the high watermark, files no reader will open again
- *   are demoted (never files still to be read), and while the current or
+ *   under it below the high watermark, the watermark's drain starts early
+ *   (down to the low watermark) with files no reader will open again
+ *   only (never files still to be read), and while the current or
  *   the likeliest next phase is read-heavy (mon_phase_read_heavy), the inputs of tasks not
  *   yet started at levels up to the highest started + 1, still to be read
  *   at least twice (the copy costs as much as one read from where the file
