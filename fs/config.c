@@ -84,9 +84,10 @@
 	X("proactive_theta", GLOBAL, FRACTION, "0.05", "FRACTION", 1, G_OFF(proactive_theta), 0, 0, \
 	  "Probability above which a phase reachable within proactive_horizon counts for the "   \
 	  "headroom, and the likeliest next phase counts for prefetch.")                           \
-	X("proactive_prefetch", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(proactive_prefetch), 0, 0, \
+	X("proactive_prefetch", GLOBAL, BOOL, "false", "BOOL", 1, G_OFF(proactive_prefetch), 0, 0, \
 	  "In proactive mode, while the current or the likeliest next phase is read-heavy, move "  \
-	  "the running and next levels' inputs that are read twice or more to a faster tier.")     \
+	  "the running and next levels' inputs that are read twice or more to a faster tier "      \
+	  "(off by default: in simulation it cut I/O time but sometimes raised spills).")          \
 	X("path", TIER, PATH, NULL, "DIR", 0, T_OFF(path), 0, 0,                                   \
 	  "Existing directory that holds this tier's files (required); relative paths are "        \
 	  "relative to the configuration file.")                                                   \

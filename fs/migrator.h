@@ -14,8 +14,8 @@
  *    likely to come would write (main.c sets it each tick); then only the
  *    files no reader will open again or the workflow does not know go,
  *    down to the low watermark (the watermark's drain, started early).
- *  - Prefetch (proactive mode, while the current or the likeliest next
- *    phase is read-heavy): each tick, the inputs of the running and the
+ *  - Prefetch (proactive mode with proactive_prefetch = true, while the
+ *    current or the likeliest next phase is read-heavy): each tick, the inputs of the running and the
  *    next level that are still to be read at least twice move up, into
  *    room below the low watermark that also leaves the headroom free;
  *    once per file, one plan at a time.

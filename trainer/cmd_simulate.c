@@ -47,11 +47,12 @@ static void usage(FILE *fp)
 		"                           when --series or --phase-model is given)\n"
 		"      --series OUT.csv     the monitor series, as `tierctl series` writes it\n"
 		"      --phase-model P.json track the load's phase each tick (tiertrain phases)\n"
-		"      --proactive          the daemon's proactive = true: keep the coming phases'\n"
-		"                           headroom free, prefetch in read-heavy phases\n"
+		"      --proactive          the daemon's proactive = true: drain early when free space\n"
+		"                           falls under the coming phases' headroom\n"
 		"      --horizon S          proactive_horizon (default 10)\n"
 		"      --theta P            proactive_theta (default 0.05)\n"
-		"      --no-prefetch        proactive demotion only (to measure the prefetch's part)\n");
+		"      --prefetch           with --proactive: also prefetch in read-heavy phases\n"
+		"                           (the daemon's proactive_prefetch = true)\n");
 }
 
 static struct lrn_policy *make_policy(const char *name, const struct tcfg *cfg, uint64_t seed)
@@ -191,7 +192,7 @@ enum {
 	O_PROACTIVE,
 	O_HORIZON,
 	O_THETA,
-	O_NOPREFETCH
+	O_PREFETCH
 };
 
 /* A number >= 0 for option opt; -1 after a message. */
@@ -229,10 +230,10 @@ int tt_cmd_simulate(int argc, char **argv)
 	    {"proactive", no_argument, NULL, O_PROACTIVE},
 	    {"horizon", required_argument, NULL, O_HORIZON},
 	    {"theta", required_argument, NULL, O_THETA},
-	    {"no-prefetch", no_argument, NULL, O_NOPREFETCH},
+	    {"prefetch", no_argument, NULL, O_PREFETCH},
 	    {NULL, 0, NULL, 0}};
 	const char *series = NULL, *phase_path = NULL;
-	int promote = 0, proactive = 0, no_prefetch = 0;
+	int promote = 0, proactive = 0, prefetch = 0;
 	double tick = 0, horizon = 0, theta = 0;
 	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL,
 		   *records = NULL;
@@ -304,8 +305,8 @@ int tt_cmd_simulate(int argc, char **argv)
 		case O_PROACTIVE:
 			proactive = 1;
 			break;
-		case O_NOPREFETCH:
-			no_prefetch = 1;
+		case O_PREFETCH:
+			prefetch = 1;
 			break;
 		case O_SERIES:
 			series = optarg;
@@ -401,7 +402,7 @@ int tt_cmd_simulate(int argc, char **argv)
 	sc.proactive = proactive;
 	sc.proactive_horizon = horizon;
 	sc.proactive_theta = theta;
-	sc.no_prefetch = no_prefetch;
+	sc.prefetch = prefetch;
 	for (size_t i = 0; i < ncaps; i++)
 		if (parse_capacity(caps[i], cfg, &sc)) {
 			status = 2;

@@ -872,7 +872,7 @@ static void on_tick(struct sim *s)
 		}
 	s->prefetch_on = st.phase >= 0 && (mon_phase_read_heavy(ph, st.phase) ||
 					   (st.next_prob > theta && mon_phase_read_heavy(ph, st.next)));
-	if (s->prefetch_on && !s->sc.no_prefetch)
+	if (s->prefetch_on && s->sc.prefetch)
 		plan_prefetch(s);
 }
 

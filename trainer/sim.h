@@ -49,7 +49,7 @@
  *   of mon_phase_reserve() (the daemon's rule): when free space drops
  *   under it below the high watermark, the watermark's drain starts early
  *   (down to the low watermark) with files no reader will open again
- *   only (never files still to be read), and while the current or
+ *   only (never files still to be read), and, with prefetch set, while the current or
  *   the likeliest next phase is read-heavy (mon_phase_read_heavy), the inputs of tasks not
  *   yet started at levels up to the highest started + 1, still to be read
  *   at least twice (the copy costs as much as one read from where the file
@@ -119,7 +119,7 @@ struct sim_config {
 	int proactive;
 	double proactive_horizon;
 	double proactive_theta;
-	int no_prefetch; /* proactive demotion without the prefetch (ablation) */
+	int prefetch; /* with proactive: prefetch too (the daemon's proactive_prefetch) */
 };
 
 /* Defaults: 1 node, 1 core, scale 1, no overrides, features recorded,

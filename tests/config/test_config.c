@@ -197,7 +197,7 @@ Test(config, defaults_come_from_the_table)
 	cr_assert_float_eq(c->negative_timeout, 1.0, 1e-9);
 	cr_assert_eq(c->writeback_cache, 0);
 	cr_assert_eq(c->passthrough, 0);
-	cr_assert_eq(c->proactive_prefetch, 1);
+	cr_assert_eq(c->proactive_prefetch, 0);
 	cr_assert_eq(c->threads, 8);
 	cr_assert_eq(c->migrate_threads, 2);
 	cr_assert_float_eq(t->migrate_share, 0.5, 1e-9);

@@ -150,7 +150,7 @@ rm -rf "$root"/mem/* "$root"/ssd/* "$root"/pfs/*
 head -c 1048576 /dev/urandom >"$root/pfs/big.in"
 head -c 1048576 /dev/urandom >"$root/pfs/one.in"
 cp "$root/pfs/big.in" "$root/big.ref"
-"$tierfs" "$mnt" -f -o "config=$root/pf.conf,phase_model=$root/read.json,proactive=true,workflow=$root/wf.dax" \
+"$tierfs" "$mnt" -f -o "config=$root/pf.conf,phase_model=$root/read.json,proactive=true,proactive_prefetch=true,workflow=$root/wf.dax" \
 	2>"$root/log2" &
 pid=$!
 for _ in $(seq 200); do mountpoint -q "$mnt" && break; sleep 0.05; done

@@ -11,6 +11,6 @@ grep -q '^| nfi-rnaseq-dirt02-001 | 1 | 0.05x' "$D/table.md" || { echo "FAIL: ta
 /usr/bin/python3 -c "
 import json, sys
 rows = json.load(open(sys.argv[1]))
-assert rows and all(r['static']['ticks'] > 0 and 'io_s' in r['proactive'] for r in rows), rows
+assert rows and all(r['static']['ticks'] > 0 and 'io_s' in r['proactive'] and 'io_s' in r['prefetch'] for r in rows), rows
 " "$D/results.json" || { echo "FAIL: results.json"; exit 1; }
 echo ok
