@@ -374,6 +374,39 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 	return 0;
 }
 
+/* The kernel caps a FUSE mount's readahead at its backing device's
+ * read_ahead_kb (128 KiB) whatever INIT says, so a sequential read costs a
+ * round trip per 128 KiB.  As root, raise it to the readahead INIT asks
+ * for (ops.c); the device is found in mountinfo, as a stat of the
+ * mountpoint would wait for the session loop that has not started. */
+static void set_readahead(const char *mountpoint)
+{
+	if (geteuid() != 0)
+		return;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	char line[PATH_MAX + 512], mnt[PATH_MAX], dev[32] = "";
+	unsigned maj, min;
+	while (fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; the last match is ours */
+		if (sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mnt) == 3 && !strcmp(mnt, mountpoint) &&
+		    strstr(line, " - fuse.tierfs "))
+			snprintf(dev, sizeof(dev), "%u:%u", maj, min);
+	}
+	fclose(f);
+	if (!dev[0])
+		return;
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	FILE *ra = fopen(path, "we");
+	int ok = ra && fprintf(ra, "%u\n", TFS_READAHEAD_KB) > 0;
+	if (ra && fclose(ra) != 0)
+		ok = 0;
+	if (!ok)
+		tfs_log(TCFG_LOG_INFO, "readahead stays at the kernel's default: cannot write %s", path);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -485,6 +518,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	set_readahead(opts.mountpoint);
 	if (tfs_kio_install(&fs, se) != 0)
 		tfs_log(TCFG_LOG_WARN, "cannot install the device I/O hooks: no passthrough, one more round trip per write");
 	for (int t = 0; t < fs.ntiers; t++)

@@ -187,7 +187,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
-	conn->max_readahead = conn->max_readahead > READ_BUF_MAX ? conn->max_readahead : READ_BUF_MAX;
+	conn->max_readahead = TFS_READAHEAD_KB * 1024u;
 	conn->time_gran = 1;
 	tfs_log(TCFG_LOG_INFO, "kernel protocol %u.%u, writeback cache %s", conn->proto_major,
 		conn->proto_minor, fs->writeback ? "on" : "off");

@@ -43,6 +43,7 @@
 #define TFS_XATTR_TIER "user.tierfs.tier"
 #define TFS_XATTR_PREFIX "user.tierfs."
 #define TFS_TMP_PREFIX ".tierfs-tmp."
+#define TFS_READAHEAD_KB 1024 /* asked for in INIT, set on the mount's device (main.c) */
 
 struct tfs_tier {
 	int idx;
