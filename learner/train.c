@@ -874,7 +874,9 @@ static int grow_round_levelwise(struct trainer *t)
 		goto out;
 	}
 	lrn_pool_run(t->pool, hist_task, &lv, lv.njobs);
-	lrn_pool_run(t->pool, root_task, &lv, K);
+	/* A few thousand adds per class: not worth a parallel loop's wake-up. */
+	for (size_t k = 0; k < K; k++)
+		root_task(&lv, k, 0);
 	for (int d = 0;; d++) {
 		/* Keep the nodes that split; give their children ids and hists. */
 		size_t m = 0;
@@ -955,7 +957,8 @@ static int grow_round_levelwise(struct trainer *t)
 		*t->growers[k].out = lv.gt[k].rt;
 		lv.gt[k].rt = (struct lrn_rawtree){0};
 	}
-	lrn_pool_run(t->pool, finish_task, t, K);
+	if (t->nsample < t->N || t->NV > 0)
+		lrn_pool_run(t->pool, finish_task, t, K);
 out:
 	/* After a failure, hand back what the frontier still holds. */
 	for (size_t j = 0; rc < 0 && lv.v && j < nf; j++) {
