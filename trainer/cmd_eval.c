@@ -383,6 +383,26 @@ static int parse_scales(const char *s, uint32_t *out, size_t *n)
 	}
 }
 
+/* {POLICY: seconds, ...} for the policies with a value (NAN: not run;
+ * infinite: the policy could not run the workflow, null). */
+static void json_policy_values(FILE *fp, const struct ev *e, const double *v)
+{
+	int first = 1;
+	fputc('{', fp);
+	for (size_t p = 0; p < e->npol; p++) {
+		if (isnan(v[p]))
+			continue;
+		fprintf(fp, "%s", first ? "" : ", ");
+		first = 0;
+		tt_json_str(fp, e->pol_names[p]);
+		if (isfinite(v[p]))
+			fprintf(fp, ": %.9g", v[p]);
+		else
+			fprintf(fp, ": null");
+	}
+	fputc('}', fp);
+}
+
 static void print_json(FILE *fp, const struct ev *e)
 {
 	fprintf(fp, "{\"tiers\": ");
@@ -396,49 +416,15 @@ static void print_json(FILE *fp, const struct ev *e)
 		const struct ev_config *c = &e->c[i];
 		fprintf(fp, "%s\n  {\"workflow\": ", i ? "," : "");
 		tt_json_str(fp, c->workflow);
-		fprintf(fp, ", \"scale\": %u, \"mem_capacity\": %llu, \"io_time\": {", c->scale,
+		fprintf(fp, ", \"scale\": %u, \"mem_capacity\": %llu, \"io_time\": ", c->scale,
 			(unsigned long long)c->mem);
-		int first = 1;
-		for (size_t p = 0; p < e->npol; p++) {
-			if (isnan(c->io[p]))
-				continue;
-			fprintf(fp, "%s", first ? "" : ", ");
-			first = 0;
-			tt_json_str(fp, e->pol_names[p]);
-			if (isfinite(c->io[p]))
-				fprintf(fp, ": %.9g", c->io[p]);
-			else
-				fprintf(fp, ": null");
-		}
-		fprintf(fp, "}, \"makespan\": {");
-		first = 1;
-		for (size_t p = 0; p < e->npol; p++) {
-			if (isnan(c->span[p]))
-				continue;
-			fprintf(fp, "%s", first ? "" : ", ");
-			first = 0;
-			tt_json_str(fp, e->pol_names[p]);
-			if (isfinite(c->span[p]))
-				fprintf(fp, ": %.9g", c->span[p]);
-			else
-				fprintf(fp, ": null");
-		}
-		fprintf(fp, "}");
+		json_policy_values(fp, e, c->io);
+		fprintf(fp, ", \"makespan\": ");
+		json_policy_values(fp, e, c->span);
 		if (e->jitter) {
-			fprintf(fp, ", \"io_time_mean\": {");
-			first = 1;
-			for (size_t p = 0; p < e->npol; p++) {
-				if (isnan(c->io_mean[p]))
-					continue;
-				fprintf(fp, "%s", first ? "" : ", ");
-				first = 0;
-				tt_json_str(fp, e->pol_names[p]);
-				if (isfinite(c->io_mean[p]))
-					fprintf(fp, ": %.9g", c->io_mean[p]);
-				else
-					fprintf(fp, ": null");
-			}
-			fprintf(fp, isfinite(c->noise) ? "}, \"noise\": %.9g" : "}, \"noise\": null", c->noise);
+			fprintf(fp, ", \"io_time_mean\": ");
+			json_policy_values(fp, e, c->io_mean);
+			fprintf(fp, isfinite(c->noise) ? ", \"noise\": %.9g" : ", \"noise\": null", c->noise);
 		}
 		fprintf(fp, "}");
 	}
