@@ -2,6 +2,7 @@
  * log.c - the daemon's one log sink: stderr in the foreground, syslog once
  * daemonized.  Library code elsewhere logs through callbacks that land here.
  */
+#define _GNU_SOURCE /* renameat2 in longpath.h */
 #include "tierfs.h"
 
 #include <stdarg.h>

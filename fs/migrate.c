@@ -89,7 +89,7 @@ static int journal_begin(struct tfs *fs, struct tfs_move *mv)
 	struct tfs_journal *j = fs->journal;
 	if (!j)
 		return 0;
-	char line[2 * PATH_MAX + 128];
+	char line[2 * TFS_PATH_MAX + 128];
 	int n;
 	pthread_mutex_lock(&j->lock);
 	mv->jid = j->next_id++;
@@ -131,10 +131,10 @@ static void tmp_name(const char *path, uint64_t ino, char *out, size_t len)
 
 static int fsync_parent(struct tfs *fs, int t, const char *path)
 {
-	char dir[PATH_MAX];
+	char dir[TFS_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	int fd = openat(fs->tiers[t].rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = tfs_openat(fs->tiers[t].rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int rc = fs->io->fsync(fs->io->arg, fd);
@@ -163,7 +163,7 @@ static int copy_to_temp(struct tfs *fs, struct tfs_move *mv)
 	rc = tfs_clone_parents(fs, mv->dst, mv->path);
 	if (rc)
 		return rc;
-	in = openat(sroot, mv->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	in = tfs_openat(sroot, mv->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (in < 0)
 		return -errno;
 	struct stat st;
@@ -171,8 +171,8 @@ static int copy_to_temp(struct tfs *fs, struct tfs_move *mv)
 		rc = -errno;
 		goto out_in;
 	}
-	(void)unlinkat(droot, mv->tmp, 0); /* a leftover of an interrupted move */
-	out = openat(droot, mv->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+	(void)tfs_unlinkat(droot, mv->tmp, 0); /* a leftover of an interrupted move */
+	out = tfs_openat(droot, mv->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
 	if (out < 0) {
 		rc = -errno;
 		goto out_in;
@@ -217,7 +217,7 @@ static int copy_to_temp(struct tfs *fs, struct tfs_move *mv)
 	return 0;
 out_tmp:
 	close(out);
-	(void)unlinkat(droot, mv->tmp, 0);
+	(void)tfs_unlinkat(droot, mv->tmp, 0);
 out_in:
 	close(in);
 	return rc;
@@ -279,7 +279,7 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 void tfs_move_abort(struct tfs *fs, struct tfs_move *mv)
 {
 	if (mv->tmp[0])
-		(void)unlinkat(fs->tiers[mv->dst].rootfd, mv->tmp, 0);
+		(void)tfs_unlinkat(fs->tiers[mv->dst].rootfd, mv->tmp, 0);
 	if (mv->charged)
 		tfs_uncharge(fs, mv->dst, mv->charged);
 	mv->charged = 0;
@@ -292,13 +292,13 @@ int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n)
 	int sroot = fs->tiers[mv->src].rootfd, droot = fs->tiers[mv->dst].rootfd;
 	struct stat st;
 	/* Nothing wrote to it, renamed or replaced it since the copy began. */
-	if (fstatat(sroot, mv->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != mv->src_backing_ino ||
+	if (tfs_fstatat(sroot, mv->path, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_ino != mv->src_backing_ino ||
 	    (uint64_t)st.st_size != mv->size || node_gen(n) != mv->gen || st.st_nlink > 1 ||
 	    (n && n->pt_writers)) {
 		tfs_move_abort(fs, mv);
 		return -EAGAIN;
 	}
-	if (renameat(droot, mv->tmp, droot, mv->path) < 0) {
+	if (tfs_renameat2(droot, mv->tmp, droot, mv->path, 0) < 0) {
 		int rc = -errno;
 		tfs_move_abort(fs, mv);
 		return rc;
@@ -309,15 +309,15 @@ int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n)
 		rc = journal_mark(fs, mv, 'R');
 	if (rc) {
 		/* Not durable: undo while the source is still there. */
-		(void)unlinkat(droot, mv->path, 0);
+		(void)tfs_unlinkat(droot, mv->path, 0);
 		tfs_move_abort(fs, mv);
 		return rc;
 	}
 	if (n) {
 		pthread_mutex_lock(&n->lock);
 		for (struct tfs_handle *h = n->handles; h; h = h->next) {
-			int fd = openat(droot, mv->path,
-					(h->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC);
+			int fd = tfs_openat(droot, mv->path,
+					(h->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC, 0);
 			if (fd < 0 || dup3(fd, h->fd, O_CLOEXEC) < 0)
 				tfs_log(TCFG_LOG_ERROR, "cannot reopen %s in tier %s: %s", mv->path,
 					fs->tiers[mv->dst].name, strerror(errno));
@@ -330,7 +330,7 @@ int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n)
 		n->size = mv->size;
 		pthread_mutex_unlock(&n->lock);
 	}
-	if (unlinkat(sroot, mv->path, 0) < 0)
+	if (tfs_unlinkat(sroot, mv->path, 0) < 0)
 		tfs_log(TCFG_LOG_ERROR, "moved %s but cannot remove it from tier %s: %s", mv->path,
 			fs->tiers[mv->src].name, strerror(errno));
 	tfs_uncharge(fs, mv->src, mv->size);
@@ -371,7 +371,7 @@ int tfs_migrate(struct tfs *fs, const char *relpath, int dst)
 struct intent {
 	uint64_t id, ino;
 	int src, dst;
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	int renamed, closed;
 };
 
@@ -428,7 +428,7 @@ static void fix_duplicates(struct tfs *fs, int t, int dirfd, char *path, size_t 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		size_t nl = strlen(de->d_name);
-		if (plen + nl + 2 >= PATH_MAX)
+		if (plen + nl + 2 >= TFS_PATH_MAX)
 			continue;
 		size_t l = plen;
 		if (plen)
@@ -444,13 +444,13 @@ static void fix_duplicates(struct tfs *fs, int t, int dirfd, char *path, size_t 
 		} else if (S_ISREG(st.st_mode)) {
 			for (int e = 0; e < t; e++) {
 				struct stat est;
-				if (fstatat(fs->tiers[e].rootfd, path, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+				if (tfs_fstatat(fs->tiers[e].rootfd, path, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
 				    !S_ISREG(est.st_mode))
 					continue;
 				/* A partial copy is the shorter one; equal: keep the earlier tier. */
 				int drop_here = st.st_size <= est.st_size;
 				int rc = drop_here ? unlinkat(dirfd, de->d_name, 0)
-						   : unlinkat(fs->tiers[e].rootfd, path, 0);
+						   : tfs_unlinkat(fs->tiers[e].rootfd, path, 0);
 				if (rc == 0) {
 					(*count)++;
 					tfs_log(TCFG_LOG_WARN, "recovery: %s was in tiers %s and %s; kept the copy in %s",
@@ -473,7 +473,7 @@ int tfs_recover(struct tfs *fs, const char *journal_path, struct tfs_recovery *o
 	struct intent *list = NULL;
 	size_t n = 0, cap = 0;
 	if (f) {
-		char line[2 * PATH_MAX + 128];
+		char line[2 * TFS_PATH_MAX + 128];
 		while (fgets(line, sizeof(line), f)) {
 			unsigned long long id, ino;
 			int src, dst, off = 0;
@@ -512,20 +512,20 @@ int tfs_recover(struct tfs *fs, const char *journal_path, struct tfs_recovery *o
 		if (it->closed)
 			continue;
 		out->intents++;
-		char tmp[PATH_MAX];
+		char tmp[TFS_PATH_MAX];
 		tmp_name(it->path, it->ino, tmp, sizeof(tmp));
-		(void)unlinkat(fs->tiers[it->dst].rootfd, tmp, 0);
+		(void)tfs_unlinkat(fs->tiers[it->dst].rootfd, tmp, 0);
 		struct stat st;
-		int in_src = fstatat(fs->tiers[it->src].rootfd, it->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		int in_dst = fstatat(fs->tiers[it->dst].rootfd, it->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		int in_src = tfs_fstatat(fs->tiers[it->src].rootfd, it->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		int in_dst = tfs_fstatat(fs->tiers[it->dst].rootfd, it->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (it->renamed && in_dst) {
 			if (in_src)
-				(void)unlinkat(fs->tiers[it->src].rootfd, it->path, 0);
+				(void)tfs_unlinkat(fs->tiers[it->src].rootfd, it->path, 0);
 			out->rolled_forward++;
 		} else {
 			/* Not durable in the destination: the source is the file. */
 			if (in_dst && in_src)
-				(void)unlinkat(fs->tiers[it->dst].rootfd, it->path, 0);
+				(void)tfs_unlinkat(fs->tiers[it->dst].rootfd, it->path, 0);
 			out->rolled_back++;
 		}
 		tfs_log(TCFG_LOG_WARN, "recovery: move of %s from tier %s to %s %s", it->path,
@@ -533,7 +533,7 @@ int tfs_recover(struct tfs *fs, const char *journal_path, struct tfs_recovery *o
 			it->renamed && in_dst ? "finished" : "undone");
 	}
 	free(list);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	for (int t = 0; t < fs->ntiers; t++) {
 		int fd = openat(fs->tiers[t].rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)

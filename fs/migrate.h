@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "longpath.h"
+
 struct tfs;
 struct tfs_node;
 
@@ -58,8 +60,8 @@ struct tfs_move {
 	uint64_t size;	       /* bytes copied */
 	uint64_t gen;	       /* the node's write generation when the copy began */
 	uint64_t charged;      /* bytes charged to dst, given back on abort */
-	char path[PATH_MAX];
-	char tmp[PATH_MAX];
+	char path[TFS_PATH_MAX];
+	char tmp[TFS_PATH_MAX];
 };
 
 /* Copy relpath to tier dst under a temporary name (see above).  n may be

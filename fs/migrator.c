@@ -58,7 +58,7 @@ struct tfs_migrator {
 	_Atomic uint64_t demoted_rank_bytes[3];
 	_Atomic uint64_t proactive_bytes, proactive_plans; /* planned ahead of the watermark */
 	struct {
-		char dir[PATH_MAX];
+		char dir[TFS_PATH_MAX];
 		int64_t level;
 	} levels[16]; /* level starts waiting for the next tick */
 	int nlevels;
@@ -294,7 +294,7 @@ static void collect(struct scan *s, int dirfd, char *path, size_t plen, int dept
 		    !strncmp(de->d_name, TFS_TMP_PREFIX, sizeof(TFS_TMP_PREFIX) - 1))
 			continue;
 		size_t nl = strlen(de->d_name), l = plen;
-		if (plen + nl + 2 >= PATH_MAX)
+		if (plen + nl + 2 >= TFS_PATH_MAX)
 			continue;
 		if (plen)
 			path[l++] = '/';
@@ -397,7 +397,7 @@ static void plan_demotions(struct tfs *fs, int t)
 	uint64_t goal = used > low ? used - low : 0;
 
 	struct scan s = {.fs = fs, .tier = t};
-	char path[PATH_MAX] = "";
+	char path[TFS_PATH_MAX] = "";
 	int fd = openat(tr->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0)
 		collect(&s, fd, path, 0, 0);
@@ -452,7 +452,7 @@ void tfs_migrator_tick(struct tfs *fs)
 	for (int t = 0; t + 1 < fs->ntiers; t++)
 		plan_demotions(fs, t);
 	for (;;) {
-		char dir[PATH_MAX];
+		char dir[TFS_PATH_MAX];
 		int64_t level;
 		pthread_mutex_lock(&m->lock);
 		int have = m->nlevels > 0;
@@ -510,10 +510,8 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 			return;
 		pr->ino = ino;
 	}
-	char proc[PATH_MAX + 64];
 	char v[8];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", fs->tiers[src].rootfd, relpath);
-	if (lgetxattr(proc, TFS_XATTR_PIN, v, sizeof(v)) > 0)
+	if (tfs_getxattr_at(fs->tiers[src].rootfd, relpath, TFS_XATTR_PIN, v, sizeof(v)) > 0)
 		return;
 	uint64_t size = (uint64_t)st.st_size;
 	for (int d = 0; d < src; d++) {

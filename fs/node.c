@@ -7,6 +7,7 @@
  * as parent, an open handle.  No file descriptor is kept per node, so the
  * number of nodes is not bounded by the open-file limit.
  */
+#define _GNU_SOURCE /* renameat2 in longpath.h */
 #include "tierfs.h"
 #include "recorder.h"
 
@@ -336,36 +337,36 @@ void tfs_node_forget(struct tfs *fs, struct tfs_node *n, uint64_t nlookup)
 	pthread_mutex_unlock(&fs->table_lock);
 }
 
+/* Two walks up the tree (sizes, then names filled from the end): no array
+ * of components, so the depth is bounded by len only (TFS_PATH_MAX in the
+ * callers, longpath.h). */
 static int build_path(struct tfs *fs, struct tfs_node *n, char *buf, size_t len, size_t *outlen)
 {
-	const char *parts[PATH_MAX / 2];
-	size_t np = 0, total = 0;
+	size_t total = 0;
 	for (struct tfs_node *p = n; p != &fs->root; p = p->parent) {
 		if (!p || !p->name)
 			return -ESTALE;
-		if (np == sizeof(parts) / sizeof(parts[0]))
-			return -ENAMETOOLONG;
-		parts[np++] = p->name;
 		total += strlen(p->name) + 1;
+		if (total > len)
+			return -ENAMETOOLONG;
 	}
-	if (np == 0) {
+	if (total == 0) {
 		if (len < 2)
 			return -ENAMETOOLONG;
 		strcpy(buf, ".");
 		*outlen = 1;
 		return 0;
 	}
-	if (total > len)
-		return -ENAMETOOLONG;
-	size_t off = 0;
-	while (np--) {
-		size_t l = strlen(parts[np]);
-		memcpy(buf + off, parts[np], l);
-		off += l;
-		buf[off++] = '/';
+	size_t off = total - 1; /* the last component's '/' becomes the NUL */
+	buf[off] = '\0';
+	for (struct tfs_node *p = n; p != &fs->root; p = p->parent) {
+		size_t l = strlen(p->name);
+		off -= l;
+		memcpy(buf + off, p->name, l);
+		if (off)
+			buf[--off] = '/';
 	}
-	buf[--off] = '\0';
-	*outlen = off;
+	*outlen = total - 1;
 	return 0;
 }
 

@@ -65,11 +65,11 @@ static int node_tier(struct tfs_node *n)
 	return t;
 }
 
-/* The /proc path of a tier object, for the calls that have no *at form. */
-static int proc_path(struct tfs *fs, int t, const char *path, char *buf, size_t len)
+/* The /proc path of a tier object, for the calls that have no *at form;
+ * tfs_proc_done(p) after use (longpath.h). */
+static int proc_path(struct tfs *fs, int t, const char *path, struct tfs_proc *p)
 {
-	int n = snprintf(buf, len, "/proc/self/fd/%d/%s", fs->tiers[t].rootfd, path);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return tfs_proc_path(fs->tiers[t].rootfd, path, p);
 }
 
 /* Stat a node: its own tier for a file (searching again if it moved behind
@@ -77,7 +77,7 @@ static int proc_path(struct tfs *fs, int t, const char *path, char *buf, size_t 
 static int stat_node(struct tfs *fs, struct tfs_node *n, const char *path, struct stat *st, int *tier)
 {
 	int t = S_ISDIR(n->type) ? -1 : node_tier(n);
-	if (t >= 0 && fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (t >= 0 && tfs_fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0) {
 		*tier = t;
 	} else {
 		t = tfs_find(fs, path, st);
@@ -150,7 +150,7 @@ static void fill_entry(struct tfs *fs, struct fuse_entry_param *e, struct tfs_no
 /* Look parent/name up in the tiers and take a kernel reference on its node. */
 static int do_lookup(struct tfs *fs, struct tfs_node *parent, const char *name, struct fuse_entry_param *e)
 {
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int rc = tfs_child_path(fs, parent, name, path, sizeof(path));
 	if (rc)
@@ -241,7 +241,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		rc = fstat(h->fd, &st) < 0 ? -errno : 0;
 		st.st_ino = n->ino;
 	} else {
-		char path[PATH_MAX];
+		char path[TFS_PATH_MAX];
 		rc = tfs_node_path(fs, n, path, sizeof(path));
 		if (!rc) {
 			rc = stat_node(fs, n, path, &st, &t);
@@ -315,7 +315,7 @@ static int apply_to_copies(struct tfs *fs, struct tfs_node *n, const char *path,
 
 static int chmod_fn(struct tfs *fs, int t, const char *path, void *arg)
 {
-	return fchmodat(fs->tiers[t].rootfd, path, *(mode_t *)arg, 0) < 0 ? -errno : 0;
+	return tfs_fchmodat(fs->tiers[t].rootfd, path, *(mode_t *)arg, 0) < 0 ? -errno : 0;
 }
 
 struct owner {
@@ -326,12 +326,12 @@ struct owner {
 static int chown_fn(struct tfs *fs, int t, const char *path, void *arg)
 {
 	struct owner *o = arg;
-	return fchownat(fs->tiers[t].rootfd, path, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	return tfs_fchownat(fs->tiers[t].rootfd, path, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int utimens_fn(struct tfs *fs, int t, const char *path, void *arg)
 {
-	return utimensat(fs->tiers[t].rootfd, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	return tfs_utimensat(fs->tiers[t].rootfd, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h, const char *path, off_t size)
@@ -346,10 +346,12 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
 			/* truncate(2), not ftruncate: to the same size it leaves
 			 * mtime and ctime alone (the kernel asks for them itself
 			 * when the caller's call sets them) */
-			char p[PATH_MAX + 64];
-			rc = proc_path(fs, node_tier(n), path, p, sizeof(p));
-			if (!rc)
-				rc = truncate(p, size) < 0 ? -errno : 0;
+			struct tfs_proc p;
+			rc = proc_path(fs, node_tier(n), path, &p);
+			if (!rc) {
+				rc = truncate(p.path, size) < 0 ? -errno : 0;
+				tfs_proc_done(&p);
+			}
 		}
 	}
 	pthread_rwlock_unlock(&n->io_lock);
@@ -400,7 +402,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	mon_meta_op(fs->mon);
 	struct tfs_handle *h = fi && fi->fh && !S_ISDIR(n->type) ? (struct tfs_handle *)(uintptr_t)fi->fh : NULL;
 	struct tfs_handle nameless = {.node = n, .fd = -1};
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (rc && !h) {
@@ -440,7 +442,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			goto out;
 	}
 	if (tfs_kio_kill_suidgid() && !(to_set & FUSE_SET_ATTR_MODE) && S_ISREG(n->type)) {
-		int fd = h ? h->fd : openat(fs->tiers[node_tier(n)].rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = h ? h->fd : tfs_openat(fs->tiers[node_tier(n)].rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 		kill_suidgid(req, fd);
 		if (!h && fd >= 0)
 			close(fd);
@@ -481,7 +483,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
-	char path[PATH_MAX], buf[PATH_MAX + 1];
+	char path[TFS_PATH_MAX], buf[PATH_MAX + 1];
 	struct stat st;
 	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
@@ -490,7 +492,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	ssize_t len = readlinkat(fs->tiers[t].rootfd, path, buf, sizeof(buf) - 1);
+	ssize_t len = tfs_readlinkat(fs->tiers[t].rootfd, path, buf, sizeof(buf) - 1);
 	if (len < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -559,27 +561,27 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, m
 	if (ctx->uid == geteuid() && ctx->gid == getegid())
 		return; /* created as the caller already, setgid parents included */
 	gid_t gid = ctx->gid;
-	char parent[PATH_MAX];
+	char parent[TFS_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 	struct stat pst;
-	if (fstatat(fs->tiers[t].rootfd, parent, &pst, 0) == 0 && (pst.st_mode & S_ISGID))
+	if (tfs_fstatat(fs->tiers[t].rootfd, parent, &pst, 0) == 0 && (pst.st_mode & S_ISGID))
 		gid = pst.st_gid;
 	struct stat st;
-	if (fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == ctx->uid &&
+	if (tfs_fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == ctx->uid &&
 	    st.st_gid == gid)
 		return;
-	if (fchownat(fs->tiers[t].rootfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (tfs_fchownat(fs->tiers[t].rootfd, path, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		tfs_log(TCFG_LOG_WARN, "cannot give %s to uid %u: %s", path, (unsigned)ctx->uid, strerror(errno));
 		return;
 	}
 	if (!S_ISLNK(st.st_mode) && (mode & (S_ISUID | S_ISGID)))
-		(void)fchmodat(fs->tiers[t].rootfd, path, st.st_mode & 07777, 0);
+		(void)tfs_fchmodat(fs->tiers[t].rootfd, path, st.st_mode & 07777, 0);
 }
 
 static void parent_changed(struct tfs *fs, const char *path, int t)
 {
-	char parent[PATH_MAX];
+	char parent[TFS_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 	tfs_dir_touched(fs, parent, t);
@@ -593,7 +595,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *p = node_of(fs, parent);
 	struct fuse_entry_param e;
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	mon_meta_op(fs->mon);
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	if (rc)
@@ -611,11 +613,11 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum 
 	}
 	int root = fs->tiers[t].rootfd;
 	if (kind == MK_DIR)
-		rc = mkdirat(root, path, mode) < 0 ? -errno : 0;
+		rc = tfs_mkdirat(root, path, mode) < 0 ? -errno : 0;
 	else if (kind == MK_NOD)
-		rc = mknodat(root, path, mode, rdev) < 0 ? -errno : 0;
+		rc = tfs_mknodat(root, path, mode, rdev) < 0 ? -errno : 0;
 	else
-		rc = symlinkat(target, root, path) < 0 ? -errno : 0;
+		rc = tfs_symlinkat(target, root, path) < 0 ? -errno : 0;
 	if (rc)
 		goto out;
 	set_owner(fs, req, t, path, kind == MK_SYMLINK ? 0 : mode);
@@ -647,7 +649,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino), *np = node_of(fs, newparent);
 	struct fuse_entry_param e;
-	char oldpath[PATH_MAX], newpath[PATH_MAX];
+	char oldpath[TFS_PATH_MAX], newpath[TFS_PATH_MAX];
 	struct stat st;
 	int t, rc = tfs_node_path(fs, n, oldpath, sizeof(oldpath));
 	if (!rc)
@@ -661,7 +663,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (!rc)
 		rc = tfs_clone_parents(fs, t, newpath);
 	if (!rc)
-		rc = linkat(fs->tiers[t].rootfd, oldpath, fs->tiers[t].rootfd, newpath, 0) < 0 ? -errno : 0;
+		rc = tfs_linkat(fs->tiers[t].rootfd, oldpath, fs->tiers[t].rootfd, newpath, 0) < 0 ? -errno : 0;
 	pthread_rwlock_unlock(&fs->mig_lock);
 	if (!rc) {
 		parent_changed(fs, newpath, t);
@@ -704,7 +706,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct tfs *fs = fs_of(req);
 	mon_meta_op(fs->mon);
 	struct tfs_node *p = node_of(fs, parent);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	pthread_rwlock_rdlock(&fs->mig_lock); /* the name stays in one tier meanwhile */
@@ -716,7 +718,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	/* the ino only matters when the last name of a regular file goes */
 	uint64_t ino = S_ISREG(st.st_mode) && st.st_nlink <= 1 ? tfs_ino_of(fs, t, path, &st) : 0;
-	if (unlinkat(fs->tiers[t].rootfd, path, 0) < 0) {
+	if (tfs_unlinkat(fs->tiers[t].rootfd, path, 0) < 0) {
 		rc = errno;
 		pthread_rwlock_unlock(&fs->mig_lock);
 		fuse_reply_err(req, rc);
@@ -733,7 +735,7 @@ static int remove_dir_copies(struct tfs *fs, const char *path, unsigned mask)
 {
 	int rc = 0;
 	for (int t = 0; t < fs->ntiers; t++)
-		if ((mask & (1u << t)) && unlinkat(fs->tiers[t].rootfd, path, AT_REMOVEDIR) < 0 && !rc)
+		if ((mask & (1u << t)) && tfs_unlinkat(fs->tiers[t].rootfd, path, AT_REMOVEDIR) < 0 && !rc)
 			rc = -errno;
 	return rc;
 }
@@ -743,7 +745,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct tfs *fs = fs_of(req);
 	mon_meta_op(fs->mon);
 	struct tfs_node *p = node_of(fs, parent);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	int t = rc ? rc : tfs_find(fs, path, &st);
@@ -795,11 +797,11 @@ static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned 
 			unsigned b = 1u << t;
 			int root = fs->tiers[t].rootfd, rc = 0;
 			if ((smask & b) && (dmask & b))
-				rc = renameat2(root, src, root, dst, RENAME_EXCHANGE) < 0 ? -errno : 0;
+				rc = tfs_renameat2(root, src, root, dst, RENAME_EXCHANGE) < 0 ? -errno : 0;
 			else if (smask & b)
-				rc = tfs_clone_parents(fs, t, dst) ?: (renameat2(root, src, root, dst, RENAME_NOREPLACE) < 0 ? -errno : 0);
+				rc = tfs_clone_parents(fs, t, dst) ?: (tfs_renameat2(root, src, root, dst, RENAME_NOREPLACE) < 0 ? -errno : 0);
 			else if (dmask & b)
-				rc = tfs_clone_parents(fs, t, src) ?: (renameat2(root, dst, root, src, RENAME_NOREPLACE) < 0 ? -errno : 0);
+				rc = tfs_clone_parents(fs, t, src) ?: (tfs_renameat2(root, dst, root, src, RENAME_NOREPLACE) < 0 ? -errno : 0);
 			if (rc)
 				return rc;
 		}
@@ -828,7 +830,7 @@ static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned 
 		int root = fs->tiers[t].rootfd;
 		rc = tfs_clone_parents(fs, t, dst);
 		if (!rc)
-			rc = renameat2(root, src, root, dst, flags & RENAME_NOREPLACE) < 0 ? -errno : 0;
+			rc = tfs_renameat2(root, src, root, dst, flags & RENAME_NOREPLACE) < 0 ? -errno : 0;
 		if (!rc)
 			done |= 1u << t;
 	}
@@ -836,13 +838,13 @@ static int do_rename(struct tfs *fs, const char *src, const char *dst, unsigned 
 		/* Put back the copies already moved, so the source stays whole. */
 		for (int t = 0; t < fs->ntiers; t++)
 			if (done & (1u << t))
-				(void)renameat2(fs->tiers[t].rootfd, dst, fs->tiers[t].rootfd, src, RENAME_NOREPLACE);
+				(void)tfs_renameat2(fs->tiers[t].rootfd, dst, fs->tiers[t].rootfd, src, RENAME_NOREPLACE);
 		return rc;
 	}
 	unsigned stale = dmask & ~smask;
 	for (int t = 0; t < fs->ntiers; t++)
 		if (stale & (1u << t))
-			(void)unlinkat(fs->tiers[t].rootfd, dst, S_ISDIR(dst_st.st_mode) ? AT_REMOVEDIR : 0);
+			(void)tfs_unlinkat(fs->tiers[t].rootfd, dst, S_ISDIR(dst_st.st_mode) ? AT_REMOVEDIR : 0);
 	if (dmask && !S_ISDIR(dst_st.st_mode))
 		file_unlinked(fs, dt_tier, dst_ino, &dst_st, dst);
 	return 0;
@@ -853,7 +855,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *p = node_of(fs, parent), *np = node_of(fs, newparent);
-	char src[PATH_MAX], dst[PATH_MAX];
+	char src[TFS_PATH_MAX], dst[TFS_PATH_MAX];
 	int tier = -1; /* where the source's first copy was renamed */
 	mon_meta_op(fs->mon);
 	int rc = tfs_child_path(fs, p, name, src, sizeof(src));
@@ -940,7 +942,7 @@ static int open_node(fuse_req_t req, struct tfs *fs, struct tfs_node *n, const c
 	}
 	pthread_rwlock_rdlock(&fs->mig_lock); /* not while the file switches tiers */
 	t = node_tier(n);
-	int fd = openat(fs->tiers[t].rootfd, path, flags);
+	int fd = tfs_openat(fs->tiers[t].rootfd, path, flags, 0);
 	pthread_rwlock_unlock(&fs->mig_lock);
 	pthread_rwlock_unlock(&n->io_lock);
 	if (fd < 0)
@@ -961,7 +963,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
 		rc = open_node(req, fs, n, path, fi);
@@ -1013,7 +1015,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *p = node_of(fs, parent);
 	struct fuse_entry_param e;
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int rc = tfs_child_path(fs, p, name, path, sizeof(path));
 	if (rc)
@@ -1043,7 +1045,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	int flags = backend_flags(fs, fi->flags);
 	pthread_rwlock_rdlock(&fs->mig_lock);
-	int fd = openat(fs->tiers[t].rootfd, path, flags | O_CREAT | O_EXCL, mode);
+	int fd = tfs_openat(fs->tiers[t].rootfd, path, flags | O_CREAT | O_EXCL, mode);
 	pthread_rwlock_unlock(&fs->mig_lock);
 	if (fd < 0) {
 		rc = -errno;
@@ -1295,11 +1297,11 @@ static uint64_t entry_ino(struct tfs *fs, struct tfs_node *dir, int t, const cha
 	struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
 	if (de->d_type == DT_LNK)
 		return tfs_ino_encode(t, &st); /* symlinks carry no xattr */
-	char child[PATH_MAX];
+	char child[TFS_PATH_MAX];
 	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, de->d_name)
 				  : snprintf(child, sizeof(child), "%s", de->d_name);
 	if (n < 0 || (size_t)n >= sizeof(child) ||
-	    (de->d_type == DT_UNKNOWN && fstatat(fs->tiers[t].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0))
+	    (de->d_type == DT_UNKNOWN && tfs_fstatat(fs->tiers[t].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0))
 		return tfs_ino_encode(t, &st);
 	return tfs_ino_of(fs, t, child, &st);
 }
@@ -1313,7 +1315,7 @@ static int dir_load(struct tfs *fs, struct dir_handle *d, const char *path)
 	if (!hset)
 		return -ENOMEM;
 	for (int t = 0; t < fs->ntiers && !rc; t++) {
-		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = tfs_openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		DIR *dp = fdopendir(fd);
@@ -1386,7 +1388,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	mon_meta_op(fs->mon);
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	struct dir_handle *d = rc ? NULL : calloc(1, sizeof(*d));
@@ -1428,7 +1430,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	pthread_mutex_lock(&d->lock);
 	int rc = 0;
 	if (off == 0 && d->ents) {
-		char path[PATH_MAX];
+		char path[TFS_PATH_MAX];
 		rc = tfs_node_path(fs, d->node, path, sizeof(path));
 		if (!rc)
 			rc = dir_load(fs, d, path); /* rewinddir sees new entries */
@@ -1491,10 +1493,10 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 {
 	struct tfs *fs = fs_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	int rc = tfs_node_path(fs, d->node, path, sizeof(path));
 	for (int t = 0; !rc && t < fs->ntiers; t++) {
-		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = tfs_openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
@@ -1539,16 +1541,16 @@ static int reserved_xattr(const char *name)
 	return !strncmp(name, TFS_XATTR_PREFIX, sizeof(TFS_XATTR_PREFIX) - 1);
 }
 
-static int xattr_target(struct tfs *fs, fuse_ino_t ino, char *proc, size_t len, int *tier)
+static int xattr_target(struct tfs *fs, fuse_ino_t ino, struct tfs_proc *proc, int *tier)
 {
 	struct tfs_node *n = node_of(fs, ino);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
 		rc = stat_node(fs, n, path, &st, tier);
 	if (!rc)
-		rc = proc_path(fs, *tier, path, proc, len);
+		rc = proc_path(fs, *tier, path, proc);
 	return rc;
 }
 
@@ -1562,20 +1564,23 @@ int tfs_pin(struct tfs *fs, const char *relpath, const char *tier)
 		return t;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	char p[PATH_MAX + 64];
-	int rc = proc_path(fs, t, relpath, p, sizeof(p));
+	struct tfs_proc p;
+	int rc = proc_path(fs, t, relpath, &p);
 	if (rc)
 		return rc;
-	if (!tier)
-		return lremovexattr(p, TFS_XATTR_PIN) < 0 && errno != ENODATA ? -errno : 0;
 	int dst = -1;
-	for (int i = 0; i < fs->ntiers; i++)
+	for (int i = 0; tier && i < fs->ntiers; i++)
 		if (!strcmp(fs->tiers[i].name, tier))
 			dst = i;
-	if (dst < 0)
-		return -ENOENT;
-	if (lsetxattr(p, TFS_XATTR_PIN, tier, strlen(tier), 0) < 0)
-		return -errno;
+	if (!tier)
+		rc = lremovexattr(p.path, TFS_XATTR_PIN) < 0 && errno != ENODATA ? -errno : 0;
+	else if (dst < 0)
+		rc = -ENOENT;
+	else if (lsetxattr(p.path, TFS_XATTR_PIN, tier, strlen(tier), 0) < 0)
+		rc = -errno;
+	tfs_proc_done(&p);
+	if (rc || !tier)
+		return rc;
 	return dst == t ? 0 : tfs_migrate(fs, relpath, dst);
 }
 
@@ -1583,9 +1588,9 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 			int flags)
 {
 	struct tfs *fs = fs_of(req);
-	char p[PATH_MAX + 64];
+	struct tfs_proc p;
 	if (!strcmp(name, TFS_XATTR_PIN)) {
-		char path[PATH_MAX], tier[NAME_MAX + 1];
+		char path[TFS_PATH_MAX], tier[NAME_MAX + 1];
 		int rc = tfs_node_path(fs, node_of(fs, ino), path, sizeof(path));
 		if (!rc && (size == 0 || size > NAME_MAX))
 			rc = -EINVAL;
@@ -1599,9 +1604,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
-	if (!rc && lsetxattr(p, name, value, size, flags) < 0)
-		rc = -errno;
+	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, &p, &t);
+	if (!rc) {
+		rc = lsetxattr(p.path, name, value, size, flags) < 0 ? -errno : 0;
+		tfs_proc_done(&p);
+	}
 	struct tfs_node *held = !rc && !strncmp(name, "system.posix_acl", 16) ? dir_rights_hold(fs, node_of(fs, ino)) : NULL;
 	fuse_reply_err(req, -rc);
 	dir_rights_changed(fs, held);
@@ -1621,13 +1628,13 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
-	char p[PATH_MAX + 64];
+	struct tfs_proc p;
 	int t, rc;
 	if (!strcmp(name, TFS_XATTR_TIER)) {
 		char val[TCFG_MAX_TIERS * (NAME_MAX + 1)];
 		size_t len = 0;
 		if (S_ISDIR(n->type)) {
-			char path[PATH_MAX];
+			char path[TFS_PATH_MAX];
 			rc = tfs_node_path(fs, n, path, sizeof(path));
 			unsigned mask = rc ? 0 : tfs_where(fs, path);
 			for (int i = 0; i < fs->ntiers; i++)
@@ -1635,9 +1642,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 					len += (size_t)snprintf(val + len, sizeof(val) - len, "%s%s", len ? "," : "",
 								fs->tiers[i].name);
 		} else {
-			rc = xattr_target(fs, ino, p, sizeof(p), &t);
-			if (!rc)
+			rc = xattr_target(fs, ino, &p, &t);
+			if (!rc) {
+				tfs_proc_done(&p);
 				len = (size_t)snprintf(val, sizeof(val), "%s", fs->tiers[t].name);
+			}
 		}
 		if (rc)
 			fuse_reply_err(req, -rc);
@@ -1654,7 +1663,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	rc = xattr_target(fs, ino, p, sizeof(p), &t);
+	rc = xattr_target(fs, ino, &p, &t);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -1662,10 +1671,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	char small[4096];
 	char *buf = size > sizeof(small) ? malloc(size) : small;
 	if (!buf) {
+		tfs_proc_done(&p);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ssize_t len = lgetxattr(p, name, size ? buf : NULL, size);
+	ssize_t len = lgetxattr(p.path, name, size ? buf : NULL, size);
+	tfs_proc_done(&p);
 	if (len < 0)
 		fuse_reply_err(req, errno);
 	else if (size == 0)
@@ -1679,14 +1690,15 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct tfs *fs = fs_of(req);
-	char p[PATH_MAX + 64];
-	int t, rc = xattr_target(fs, ino, p, sizeof(p), &t);
+	struct tfs_proc p;
+	int t, rc = xattr_target(fs, ino, &p, &t);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	ssize_t len = llistxattr(p, NULL, 0);
+	ssize_t len = llistxattr(p.path, NULL, 0);
 	if (len < 0) {
+		tfs_proc_done(&p);
 		fuse_reply_err(req, errno);
 		return;
 	}
@@ -1694,10 +1706,12 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if (!raw || !out) {
 		free(raw);
 		free(out);
+		tfs_proc_done(&p);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	len = llistxattr(p, raw, (size_t)len);
+	len = llistxattr(p.path, raw, (size_t)len);
+	tfs_proc_done(&p);
 	size_t olen = 0;
 	for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(raw + i) + 1)
 		if (!reserved_xattr(raw + i)) {
@@ -1715,16 +1729,18 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct tfs *fs = fs_of(req);
-	char p[PATH_MAX + 64];
+	struct tfs_proc p;
 	if (!strcmp(name, TFS_XATTR_PIN)) {
-		char path[PATH_MAX];
+		char path[TFS_PATH_MAX];
 		int rc = tfs_node_path(fs, node_of(fs, ino), path, sizeof(path));
 		fuse_reply_err(req, rc ? -rc : -tfs_pin(fs, path, NULL));
 		return;
 	}
-	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, p, sizeof(p), &t);
-	if (!rc && lremovexattr(p, name) < 0)
-		rc = -errno;
+	int t, rc = reserved_xattr(name) ? -EPERM : xattr_target(fs, ino, &p, &t);
+	if (!rc) {
+		rc = lremovexattr(p.path, name) < 0 ? -errno : 0;
+		tfs_proc_done(&p);
+	}
 	struct tfs_node *held = !rc && !strncmp(name, "system.posix_acl", 16) ? dir_rights_hold(fs, node_of(fs, ino)) : NULL;
 	fuse_reply_err(req, -rc);
 	dir_rights_changed(fs, held);
@@ -1734,12 +1750,12 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct tfs *fs = fs_of(req);
 	struct tfs_node *n = node_of(fs, ino);
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	struct stat st;
 	int t, rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (!rc)
 		rc = stat_node(fs, n, path, &st, &t);
-	if (!rc && faccessat(fs->tiers[t].rootfd, path, mask, AT_EACCESS) < 0)
+	if (!rc && tfs_faccessat(fs->tiers[t].rootfd, path, mask, AT_EACCESS) < 0)
 		rc = -errno;
 	fuse_reply_err(req, -rc);
 }
@@ -1801,7 +1817,7 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 
 void tfs_log_live_files(struct tfs *fs)
 {
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	pthread_mutex_lock(&fs->table_lock);
 	for (size_t i = 0; i < fs->table_size; i++)
 		for (struct tfs_node *n = fs->table[i]; n; n = n->hnext)

@@ -38,18 +38,27 @@ ssize_t tfs_getxattr_at(int dirfd, const char *path, const char *name, void *val
 {
 	if (!atomic_load_explicit(&no_getxattrat, memory_order_relaxed)) {
 		struct tfs_xattr_args a = {(uint64_t)(uintptr_t)value, (uint32_t)size, 0};
-		long n = syscall(SYS_getxattrat, dirfd, path, AT_SYMLINK_NOFOLLOW, name, &a, sizeof(a));
+		struct tfs_at at;
+		int rc = tfs_at_split(dirfd, path, PATH_MAX, &at);
+		if (rc) {
+			errno = -rc;
+			return -1;
+		}
+		long n = syscall(SYS_getxattrat, at.fd, at.rest, AT_SYMLINK_NOFOLLOW, name, &a, sizeof(a));
+		tfs_at_done(&at);
 		if (n >= 0 || (errno != ENOSYS && errno != EINVAL))
 			return n;
 		atomic_store(&no_getxattrat, 1);
 	}
-	char p[PATH_MAX + 32];
-	int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
-	if (n < 0 || (size_t)n >= sizeof(p)) {
-		errno = ENAMETOOLONG;
+	struct tfs_proc p;
+	int rc = tfs_proc_path(dirfd, path, &p);
+	if (rc) {
+		errno = -rc;
 		return -1;
 	}
-	return lgetxattr(p, name, value, size);
+	ssize_t n = lgetxattr(p.path, name, value, size);
+	tfs_proc_done(&p);
+	return n;
 }
 
 uint64_t tfs_ino_encode(int tier, const struct stat *st)
@@ -132,7 +141,7 @@ uint64_t tfs_mount_hash(const char *mountpoint)
 int tfs_find(struct tfs *fs, const char *path, struct stat *st)
 {
 	for (int t = 0; t < fs->ntiers; t++) {
-		if (fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0)
+		if (tfs_fstatat(fs->tiers[t].rootfd, path, st, AT_SYMLINK_NOFOLLOW) == 0)
 			return t;
 		if (errno != ENOENT && errno != ENOTDIR)
 			return -errno;
@@ -145,20 +154,20 @@ unsigned tfs_where(struct tfs *fs, const char *path)
 	unsigned mask = 0;
 	struct stat st;
 	for (int t = 0; t < fs->ntiers; t++)
-		if (fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if (tfs_fstatat(fs->tiers[t].rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			mask |= 1u << t;
 	return mask;
 }
 
 static int set_ino_xattr(struct tfs *fs, int t, const char *path, uint64_t ino)
 {
-	char p[PATH_MAX];
-	int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fs->tiers[t].rootfd, path);
-	if (n < 0 || (size_t)n >= sizeof(p))
-		return -ENAMETOOLONG;
-	if (lsetxattr(p, TFS_XATTR_INO, &ino, sizeof(ino), 0) < 0)
-		return -errno;
-	return 0;
+	struct tfs_proc p;
+	int rc = tfs_proc_path(fs->tiers[t].rootfd, path, &p);
+	if (rc)
+		return rc;
+	rc = lsetxattr(p.path, TFS_XATTR_INO, &ino, sizeof(ino), 0) < 0 ? -errno : 0;
+	tfs_proc_done(&p);
+	return rc;
 }
 
 /* Clone one directory from its primary copy into tier t. */
@@ -172,22 +181,22 @@ static int clone_dir(struct tfs *fs, int t, const char *path)
 		return -ENOTDIR;
 	uint64_t ino = tfs_ino_of(fs, src, path, &st);
 	int rootfd = fs->tiers[t].rootfd;
-	if (mkdirat(rootfd, path, st.st_mode & 07777) < 0)
+	if (tfs_mkdirat(rootfd, path, st.st_mode & 07777) < 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (fs->is_root && fchownat(rootfd, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fs->is_root && tfs_fchownat(rootfd, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 		tfs_log(TCFG_LOG_WARN, "cannot set owner of %s in tier %s: %s", path, fs->tiers[t].name,
 			strerror(errno));
 	/* mkdir applied the umask-free mode; chmod again for setgid/sticky */
-	(void)fchmodat(rootfd, path, st.st_mode & 07777, 0);
+	(void)tfs_fchmodat(rootfd, path, st.st_mode & 07777, 0);
 	(void)set_ino_xattr(fs, t, path, ino);
 	struct timespec ts[2] = {st.st_atim, st.st_mtim};
-	(void)utimensat(rootfd, path, ts, AT_SYMLINK_NOFOLLOW);
+	(void)tfs_utimensat(rootfd, path, ts, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }
 
 int tfs_clone_parents(struct tfs *fs, int t, const char *path)
 {
-	char buf[PATH_MAX];
+	char buf[TFS_PATH_MAX];
 	size_t len = strlen(path);
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
@@ -197,12 +206,12 @@ int tfs_clone_parents(struct tfs *fs, int t, const char *path)
 		return 0; /* parent is the root */
 	*slash = '\0';
 	struct stat st;
-	if (fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (tfs_fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	/* Walk down from the top, creating what is missing. */
 	for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
-		int rc = fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : clone_dir(fs, t, buf);
+		int rc = tfs_fstatat(fs->tiers[t].rootfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : clone_dir(fs, t, buf);
 		*p = '/';
 		if (rc)
 			return rc;
@@ -219,7 +228,7 @@ void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t)
 	if (primary < 0 || primary == t)
 		return;
 	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
-	(void)utimensat(fs->tiers[primary].rootfd, dirpath, ts, AT_SYMLINK_NOFOLLOW);
+	(void)tfs_utimensat(fs->tiers[primary].rootfd, dirpath, ts, AT_SYMLINK_NOFOLLOW);
 }
 
 int tfs_charge(struct tfs *fs, int t, uint64_t delta)
@@ -245,7 +254,7 @@ void tfs_uncharge(struct tfs *fs, int t, uint64_t delta)
 
 int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
 {
-	char path[PATH_MAX];
+	char path[TFS_PATH_MAX];
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (rc)
 		return rc == -ESTALE ? -ENOSPC : rc; /* unlinked while open: cannot move */
@@ -323,7 +332,7 @@ int tfs_scan_usage(struct tfs *fs)
 int tfs_dir_is_empty(struct tfs *fs, const char *path)
 {
 	for (int t = 0; t < fs->ntiers; t++) {
-		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = tfs_openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -351,14 +360,14 @@ int tfs_dir_is_empty(struct tfs *fs, const char *path)
 /* Whether name in directory path is a directory in some tier before t. */
 static int subdir_seen(struct tfs *fs, const char *path, const char *name, int t)
 {
-	char child[PATH_MAX];
+	char child[TFS_PATH_MAX];
 	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, name)
 				  : snprintf(child, sizeof(child), "%s", name);
 	if (n < 0 || (size_t)n >= sizeof(child))
 		return 0;
 	struct stat st;
 	for (int u = 0; u < t; u++)
-		if (fstatat(fs->tiers[u].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		if (tfs_fstatat(fs->tiers[u].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 			return 1;
 	return 0;
 }
@@ -371,10 +380,10 @@ nlink_t tfs_dir_nlink(struct tfs *fs, const char *path, int primary, const struc
 	for (int t = primary + 1; t < fs->ntiers; t++) {
 		struct stat cst;
 		/* the usual case costs one stat per other copy: none, or no subdirectories */
-		if (fstatat(fs->tiers[t].rootfd, path, &cst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(cst.st_mode) ||
+		if (tfs_fstatat(fs->tiers[t].rootfd, path, &cst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(cst.st_mode) ||
 		    cst.st_nlink == 2)
 			continue;
-		int fd = openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = tfs_openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 		DIR *d = fd < 0 ? NULL : fdopendir(fd);
 		if (!d) {
 			if (fd >= 0)

@@ -144,6 +144,18 @@ fi
 for p in "${runs[@]}"; do
 	wait "$p" || { echo "FAIL: a run did not finish"; exit 1; }
 done
+# The deep group's file, more than 3 x PATH_MAX below the mount root, was
+# last pinned to pfs: each tierfs must hold it there and nowhere else.
+deep_mounts=(default writeback single)
+[ ${#pairs[@]} -eq 0 ] || deep_mounts+=(user)
+for name in "${deep_mounts[@]}"; do
+	for tier in "$shm/$name-mem" "$root/$name-ssd" "$root/$name-pfs"; do
+		n=$(find "$tier" -name moved -type f | wc -l)
+		want=0
+		[ "$tier" != "$root/$name-pfs" ] || want=1
+		[ "$n" -eq "$want" ] || { echo "FAIL: $name: the deep group's file 'moved' is $n times in $tier, expected $want (pinned to pfs)"; exit 1; }
+	done
+done
 if [ -n "${POSIX_KEEP:-}" ]; then
 	cp "$root"/*.out "$POSIX_KEEP/"
 fi

@@ -1683,13 +1683,87 @@ static void g_union(void)
 	R("dino", "s3");
 }
 
+/* A tree more than three PATH_MAX deep from DIR (each call's own path
+ * argument stays short: every level of 16 names of 200 characters is
+ * entered with chdir), a file at its bottom moved between tiers (the
+ * "pin" of the union group; the driver checks where it ended up), the
+ * usual calls on it, and a deep directory renamed. */
+/* 16 directories of 200 characters, one in the other, made below the
+ * current directory; chain is their path (3215 characters). */
+static void make_chain(char *chain)
+{
+	char *p = chain;
+	for (int i = 0; i < 16; i++) {
+		if (i)
+			*p++ = '/';
+		memset(p, 'a' + i, 200);
+		p += 200;
+		*p = '\0';
+		SET("mkdir", chain, "0755");
+	}
+}
+
+static void g_deep(void)
+{
+	char chain[16 * 201], name[3][201];
+	for (int level = 0; level < 4; level++) {
+		make_chain(chain);
+		R("chdir", chain);
+	}
+	for (int i = 0; i < 3; i++) { /* the names of the last three levels: n, o, p */
+		memcpy(name[i], chain + (13 + i) * 201, 200);
+		name[i][200] = '\0';
+	}
+	T(&ROOT, A("."), "create", "f", "0644");
+	R("write", "f", "deep data");
+	T(&ROOT, A("f", "."), "pin", "f", "pfs");
+	ST("f");
+	R("read", "f");
+	T(&ROOT, A("f", "."), "pin", "f", "mem");
+	R("read", "f");
+	T(&ROOT, A("f", "."), "chmod", "f", "0640");
+	T(&ROOT, A("f"), "chown", "f", "65534", "65533");
+	T(&ROOT, A("f"), "truncate", "f", "4");
+	R("utimensat", "f", "1400000000", "7", "1300000000", "9");
+	R("times", "f");
+	R("setxattr", "f", "user.k", "v");
+	R("getxattr", "f", "user.k");
+	T(&ROOT, A("f", "."), "link", "f", "h");
+	R("sameino", "f", "h");
+	T(&ROOT, A("."), "symlink", "f", "s");
+	R("readlink", "s");
+	T(&ROOT, A("."), "mkfifo", "p", "0600");
+	T(&ROOT, A("."), "mkdir", "d", "0750");
+	T(&ROOT, A(".", "d"), "rename", "h", "d/h");
+	R("ls", ".");
+	R("dino", ".");
+	R("access", "f", "r");
+	T(&ROOT, A(".", "d"), "unlink", "d/h");
+	T(&ROOT, A("."), "rmdir", "d");
+	T(&ROOT, A("."), "unlink", "p");
+	T(&ROOT, A("."), "rename", "f", "moved");
+	T(&ROOT, A("moved", "."), "pin", "moved", "pfs");
+	R("read", "moved");
+	/* a deep directory renamed: everything below it changes its
+	 * backing path */
+	R("chdir", "../../..");
+	T(&ROOT, A("."), "rename", name[0], "renamed");
+	R("ls", ".");
+	char down[2 * 201 + 10];
+	snprintf(down, sizeof(down), "renamed/%s/%s", name[1], name[2]);
+	R("chdir", down);
+	R("read", "moved");
+	ST("moved");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } groups[] = {{"chmod", g_chmod},   {"chown", g_chown},	    {"link", g_link},	    {"mkdir", g_mkdir},
 	      {"mkfifo", g_mkfifo}, {"open", g_open},	    {"rename", g_rename},   {"rmdir", g_rmdir},
 	      {"symlink", g_symlink}, {"truncate", g_truncate}, {"unlink", g_unlink}, {"utimensat", g_utimensat},
-	      {"perm", g_perm},	    {"xattr", g_xattr},	    {"union", g_union}};
+	      {"perm", g_perm},	    {"xattr", g_xattr},	    {"union", g_union},
+	      {"deep", g_deep}};
 
 int main(int argc, char **argv)
 {
