@@ -58,7 +58,7 @@ struct tfs_migrator {
 	_Atomic uint64_t demoted_rank_bytes[3];
 	_Atomic uint64_t proactive_bytes, proactive_plans; /* planned ahead of the watermark */
 	struct {
-		char dir[TFS_PATH_MAX];
+		char dir[PATH_MAX];
 		int64_t level;
 	} levels[16]; /* level starts waiting for the next tick */
 	int nlevels;
@@ -452,7 +452,7 @@ void tfs_migrator_tick(struct tfs *fs)
 	for (int t = 0; t + 1 < fs->ntiers; t++)
 		plan_demotions(fs, t);
 	for (;;) {
-		char dir[TFS_PATH_MAX];
+		char dir[PATH_MAX];
 		int64_t level;
 		pthread_mutex_lock(&m->lock);
 		int have = m->nlevels > 0;
