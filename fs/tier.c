@@ -4,8 +4,8 @@
  * open file to another tier when the one it is on is full (invariant 3).
  *
  * Every path here is relative to a tier root and resolved with the *at()
- * calls on the tier's root fd, never following a symlink in the last
- * component.
+ * calls on the tier's root fd (through longpath.h, so that a path of any
+ * depth works), never following a symlink in the last component.
  */
 #define _GNU_SOURCE
 #include "tierfs.h"

@@ -3,7 +3,8 @@
  * header: only fs/ includes it, and only ops.c and main.c include FUSE.
  *
  * Namespace (DESIGN.md invariant 1): a file lives in exactly one tier, at
- * the same relative path in that tier's directory; a directory exists in
+ * the same relative path in that tier's directory (up to TFS_PATH_MAX bytes,
+ * reached through the wrappers of longpath.h, never a bare *at() call); a directory exists in
  * every tier that holds something below it, and its "primary" copy is the
  * first tier, in declared order, that has it.
  *

@@ -389,3 +389,64 @@ Test(migrate, demotion_order_finished_then_unknown_then_farthest_next_use)
 	tpl_destroy(fs.place);
 	fs.place = NULL;
 }
+
+/* A file three PATH_MAX below the tier root (longpath.h): the move clones
+ * every parent into the destination, keeps bytes and ino, and recovery's
+ * scans reach a temporary and a duplicate that deep. */
+Test(migrate, a_file_deeper_than_path_max_moves)
+{
+	static char path[3 * PATH_MAX + 256];
+	int r0 = fs.tiers[0].rootfd, r2 = fs.tiers[2].rootfd;
+	strcpy(path, "deep");
+	cr_assert_eq(tfs_mkdirat(r0, path, 0750), 0);
+	while (strlen(path) < 3 * PATH_MAX) {
+		size_t l = strlen(path);
+		path[l] = '/';
+		memset(path + l + 1, 'd', 200);
+		path[l + 201] = '\0';
+		cr_assert_eq(tfs_mkdirat(r0, path, 0750), 0, "%s", strerror(errno));
+	}
+	strcat(path, "/f");
+	int fd = tfs_openat(r0, path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	cr_assert_geq(fd, 0, "%s", strerror(errno));
+	cr_assert_eq(write(fd, "deep bytes", 10), 10);
+	close(fd);
+	atomic_fetch_add(&fs.tiers[0].used, 10);
+	struct stat before, after;
+	cr_assert_eq(tfs_fstatat(r0, path, &before, AT_SYMLINK_NOFOLLOW), 0);
+	uint64_t ino = tfs_ino_of(&fs, 0, path, &before);
+	cr_assert_eq(tfs_migrate(&fs, path, 2), 0);
+	cr_assert_eq(tfs_fstatat(r0, path, &after, AT_SYMLINK_NOFOLLOW), -1, "gone from the source");
+	cr_assert_eq(tfs_fstatat(r2, path, &after, AT_SYMLINK_NOFOLLOW), 0, "%s", strerror(errno));
+	cr_assert_eq(after.st_size, 10);
+	cr_assert_eq(tfs_ino_of(&fs, 2, path, &after), ino, "st_ino follows the file");
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	cr_assert_eq(tfs_fstatat(r2, path, &after, AT_SYMLINK_NOFOLLOW), 0);
+	cr_assert_eq(after.st_mode & 07777, 0750, "the deepest parent was cloned with its mode");
+	*slash = '/';
+	cr_assert(!temps_in(2));
+	cr_assert_eq(atomic_load(&fs.tiers[2].used), 10);
+	cr_assert_eq(tfs_migrate(&fs, path, 0), 0, "and back");
+	cr_assert_eq(tfs_fstatat(r0, path, &after, AT_SYMLINK_NOFOLLOW), 0);
+	cr_assert_eq(tfs_fstatat(r2, path, &after, AT_SYMLINK_NOFOLLOW), -1);
+	/* a partial copy left in tier 2 and a temporary beside it: recovery
+	 * finds both that deep */
+	fd = tfs_openat(r2, path, O_WRONLY | O_CREAT, 0640);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "dee", 3), 3);
+	close(fd);
+	static char tmp[sizeof(path) + 32];
+	snprintf(tmp, sizeof(tmp), "%.*s/%s99", (int)(slash - path), path, TFS_TMP_PREFIX);
+	fd = tfs_openat(r2, tmp, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	struct tfs_recovery r;
+	snprintf(journal, sizeof(journal), "%s/none.log", root);
+	cr_assert_eq(tfs_recover(&fs, journal, &r), 0);
+	cr_assert_eq(r.temps_removed, 1);
+	cr_assert_eq(r.duplicates_fixed, 1);
+	cr_assert_eq(tfs_fstatat(r2, path, &after, AT_SYMLINK_NOFOLLOW), -1, "the partial copy went");
+	cr_assert_eq(tfs_fstatat(r0, path, &after, AT_SYMLINK_NOFOLLOW), 0);
+	cr_assert_eq(after.st_size, 10);
+}
