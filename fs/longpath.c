@@ -58,7 +58,9 @@ static int open_piece(int dirfd, char *piece)
 		fd = sub;
 		own = 1;
 	}
-	return own ? fd : openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!own) /* nothing but slashes: the directory itself */
+		fd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int tfs_at_split(int rootfd, const char *path, size_t limit, struct tfs_at *a)
