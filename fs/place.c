@@ -494,6 +494,19 @@ static struct attachment *attachment_for(struct tpl *p, const char *relpath, con
 	return best;
 }
 
+/* The tier the model gives the highest probability among those it names
+ * (probability above 0) with room for need; the lowest index on a tie.
+ * -ENOSPC if none. */
+static int most_probable_with_room(const float *proba, const struct lrn_tier_state *tiers, size_t ntiers,
+				   uint64_t need)
+{
+	int best = -ENOSPC;
+	for (size_t t = 0; t < ntiers; t++)
+		if (proba[t] > 0 && lrn_tier_has_room(&tiers[t], need) && (best < 0 || proba[t] > proba[best]))
+			best = (int)t;
+	return best;
+}
+
 void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t need,
 		const struct lrn_tier_state *tiers, size_t ntiers, tpl_size_fn size_of, void *size_arg,
 		struct tpl_decision *d)
@@ -540,27 +553,11 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 			for (size_t c = 0; c < nc; c++)
 				if (p->class_tier[c] >= 0)
 					d->proba[p->class_tier[c]] += proba[c];
-			/* Most probable tier with room. */
-			uint8_t tried[TCFG_MAX_TIERS] = {0};
-			for (size_t k = 0; k < ntiers && d->tier < 0; k++) {
-				int best = -1;
-				for (size_t t = 0; t < ntiers; t++)
-					if (!tried[t] && (best < 0 || d->proba[t] > d->proba[best]))
-						best = (int)t;
-				tried[best] = 1;
-				if (d->proba[best] > 0 && lrn_tier_has_room(&tiers[best], want))
-					d->tier = best;
-			}
+			d->tier = most_probable_with_room(d->proba, tiers, ntiers, want);
 			/* No tier the model names has room for the declared
 			 * size: the most probable one with room for need. */
-			if (want > need && d->tier < 0) {
-				int best = -1;
-				for (size_t t = 0; t < ntiers; t++)
-					if (d->proba[t] > 0 && lrn_tier_has_room(&tiers[t], need) &&
-					    (best < 0 || d->proba[t] > d->proba[best]))
-						best = (int)t;
-				d->tier = best < 0 ? -ENOSPC : best;
-			}
+			if (want > need && d->tier < 0)
+				d->tier = most_probable_with_room(d->proba, tiers, ntiers, need);
 			d->policy = "learned";
 			d->reason = d->tier >= 0 ? "the model's most probable tier with room"
 						 : "no tier the model names has room";
