@@ -1298,9 +1298,7 @@ static uint64_t entry_ino(struct tfs *fs, struct tfs_node *dir, int t, const cha
 	if (de->d_type == DT_LNK)
 		return tfs_ino_encode(t, &st); /* symlinks carry no xattr */
 	char child[TFS_PATH_MAX];
-	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, de->d_name)
-				  : snprintf(child, sizeof(child), "%s", de->d_name);
-	if (n < 0 || (size_t)n >= sizeof(child) ||
+	if (tfs_join_path(path, de->d_name, child, sizeof(child)) ||
 	    (de->d_type == DT_UNKNOWN && tfs_fstatat(fs->tiers[t].rootfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0))
 		return tfs_ino_encode(t, &st);
 	return tfs_ino_of(fs, t, child, &st);
@@ -1633,20 +1631,20 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	if (!strcmp(name, TFS_XATTR_TIER)) {
 		char val[TCFG_MAX_TIERS * (NAME_MAX + 1)];
 		size_t len = 0;
+		char path[TFS_PATH_MAX];
+		rc = tfs_node_path(fs, n, path, sizeof(path));
 		if (S_ISDIR(n->type)) {
-			char path[TFS_PATH_MAX];
-			rc = tfs_node_path(fs, n, path, sizeof(path));
 			unsigned mask = rc ? 0 : tfs_where(fs, path);
 			for (int i = 0; i < fs->ntiers; i++)
 				if (mask & (1u << i))
 					len += (size_t)snprintf(val + len, sizeof(val) - len, "%s%s", len ? "," : "",
 								fs->tiers[i].name);
 		} else {
-			rc = xattr_target(fs, ino, &p, &t);
-			if (!rc) {
-				tfs_proc_done(&p);
+			struct stat st;
+			if (!rc)
+				rc = stat_node(fs, n, path, &st, &t);
+			if (!rc)
 				len = (size_t)snprintf(val, sizeof(val), "%s", fs->tiers[t].name);
-			}
 		}
 		if (rc)
 			fuse_reply_err(req, -rc);

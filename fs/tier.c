@@ -357,13 +357,17 @@ int tfs_dir_is_empty(struct tfs *fs, const char *path)
 	return 1;
 }
 
+int tfs_join_path(const char *dir, const char *name, char *buf, size_t len)
+{
+	int n = strcmp(dir, ".") ? snprintf(buf, len, "%s/%s", dir, name) : snprintf(buf, len, "%s", name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* Whether name in directory path is a directory in some tier before t. */
 static int subdir_seen(struct tfs *fs, const char *path, const char *name, int t)
 {
 	char child[TFS_PATH_MAX];
-	int n = strcmp(path, ".") ? snprintf(child, sizeof(child), "%s/%s", path, name)
-				  : snprintf(child, sizeof(child), "%s", name);
-	if (n < 0 || (size_t)n >= sizeof(child))
+	if (tfs_join_path(path, name, child, sizeof(child)))
 		return 0;
 	struct stat st;
 	for (int u = 0; u < t; u++)

@@ -213,6 +213,9 @@ int tfs_charge(struct tfs *fs, int t, uint64_t delta) __attribute__((warn_unused
 void tfs_uncharge(struct tfs *fs, int t, uint64_t delta);
 int tfs_scan_usage(struct tfs *fs) __attribute__((warn_unused_result));
 int tfs_dir_is_empty(struct tfs *fs, const char *path); /* 1, 0, or -errno */
+/* dir/name into buf, dir "." (a tier root) giving name alone; 0 or
+ * -ENAMETOOLONG. */
+int tfs_join_path(const char *dir, const char *name, char *buf, size_t len);
 /* st_nlink of the union directory path whose primary copy (in tier
  * primary) has stat st: 2 + its subdirectories across every tier, each
  * name counted once. */
