@@ -83,17 +83,25 @@ static struct access_slot *slot_of(struct tfs_migrator *m, uint64_t ino)
 	return &m->access[(ino * 0x9e3779b97f4a7c15ULL) >> 48 & (ACCESS_SLOTS - 1)];
 }
 
+/* ino's slot, taken over from whatever file held it (the newest file
+ * takes the slot, with nothing counted yet). */
+static struct access_slot *claim_slot(struct tfs_migrator *m, uint64_t ino)
+{
+	struct access_slot *s = slot_of(m, ino);
+	if (atomic_load(&s->ino) != ino) {
+		atomic_store(&s->ino, ino);
+		atomic_store(&s->reads, 0);
+		atomic_store(&s->prefetched, 0);
+	}
+	return s;
+}
+
 void tfs_access_note(struct tfs *fs, uint64_t ino, int read_open)
 {
 	struct tfs_migrator *m = fs->migrator;
 	if (!m)
 		return;
-	struct access_slot *s = slot_of(m, ino);
-	if (atomic_load(&s->ino) != ino) { /* the newest file takes the slot */
-		atomic_store(&s->ino, ino);
-		atomic_store(&s->reads, 0);
-		atomic_store(&s->prefetched, 0);
-	}
+	struct access_slot *s = claim_slot(m, ino);
 	if (read_open)
 		atomic_fetch_add(&s->reads, 1);
 	atomic_store(&s->last_ns, now_ns());
@@ -544,12 +552,7 @@ static void consider_promotion(void *arg, const char *relpath, uint64_t declared
 			pr->queued += size;
 			pr->files++;
 			if (pr->prefetch) {
-				struct access_slot *sl = slot_of(m, pr->ino);
-				if (atomic_load(&sl->ino) != pr->ino) {
-					atomic_store(&sl->ino, pr->ino);
-					atomic_store(&sl->reads, 0);
-				}
-				atomic_store(&sl->prefetched, 1);
+				atomic_store(&claim_slot(m, pr->ino)->prefetched, 1);
 			}
 		}
 		break;
