@@ -749,6 +749,15 @@ static void hist_task(void *arg, size_t j, int worker)
 	hist_rows(job->g, job->begin, job->end, job->dst);
 }
 
+/* The level's planned histogram jobs, in parallel. */
+static int run_hists(struct level *lv)
+{
+	if (give_partials(lv) < 0)
+		return -ENOMEM;
+	lrn_pool_run(lv->t->pool, hist_task, lv, lv->njobs);
+	return 0;
+}
+
 /* Add a node's chunk partials to its first chunk's histogram, in order. */
 static void merge_partials(const struct level *lv, const struct fnode *fn)
 {
@@ -869,11 +878,10 @@ static int grow_round_levelwise(struct trainer *t)
 			goto out;
 		}
 	}
-	if (give_partials(&lv) < 0) {
+	if (run_hists(&lv) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	lrn_pool_run(t->pool, hist_task, &lv, lv.njobs);
 	/* A few thousand adds per class: not worth a parallel loop's wake-up. */
 	for (size_t k = 0; k < K; k++)
 		root_task(&lv, k, 0);
@@ -924,11 +932,10 @@ static int grow_round_levelwise(struct trainer *t)
 					goto out;
 				}
 			}
-			if (give_partials(&lv) < 0) {
+			if (run_hists(&lv) < 0) {
 				rc = -ENOMEM;
 				goto out;
 			}
-			lrn_pool_run(t->pool, hist_task, &lv, lv.njobs);
 			lrn_pool_run(t->pool, merge_task, &lv, nf);
 		}
 		/* The children are the next frontier, in a fixed order. */
