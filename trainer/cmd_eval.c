@@ -208,45 +208,49 @@ static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim
 			 char *err, size_t errlen)
 {
 	int best_tier = -1;
-	double lo = INFINITY, hi = -INFINITY;
 	for (size_t t = 0; t < e->cfg->ntiers; t++)
 		if (isfinite(c->io[t]) && (best_tier < 0 || c->io[t] < c->io[best_tier]))
 			best_tier = (int)t;
-	for (size_t p = 0; p < e->npol; p++)
-		c->io_mean[p] = NAN;
+	double sum[MAX_POL], lo = INFINITY, hi = -INFINITY;
+	if (best_tier >= 0)
+		lo = hi = c->io[best_tier];
+	int jittered[MAX_POL] = {0};
+	for (size_t p = 0; p < e->npol; p++) {
+		jittered[p] = (p < e->cfg->ntiers || strcmp(e->pol_names[p], "learned") == 0) && isfinite(c->io[p]);
+		sum[p] = c->io[p];
+	}
 	int rc = 0;
-	for (size_t p = 0; p < e->npol && rc == 0; p++) {
-		if (!((p < e->cfg->ntiers || strcmp(e->pol_names[p], "learned") == 0) && isfinite(c->io[p])))
-			continue;
-		double sum = c->io[p];
-		if ((int)p == best_tier)
-			lo = hi = c->io[p];
-		for (uint32_t k = 0; k < e->jitter && rc == 0; k++) {
-			struct sim_config jsc = *sc;
-			jsc.runtime_scale = sc->runtime_scale * jitter_scale(k, e->jitter);
-			struct sim *s = NULL;
+	/* One simulator per runtime scale, run with every jittered column;
+	 * each run gets a fresh policy, as in eval_workflow(). */
+	for (uint32_t k = 0; k < e->jitter && rc == 0; k++) {
+		struct sim_config jsc = *sc;
+		jsc.runtime_scale = sc->runtime_scale * jitter_scale(k, e->jitter);
+		struct sim *s = NULL;
+		rc = sim_create(g, e->cfg, &jsc, &s, err, errlen);
+		for (size_t p = 0; p < e->npol && rc == 0; p++) {
+			if (!jittered[p] || !isfinite(sum[p]))
+				continue;
 			struct sim_result r;
 			struct lrn_policy *pol = column_policy(e, p, err, errlen);
-			rc = pol ? sim_create(g, e->cfg, &jsc, &s, err, errlen) : -EINVAL;
-			if (rc == 0)
-				rc = sim_run(s, pol, NULL, &r, err, errlen);
-			sim_destroy(s);
+			rc = pol ? sim_run(s, pol, NULL, &r, err, errlen) : -EINVAL;
 			lrn_policy_destroy(pol);
 			if (rc == -ENOSPC) {
-				sum = INFINITY;
+				sum[p] = INFINITY;
 				rc = 0;
 				continue;
 			}
 			if (rc != 0)
 				break;
-			sum += r.io_time;
+			sum[p] += r.io_time;
 			if ((int)p == best_tier) {
 				lo = fmin(lo, r.io_time);
 				hi = fmax(hi, r.io_time);
 			}
 		}
-		c->io_mean[p] = sum / (e->jitter + 1);
+		sim_destroy(s);
 	}
+	for (size_t p = 0; p < e->npol; p++)
+		c->io_mean[p] = jittered[p] ? sum[p] / (e->jitter + 1) : NAN;
 	c->noise = best_tier >= 0 && isfinite(hi) ? hi - lo : NAN;
 	return rc;
 }
