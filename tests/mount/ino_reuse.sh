@@ -10,14 +10,8 @@
 set -euo pipefail
 tierfs=$1 tierctl=$2 tierreplay=$3 wfdir=$4
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-root=$(mktemp -d /var/tmp/tierfs-ino-XXXXXX)
-mnt=$root/mnt
-cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
-	rm -rf "$root"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/mount.sh"
+tfs_test_dirs tierfs-ino /var/tmp
 fail() { echo "FAIL: $*"; tail -5 "$root/log" 2>/dev/null; exit 1; }
 mkdir -p "$mnt" "$root/a" "$root/b" "$root/state" "$root/ref"
 cat >"$root/tierfs.conf" <<CONF
@@ -34,8 +28,7 @@ capacity = 256M
 CONF
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf" 2>"$root/log" &
 pid=$!
-for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
-mountpoint -q "$mnt" || fail "no mount"
+tfs_wait_mount 100 || fail "no mount"
 
 reused=0
 for i in $(seq 40); do
@@ -60,7 +53,7 @@ fusermount3 -u "$mnt"
 wait "$pid" || fail "tierfs exited with an error"
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf" 2>>"$root/log" &
 pid=$!
-for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
+tfs_wait_mount 100 || true
 for i in $(seq 40); do
 	[ "$(stat -c %i "$mnt/old$i")" = "${ino[old$i]}" ] || fail "old$i changed its inode number across a remount"
 	[ "$(stat -c %i "$mnt/old$i")" != "$(stat -c %i "$mnt/new$i")" ] || fail "old$i and new$i share an inode after a remount"
@@ -73,8 +66,6 @@ pid=
 # Promotions while tasks create files in the tier the promoted ones left.
 wf=$wfdir/wfsim-Montage_25.xml
 [ -f "$wf" ] || fail "$wf missing (the shared workflows)"
-shm=$(mktemp -d /dev/shm/tierfs-ino-XXXXXX)
-trap 'cleanup; rm -rf "$shm"' EXIT
 cat >"$root/promo.conf" <<CONF
 [global]
 state_dir = $root/state
@@ -108,7 +99,7 @@ for run in 1 2; do
 	rm -rf "${root:?}"/a/* "${root:?}"/b/* "${shm:?}"/*
 	"$tierfs" "$mnt" -f -o "config=$root/promo.conf,workflow=$wf" 2>"$root/log" &
 	pid=$!
-	for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
+	tfs_wait_mount 100 || true
 	"$tierreplay" "$wf" "$mnt" --workers 2 >"$root/replay.out" 2>&1 || fail "replay $run: $(grep -m1 differs "$root/replay.out")"
 	grep -q "promoted\|promoting" "$root/log" || true
 	fusermount3 -u "$mnt"

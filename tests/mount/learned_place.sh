@@ -15,15 +15,8 @@ tierfs=$1 tiertrain=$2 wfdir=$3
 dax=$wfdir/pegasus-blackdiamond.dax
 [ -f "$dax" ] || { echo "FAIL: $dax missing (the shared workflows)"; exit 1; }
 
-root=$(mktemp -d /tmp/tierfs-learned-XXXXXX)
-shm=$(mktemp -d /dev/shm/tierfs-learned-XXXXXX)
-mnt=$root/mnt
-cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
-	rm -rf "$root" "$shm"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/mount.sh"
+tfs_test_dirs tierfs-learned
 fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; exit 1; }
 mkdir -p "$mnt" "$root/ssd" "$root/pfs" "$root/state"
 
@@ -66,8 +59,7 @@ write_bandwidth = 400M/s
 CONF
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,workflow=$dax" 2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do grep -q " $mnt fuse.tierfs " /proc/mounts && break; sleep 0.05; done
-grep -q " $mnt fuse.tierfs " /proc/mounts || fail "not mounted"
+tfs_wait_mount || fail "not mounted"
 grep -q "placement by model" "$root/log" || fail "model not loaded"
 
 tier() { getfattr --absolute-names --only-values -n user.tierfs.tier "$mnt/$1"; }

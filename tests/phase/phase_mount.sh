@@ -7,6 +7,7 @@
 # next tasks' inputs that are read twice or more; a broken phase model stops the mount
 # with an error naming the file.  Exit 77 only without /dev/fuse.
 set -uo pipefail
+. "$(dirname "$0")/../common/mount.sh"
 tierfs=$1 tierctl=$2 tiertrain=$3 synth=$4
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 py=$(command -v python3) || { echo "FAIL: python3 is needed to check JSON"; exit 1; }
@@ -72,8 +73,7 @@ fi
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,phase_model=$root/phases.json,proactive=true,proactive_horizon=600" \
 	2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do mountpoint -q "$mnt" && break; sleep 0.05; done
-mountpoint -q "$mnt" || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
+tfs_wait_mount || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
 
 status() { "$tierctl" --mount "$mnt" status --json 2>&1; }
 json() { printf '%s' "$out" | $py -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"; }
@@ -153,8 +153,7 @@ cp "$root/pfs/big.in" "$root/big.ref"
 "$tierfs" "$mnt" -f -o "config=$root/pf.conf,phase_model=$root/read.json,proactive=true,proactive_prefetch=true,workflow=$root/wf.dax" \
 	2>"$root/log2" &
 pid=$!
-for _ in $(seq 200); do mountpoint -q "$mnt" && break; sleep 0.05; done
-mountpoint -q "$mnt" || { echo "FAIL: not mounted"; cat "$root/log2"; exit 1; }
+tfs_wait_mount || { echo "FAIL: not mounted"; cat "$root/log2"; exit 1; }
 head -c 1000 /dev/zero >"$mnt/p.out"
 for _ in $(seq 60); do
 	out=$(status)

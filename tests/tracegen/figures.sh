@@ -17,15 +17,8 @@ workflows=${WORKFLOWS:-"pegi-1000genome-chameleon-2ch-100k-001.json pegi-montage
 scale=${SCALE:-0.0005}
 tscale=${TIME_SCALE:-0.002}
 mkdir -p "$out"
-root=$(mktemp -d /tmp/tg-fig-XXXXXX)
-shm=$(mktemp -d /dev/shm/tg-fig-XXXXXX)
-mnt=$root/mnt
-cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	rm -rf "$root" "$shm"
-}
-trap cleanup EXIT
-mkdir -p "$mnt"
+. "$(dirname "$0")/../common/mount.sh"
+tfs_test_dirs tg-fig
 first=1
 : >"$out/real.csv"
 for wf in $workflows; do
@@ -54,7 +47,7 @@ write_bandwidth = 400M/s
 CONF
 		"$bin/tierfs" "$mnt" -f -o "config=$root/tierfs.conf,workflow=$wfdir/$wf" 2>"$root/log" &
 		pid=$!
-		for _ in $(seq 200); do grep -q " $mnt fuse.tierfs " /proc/mounts && break; sleep 0.05; done
+		tfs_wait_mount || true
 		"$bin/tierreplay" "$wfdir/$wf" "$mnt" --workers 2 --scale "$scale" --time-scale "$tscale" \
 			--compute sleep --seed "$run" >/dev/null || echo "replay of $wf failed" >&2
 		fusermount3 -u "$mnt"

@@ -8,14 +8,8 @@
 set -euo pipefail
 tierfs=$1 tiertrain=$2 tierreplay=$3 fix=$4
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-root=$(mktemp -d /tmp/tierfs-ops-XXXXXX)
-mnt=$root/mnt
-cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
-	rm -rf "$root"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/mount.sh"
+tfs_test_dirs tierfs-ops
 fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; exit 1; }
 mkdir -p "$mnt" "$root/ssd" "$root/pfs" "$root/state"
 
@@ -51,8 +45,7 @@ write_bandwidth = 400M/s
 CONF
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,workflow=$wf" 2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do grep -q " $mnt fuse.tierfs " /proc/mounts && break; sleep 0.05; done
-grep -q " $mnt fuse.tierfs " /proc/mounts || fail "not mounted"
+tfs_wait_mount || fail "not mounted"
 "$tierreplay" "$wf" "$mnt" --ops "$ops" --time-scale 0 --json >"$root/mnt.json" || fail "play on the mount"
 cmp -s <(sed 's/"elapsed_s.*//' "$root/plain.json") <(sed 's/"elapsed_s.*//' "$root/mnt.json") ||
 	fail "the mount and the plain directory saw different operations"

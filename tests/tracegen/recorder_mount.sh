@@ -11,14 +11,8 @@ tierfs=$1 tiertrain=$2 wfdir=$3
 dax=$wfdir/pegasus-blackdiamond.dax
 [ -f "$dax" ] || { echo "FAIL: $dax missing (the shared workflows)"; exit 1; }
 
-root=$(mktemp -d /tmp/tierfs-rec-XXXXXX)
-mnt=$root/mnt
-cleanup() {
-	fusermount3 -u -z "$mnt" 2>/dev/null || true
-	[ -n "${pid:-}" ] && wait "$pid" 2>/dev/null || true
-	rm -rf "$root"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/mount.sh"
+tfs_test_dirs tierfs-rec
 fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; [ -f "$root/state/files.csv" ] && cat "$root/state/files.csv"; exit 1; }
 mkdir -p "$mnt" "$root/ssd" "$root/pfs" "$root/state"
 cat >"$root/tierfs.conf" <<CONF
@@ -39,8 +33,7 @@ write_bandwidth = 400M/s
 CONF
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf,workflow=$dax" 2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do grep -q " $mnt fuse.tierfs " /proc/mounts && break; sleep 0.05; done
-grep -q " $mnt fuse.tierfs " /proc/mounts || fail "not mounted"
+tfs_wait_mount || fail "not mounted"
 
 # f.b1 (made by preprocess, level 0, read by one findrange): 3 writes of
 # 64 KiB in one open, then read back in a second open, then unlinked.
