@@ -95,6 +95,10 @@ struct lrn_model;
  * policy, or at once when creation fails (NULL is returned, last error
  * set).  fallback may be NULL (then "first"). */
 struct lrn_policy *lrn_policy_model_create(struct lrn_model *model, struct lrn_policy *fallback);
+/* The same policy over a model it only borrows: model must outlive the
+ * policy and is never destroyed by it (fallback is still owned).  For one
+ * model shared by many short-lived policies (the plan check's runs). */
+struct lrn_policy *lrn_policy_model_borrow(const struct lrn_model *model, struct lrn_policy *fallback);
 
 /* ---- errors ------------------------------------------------------------- */
 

@@ -19,7 +19,8 @@
 #define MAX_POLICY_FEATURES 1024
 
 struct model_policy {
-	struct lrn_model *m;
+	const struct lrn_model *m;
+	struct lrn_model *owned; /* m when the policy owns it, else NULL (borrowed) */
 	struct lrn_policy *fallback;
 	int numeric_classes; /* class names "0".."K-1": map to tiers by index */
 };
@@ -71,14 +72,15 @@ static int model_place(struct lrn_policy *p, const struct lrn_place_ctx *ctx)
 static void model_destroy(struct lrn_policy *p)
 {
 	struct model_policy *mp = p->priv;
-	lrn_model_destroy(mp->m);
+	lrn_model_destroy(mp->owned);
 	lrn_policy_destroy(mp->fallback);
 	free(mp);
 }
 
 static const struct lrn_policy_ops model_ops = {"learned", model_place, model_destroy};
 
-struct lrn_policy *lrn_policy_model_create(struct lrn_model *model, struct lrn_policy *fallback)
+static struct lrn_policy *model_policy_create(const struct lrn_model *model, struct lrn_model *owned,
+					       struct lrn_policy *fallback)
 {
 	struct lrn_policy *p = NULL;
 	struct model_policy *mp = NULL;
@@ -98,6 +100,7 @@ struct lrn_policy *lrn_policy_model_create(struct lrn_model *model, struct lrn_p
 	if (!p || !mp)
 		goto nomem;
 	mp->m = model;
+	mp->owned = owned;
 	mp->fallback = fallback;
 	mp->numeric_classes = 1;
 	for (size_t c = 0; c < lrn_model_nclasses(model); c++) {
@@ -114,7 +117,17 @@ nomem:
 fail:
 	free(p);
 	free(mp);
-	lrn_model_destroy(model);
+	lrn_model_destroy(owned);
 	lrn_policy_destroy(fallback);
 	return NULL;
+}
+
+struct lrn_policy *lrn_policy_model_create(struct lrn_model *model, struct lrn_policy *fallback)
+{
+	return model_policy_create(model, model, fallback);
+}
+
+struct lrn_policy *lrn_policy_model_borrow(const struct lrn_model *model, struct lrn_policy *fallback)
+{
+	return model_policy_create(model, NULL, fallback);
 }
