@@ -31,6 +31,7 @@ struct attachment {
 	size_t id_size;
 	_Atomic uint64_t *v8;	/* per task: input bytes + 1 once measured, 0 = not yet */
 	_Atomic int64_t level;	/* highest producer level seen created, -1 = none */
+	struct tpl_plan plan;	/* set at attach, immutable after */
 	struct attachment *next;
 };
 
@@ -40,6 +41,11 @@ struct tpl {
 	size_t ntiers;
 	char tier_feature_names[TCFG_MAX_TIERS][NAME_MAX + 8];
 	struct lrn_policy *fallback;
+	/* Everything on tier t, for attachments whose plan is t: the same
+	 * static policy the simulator ran in the plan check. */
+	struct lrn_policy *tier_policy[TCFG_MAX_TIERS];
+	tpl_plan_fn plan_fn; /* set before sharing; NULL = no plan check */
+	void *plan_arg;
 	struct lrn_model *model;
 	char *model_path;
 	int model_map[TPL_MAX_FEATURES]; /* model feature f -> vector slot */
@@ -304,7 +310,10 @@ int tpl_create(const struct tcfg *cfg, struct tpl **out, char *err, size_t errle
 	for (size_t t = 0; t < p->ntiers; t++)
 		snprintf(p->tier_feature_names[t], sizeof(p->tier_feature_names[t]), "free_%s", cfg->tiers[t].name);
 	p->fallback = fallback_for(cfg);
-	if (!p->fallback) {
+	int ok = p->fallback != NULL;
+	for (size_t t = 0; t < p->ntiers; t++)
+		ok &= (p->tier_policy[t] = lrn_policy_static_create(LRN_STATIC_TIER, (int)t, 0)) != NULL;
+	if (!ok) {
 		tpl_destroy(p);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -334,6 +343,8 @@ void tpl_destroy(struct tpl *p)
 	}
 	lrn_model_destroy(p->model);
 	lrn_policy_destroy(p->fallback);
+	for (size_t t = 0; t < p->ntiers; t++)
+		lrn_policy_destroy(p->tier_policy[t]);
 	free(p->model_path);
 	pthread_rwlock_destroy(&p->lock);
 	pthread_mutex_destroy(&p->log_lock);
@@ -428,6 +439,27 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* The plan check, before the workflow is visible: its files are
+	 * placed by the plan from the first create on.  Shared lock: the
+	 * model cannot be swapped under the check, decisions go on. */
+	a->plan.tier = TPL_PLAN_MODEL;
+	pthread_rwlock_rdlock(&p->lock);
+	if (!p->model) {
+		snprintf(a->plan.text, sizeof(a->plan.text), "no model loaded: the %s policy places its files",
+			 lrn_policy_name(p->fallback));
+	} else if (!p->plan_fn) {
+		snprintf(a->plan.text, sizeof(a->plan.text), "plan model (no plan check)");
+	} else {
+		char why[sizeof(a->plan.text) - 64];
+		why[0] = '\0';
+		if (p->plan_fn(p->plan_arg, a->g, p->model, &a->plan, why, sizeof(why)) != 0 ||
+		    a->plan.tier >= (int)p->ntiers) {
+			a->plan.tier = TPL_PLAN_MODEL;
+			snprintf(a->plan.text, sizeof(a->plan.text), "plan model (the plan check failed: %s)",
+				 why[0] ? why : "it named no tier of this mount");
+		}
+	}
+	pthread_rwlock_unlock(&p->lock);
 	pthread_rwlock_wrlock(&p->lock);
 	struct attachment **pp = &p->atts, *old = NULL;
 	while (*pp && strcmp((*pp)->dir, nd) != 0)
@@ -466,10 +498,34 @@ void tpl_list(struct tpl *p, void (*fn)(void *arg, const struct tpl_attachment_i
 {
 	pthread_rwlock_rdlock(&p->lock);
 	for (struct attachment *a = p->atts; a; a = a->next) {
-		struct tpl_attachment_info info = {a->dir, a->file, a->sum.name, wf_format_name(a->sum.format),
-						   a->sum.tasks, a->sum.files};
+		struct tpl_attachment_info info = {a->dir,	  a->file,	  a->sum.name,
+						   wf_format_name(a->sum.format), a->sum.tasks, a->sum.files,
+						   a->plan.tier,  a->plan.text};
 		fn(arg, &info);
 	}
+	pthread_rwlock_unlock(&p->lock);
+}
+
+int tpl_plan_of(struct tpl *p, const char *dir, struct tpl_plan *out)
+{
+	char nd[PATH_MAX];
+	if (tpl_normalise_path(dir ? dir : "", nd, sizeof(nd)) != 0)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&p->lock);
+	struct attachment *a = p->atts;
+	while (a && strcmp(a->dir, nd) != 0)
+		a = a->next;
+	if (a)
+		*out = a->plan;
+	pthread_rwlock_unlock(&p->lock);
+	return a ? 0 : -ENOENT;
+}
+
+void tpl_set_plan_check(struct tpl *p, tpl_plan_fn fn, void *arg)
+{
+	pthread_rwlock_wrlock(&p->lock);
+	p->plan_fn = fn;
+	p->plan_arg = arg;
 	pthread_rwlock_unlock(&p->lock);
 }
 
@@ -541,7 +597,19 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 				    .ntiers = ntiers, .feature_names = d->v.names, .features = d->v.values,
 				    .nfeatures = d->v.n};
 	d->tier = -ENOSPC;
-	if (d->known && p->model) {
+	if (d->known && p->model && a->plan.tier >= 0) {
+		/* The plan check found the model not clearly better than this
+		 * tier alone: place as the static tier policy it simulated. */
+		d->tier = lrn_policy_place(p->tier_policy[a->plan.tier], &ctx);
+		if (d->tier < 0 && want > need) {
+			ctx.need = need;
+			d->tier = lrn_policy_place(p->tier_policy[a->plan.tier], &ctx);
+			ctx.need = want;
+		}
+		d->policy = "learned";
+		d->reason = d->tier >= 0 ? "the plan check's tier for this workflow, or the next with room"
+					 : "no tier has room";
+	} else if (d->known && p->model) {
 		float x[TPL_MAX_FEATURES], proba[LRN_MAX_CLASSES];
 		size_t nf = lrn_model_nfeatures(p->model), nc = lrn_model_nclasses(p->model);
 		for (size_t f = 0; f < nf; f++)

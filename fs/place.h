@@ -11,6 +11,12 @@
  * swapped while decisions are being made (readers-writer lock; decisions
  * take it shared).
  *
+ * The plan check (trainer/plancheck.h) runs through a hook the daemon sets
+ * (tier_place must not depend on the simulator, which depends on it): at
+ * attach, with a model loaded, the hook simulates the workflow and says
+ * whether the model places its files or one tier takes them all; the plan
+ * is kept per attachment and tpl_decide() follows it.
+ *
  * Ownership: tpl_create() returns a core freed with tpl_destroy() (NULL ok).
  * Strings in a tpl_decision point into the core and stay valid until the
  * next tpl_detach()/tpl_reload() — copy what you keep.
@@ -84,15 +90,38 @@ TPL_WUR int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char
 /* -ENOENT if nothing is attached at dir. */
 TPL_WUR int tpl_detach(struct tpl *p, const char *dir);
 
+/* ---- the plan check ---- */
+#define TPL_PLAN_MODEL (-1)
+struct tpl_plan {
+	/* TPL_PLAN_MODEL: the model places each file of the workflow; else
+	 * every file it describes goes to this tier, or the next with room
+	 * (the static tier policy's rule). */
+	int tier;
+	char text[384]; /* "plan ssd (model 12.3 s, mem 13.0 s, ...)", or why the model stays */
+};
+/* Decide the plan of workflow g under model (borrowed for the call; the
+ * core's lock is held shared meanwhile, so do not call back into it).
+ * Return 0 with out filled, or a negative errno with the reason in err:
+ * the model then stays, and the reason is kept as the plan's text. */
+typedef int (*tpl_plan_fn)(void *arg, const wf_graph *g, const struct lrn_model *model, struct tpl_plan *out,
+			   char *err, size_t errlen);
+/* Set (or clear, fn NULL) the hook; later attachments use it.  Call
+ * before the core is shared between threads. */
+void tpl_set_plan_check(struct tpl *p, tpl_plan_fn fn, void *arg);
+
 struct tpl_attachment_info {
 	const char *dir;
 	const char *file;
 	const char *name;   /* the workflow's own name */
 	const char *format;
 	uint32_t tasks, files;
+	int plan_tier;	    /* the plan: TPL_PLAN_MODEL or a tier */
+	const char *plan;   /* the plan's text */
 };
 /* Call fn for each attachment (under the lock: do not call back into p). */
 void tpl_list(struct tpl *p, void (*fn)(void *arg, const struct tpl_attachment_info *a), void *arg);
+/* The plan of the attachment at dir, copied into out; -ENOENT if none. */
+TPL_WUR int tpl_plan_of(struct tpl *p, const char *dir, struct tpl_plan *out);
 
 struct tpl_decision {
 	int tier;		  /* chosen tier, or -ENOSPC */
