@@ -77,5 +77,5 @@ for k in $kinds; do gens+=("gen:$k"); done
 # Seed 3: the generated workflows of the scale sweep are not the ones
 # labelled above (seeds 1 and 2), so both sweeps are held out.
 "$tt" eval --model "$model" --vary "$sweep" --seed 3 -o "$out" -q "${held[@]}" "${gens[@]}" |
-	tee "$out/eval.txt" | tail -n 12
+	tee "$out/eval.txt" | tail -n 17
 step "done: model $model, report $out/report.md"

@@ -7,9 +7,12 @@
  * sweep.  A WORKFLOW argument is a file (its own scale: its task count) or
  * gen:KIND, which generates KIND at each --scales value (seeded) so the
  * scale sweep has real steps.  Policies: each tier alone, random,
- * most-free, the learned model (with the configuration's placement as its
- * fallback, as in the daemon), and the GA seeded with all of them (so the
- * bound is never above any policy).  Accuracy and the confusion matrix
+ * most-free, the learned policy as the daemon runs it (the plan check of
+ * plancheck.h on the configuration, then the model with the
+ * configuration's placement as its fallback, or everything on the planned
+ * tier), and the GA seeded with all of them and the unchecked model (so
+ * the bound is never above any policy).  The unchecked model's I/O time is
+ * kept beside the columns (model_io_time), so the check's effect shows.  Accuracy and the confusion matrix
  * compare the model's prediction on the features of the GA's own run with
  * the GA's tier, file by file.
  *
@@ -21,6 +24,7 @@
 #include "commands.h"
 #include "ga.h"
 #include "gen.h"
+#include "plancheck.h"
 #include "sweep.h"
 
 #include <errno.h>
@@ -58,10 +62,16 @@ static void usage(FILE *fp)
 		"      --no-ga              skip the GA bound and the accuracy (fast)\n"
 		"      --jitter N           also run the static tiers and the learned policy at N\n"
 		"                           task-runtime scales 1 +- 0.5%%, 1%%, ... (default 4; 0 =\n"
-		"                           off) and judge by the mean and the spread\n"
+		"                           off) and judge by the mean and the spread; the learned\n"
+		"                           policy keeps the plan chosen at the declared runtimes\n"
+		"      --no-plan-check      the learned column is the model alone (no plan check)\n"
+		"      --plan-margin F      the plan check's margin (default %.3g: the model is kept\n"
+		"                           when its mean is below the best tier's by this fraction)\n"
+		"      --plan-scales X,...  the plan check's runtime scales (default 0.98,1,1.02)\n"
 		"  -o, --out DIR            write report.md, eval.json, plot data and SVG plots\n"
 		"      --json               print {\"configs\": [...]} on stdout instead of the table\n"
-		"  -q, --quiet              no progress on the terminal\n");
+		"  -q, --quiet              no progress on the terminal\n",
+		PLAN_DEFAULT_MARGIN);
 }
 
 struct ev_config {
@@ -76,6 +86,12 @@ struct ev_config {
 	 * spread (max - min) of the best static tier's I/O time over them. */
 	double io_mean[MAX_POL];
 	double noise;
+	/* The plan check (when on): its plan and figures, whether it failed
+	 * (then the model runs, as in the daemon); the unchecked model's I/O
+	 * time and, with --jitter, its mean. */
+	int plan, plan_failed;
+	struct plan_result pr;
+	double model_io, model_io_mean;
 };
 
 struct ev {
@@ -90,6 +106,8 @@ struct ev {
 	struct ga_params ga;
 	int no_ga, quiet, json;
 	uint32_t jitter; /* extra runs per policy at runtime scales 1 +- k * JITTER_STEP */
+	int plan_check;	 /* the learned column runs the plan check's policy */
+	struct plan_params pp;
 	size_t npol;
 	char pol_names[MAX_POL][64];
 	struct ev_config *c;
@@ -119,11 +137,20 @@ static struct lrn_policy *learned_policy(const struct ev *e, char *err, size_t e
 	return sweep_learned_policy_create(e->model_path, e->cfg, e->seed, &p, err, errlen) == 0 ? p : NULL;
 }
 
-/* The policy of column i (fresh: the random one is seeded per run). */
-static struct lrn_policy *column_policy(const struct ev *e, size_t i, char *err, size_t errlen)
+/* The policy a plan stands for (PLAN_MODEL: the unchecked model). */
+static struct lrn_policy *planned_policy(const struct ev *e, int plan, char *err, size_t errlen)
+{
+	struct lrn_policy *p;
+	return plan_policy_create(plan, e->model, e->cfg, e->seed, &p, err, errlen) == 0 ? p : NULL;
+}
+
+/* The policy of column i for configuration c (fresh: the random one is
+ * seeded per run); the learned column follows c's plan. */
+static struct lrn_policy *column_policy(const struct ev *e, const struct ev_config *c, size_t i, char *err,
+					size_t errlen)
 {
 	if (strcmp(e->pol_names[i], "learned") == 0)
-		return learned_policy(e, err, errlen);
+		return planned_policy(e, c->plan, err, errlen);
 	struct lrn_policy *p;
 	if (sweep_policy_create(e->pol_names[i], e->cfg, e->seed, &p, err, errlen) != 0)
 		return NULL;
@@ -215,6 +242,10 @@ static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim
 	if (best_tier >= 0)
 		lo = hi = c->io[best_tier];
 	int jittered[MAX_POL] = {0};
+	/* The unchecked model, when the plan is a tier (else it is the
+	 * learned column). */
+	double model_sum = c->model_io;
+	int model_extra = c->plan != PLAN_MODEL && isfinite(c->model_io);
 	for (size_t p = 0; p < e->npol; p++) {
 		jittered[p] = (p < e->cfg->ntiers || strcmp(e->pol_names[p], "learned") == 0) && isfinite(c->io[p]);
 		sum[p] = c->io[p];
@@ -231,7 +262,7 @@ static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim
 			if (!jittered[p] || !isfinite(sum[p]))
 				continue;
 			struct sim_result r;
-			struct lrn_policy *pol = column_policy(e, p, err, errlen);
+			struct lrn_policy *pol = column_policy(e, c, p, err, errlen);
 			rc = pol ? sim_run(s, pol, NULL, &r, err, errlen) : -EINVAL;
 			lrn_policy_destroy(pol);
 			if (rc == -ENOSPC) {
@@ -247,11 +278,28 @@ static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim
 				hi = fmax(hi, r.io_time);
 			}
 		}
+		if (rc == 0 && model_extra && isfinite(model_sum)) {
+			struct sim_result r;
+			struct lrn_policy *pol = planned_policy(e, PLAN_MODEL, err, errlen);
+			rc = pol ? sim_run(s, pol, NULL, &r, err, errlen) : -EINVAL;
+			lrn_policy_destroy(pol);
+			if (rc == -ENOSPC) {
+				model_sum = INFINITY;
+				rc = 0;
+			} else if (rc == 0) {
+				model_sum += r.io_time;
+			}
+		}
 		sim_destroy(s);
 	}
 	for (size_t p = 0; p < e->npol; p++)
 		c->io_mean[p] = jittered[p] ? sum[p] / (e->jitter + 1) : NAN;
 	c->noise = best_tier >= 0 && isfinite(hi) ? hi - lo : NAN;
+	int learned = -1;
+	for (size_t p = 0; p < e->npol; p++)
+		if (strcmp(e->pol_names[p], "learned") == 0)
+			learned = (int)p;
+	c->model_io_mean = model_extra ? model_sum / (e->jitter + 1) : learned >= 0 ? c->io_mean[learned] : NAN;
 	return rc;
 }
 
@@ -289,16 +337,26 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 			fprintf(stderr, "\r\033[K%s", pr.what);
 			fflush(stderr);
 		}
+		/* The plan, chosen once at the declared runtimes (as the
+		 * daemon does at attach); a failed check keeps the model. */
+		c.plan = PLAN_MODEL;
+		c.model_io = c.model_io_mean = NAN;
+		if (e->plan_check && plan_check(g, e->cfg, &sc, e->model, &e->pp, &c.pr, err, sizeof(err)) < 0) {
+			c.plan_failed = 1;
+			c.pr.plan = PLAN_MODEL;
+		}
+		if (e->plan_check)
+			c.plan = c.pr.plan;
 		struct sim *s = NULL;
 		rc = sim_create(g, e->cfg, &sc, &s, err, sizeof(err));
-		struct ga_seed seeds[MAX_POL];
+		struct ga_seed seeds[MAX_POL + 1];
 		size_t nseeds = 0;
 		for (size_t p = 0; rc == 0 && p < e->npol; p++) {
 			if (strcmp(e->pol_names[p], "ga") == 0) {
 				c.io[p] = c.span[p] = NAN;
 				continue;
 			}
-			struct lrn_policy *pol = column_policy(e, p, err, sizeof(err));
+			struct lrn_policy *pol = column_policy(e, &c, p, err, sizeof(err));
 			struct sim_result r;
 			if (!pol) {
 				rc = -EINVAL;
@@ -316,12 +374,33 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 			/* Seed the GA with every non-static policy (the static
 			 * tiers it seeds itself). */
 			if (rc == 0 && tcfg_tier_index(e->cfg, e->pol_names[p]) < 0) {
-				struct lrn_policy *sp = column_policy(e, p, err, sizeof(err));
+				struct lrn_policy *sp = column_policy(e, &c, p, err, sizeof(err));
 				if (!sp)
 					rc = -EINVAL;
 				else
 					seeds[nseeds++] = (struct ga_seed){e->pol_names[p], sp};
 			}
+			if (rc == 0 && strcmp(e->pol_names[p], "learned") == 0)
+				c.model_io = c.io[p];
+		}
+		/* The unchecked model, when the plan put it aside; it seeds
+		 * the GA too. */
+		if (rc == 0 && c.plan != PLAN_MODEL) {
+			struct lrn_policy *pol = planned_policy(e, PLAN_MODEL, err, sizeof(err));
+			struct sim_result r;
+			rc = pol ? sim_run(s, pol, NULL, &r, err, sizeof(err)) : -EINVAL;
+			lrn_policy_destroy(pol);
+			if (rc == -ENOSPC) {
+				c.model_io = INFINITY;
+				rc = 0;
+			} else if (rc == 0) {
+				c.model_io = r.io_time;
+			}
+			struct lrn_policy *sp = rc == 0 ? planned_policy(e, PLAN_MODEL, err, sizeof(err)) : NULL;
+			if (sp)
+				seeds[nseeds++] = (struct ga_seed){"model", sp};
+			else if (rc == 0)
+				rc = -EINVAL;
 		}
 		sim_destroy(s);
 		c.noise = NAN;
@@ -361,6 +440,9 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 			       sweep_size_str(k->mem, sz, sizeof(sz)));
 			for (size_t p = 0; p < e->npol; p++)
 				printf(" %10.4f", k->io[p]);
+			if (e->plan_check)
+				printf("  %s", k->plan_failed ? "model(check failed)"
+					   : k->plan >= 0 ? e->cfg->tiers[k->plan].name : "model");
 			putchar('\n');
 			fflush(stdout);
 		}
@@ -407,6 +489,13 @@ static void json_policy_values(FILE *fp, const struct ev *e, const double *v)
 	fputc('}', fp);
 }
 
+/* , "key": seconds (null: could not run; NAN: not measured, also null) */
+static void json_number(FILE *fp, const char *key, double v)
+{
+	fprintf(fp, ", \"%s\": ", key);
+	fprintf(fp, isfinite(v) ? "%.9g" : "null", v);
+}
+
 static void print_json(FILE *fp, const struct ev *e)
 {
 	fprintf(fp, "{\"tiers\": ");
@@ -429,6 +518,26 @@ static void print_json(FILE *fp, const struct ev *e)
 			fprintf(fp, ", \"io_time_mean\": ");
 			json_policy_values(fp, e, c->io_mean);
 			fprintf(fp, isfinite(c->noise) ? ", \"noise\": %.9g" : ", \"noise\": null", c->noise);
+		}
+		/* Outside io_time, whose keys the issue fixes: the plan the
+		 * learned column followed and the unchecked model. */
+		fprintf(fp, ", \"learned_plan\": ");
+		tt_json_str(fp, c->plan >= 0 ? e->cfg->tiers[c->plan].name : "model");
+		json_number(fp, "model_io_time", c->model_io);
+		if (e->jitter)
+			json_number(fp, "model_io_time_mean", c->model_io_mean);
+		fprintf(fp, ", \"plan_check\": ");
+		if (!e->plan_check || c->plan_failed) {
+			fprintf(fp, e->plan_check ? "\"failed\"" : "null");
+		} else {
+			fprintf(fp, "{\"model\": ");
+			fprintf(fp, isfinite(c->pr.model_io) ? "%.9g" : "null", c->pr.model_io);
+			for (size_t t = 0; t < e->cfg->ntiers; t++) {
+				fprintf(fp, ", ");
+				tt_json_str(fp, e->cfg->tiers[t].name);
+				fprintf(fp, isfinite(c->pr.tier_io[t]) ? ": %.9g" : ": null", c->pr.tier_io[t]);
+			}
+			fprintf(fp, "}");
 		}
 		fprintf(fp, "}");
 	}
@@ -467,9 +576,12 @@ struct verdict {
 	const char *worst_cfg;
 	uint32_t worst_scale;
 	uint64_t worst_mem;
+	size_t plans[TCFG_MAX_TIERS]; /* configurations whose plan was each tier */
+	size_t plan_failed;
 };
 
-static void judge(const struct ev *e, struct verdict *v)
+/* Judge the learned column (model = 0) or the unchecked model (1). */
+static void judge(const struct ev *e, int model, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	int learned = -1, ga = -1;
@@ -487,21 +599,26 @@ static void judge(const struct ev *e, struct verdict *v)
 		for (size_t t = 0; t < e->cfg->ntiers; t++)
 			if (c->io[t] < best_static)
 				best_static = c->io[t];
+		double io = model ? c->model_io : c->io[learned];
+		double io_mean = model ? c->model_io_mean : c->io_mean[learned];
 		v->configs++;
-		if (c->io[learned] <= best_static * (1 + 1e-9))
+		if (io <= best_static * (1 + 1e-9))
 			v->at_or_below++;
-		if (e->jitter && isfinite(c->io_mean[learned])) {
+		if (c->plan >= 0)
+			v->plans[c->plan]++;
+		v->plan_failed += c->plan_failed;
+		if (e->jitter && isfinite(io_mean)) {
 			double best_mean = INFINITY;
 			for (size_t t = 0; t < e->cfg->ntiers; t++)
 				if (c->io_mean[t] < best_mean)
 					best_mean = c->io_mean[t];
 			v->jittered++;
-			if (c->io_mean[learned] <= best_mean * (1 + 1e-9))
+			if (io_mean <= best_mean * (1 + 1e-9))
 				v->mean_at_or_below++;
-			if (c->io[learned] > best_static + (isfinite(c->noise) ? c->noise : 0) + 1e-9 * best_static)
+			if (io > best_static + (isfinite(c->noise) ? c->noise : 0) + 1e-9 * best_static)
 				v->beyond_noise++;
 		}
-		double r = c->io[learned] / best_static - 1;
+		double r = io / best_static - 1;
 		if (r > v->worst_vs_static) {
 			v->worst_vs_static = r;
 			v->worst_cfg = c->workflow;
@@ -509,7 +626,7 @@ static void judge(const struct ev *e, struct verdict *v)
 			v->worst_mem = c->mem;
 		}
 		if (ga >= 0 && isfinite(c->io[ga]) && c->io[ga] > 0) {
-			v->mean_over_ga += c->io[learned] / c->io[ga] - 1;
+			v->mean_over_ga += io / c->io[ga] - 1;
 			nga++;
 		}
 	}
@@ -662,21 +779,40 @@ static int write_plots(const struct ev *e, const char *dir, int *plotted)
 	return 0;
 }
 
-static void print_verdict(FILE *fp, const struct ev *e, const struct verdict *v)
+static void print_judged(FILE *fp, const struct ev *e, const char *who, const struct verdict *v)
 {
 	char sz[32];
 	if (v->configs)
 		fprintf(fp,
-			"learned at or below the best static policy in %zu of %zu configurations (worst: %+.1f%% on %s, %u tasks, %s=%s)\n",
-			v->at_or_below, v->configs, 100 * v->worst_vs_static, v->worst_cfg ? v->worst_cfg : "-",
+			"%s at or below the best static policy in %zu of %zu configurations (worst: %+.1f%% on %s, %u tasks, %s=%s)\n",
+			who, v->at_or_below, v->configs, 100 * v->worst_vs_static, v->worst_cfg ? v->worst_cfg : "-",
 			v->worst_scale, e->cfg->tiers[e->axis.tier].name, sweep_size_str(v->worst_mem, sz, sizeof(sz)));
 	if (v->jittered)
 		fprintf(fp,
-			"with task runtimes jittered by up to %.1f%% (%u more runs): learned at or below the best static policy's mean I/O time in %zu of %zu configurations; above the best static policy by more than that policy's own spread in %zu\n",
-			100 * JITTER_STEP * (e->jitter / 2 + (e->jitter % 2)), e->jitter, v->mean_at_or_below, v->jittered,
-			v->beyond_noise);
+			"with task runtimes jittered by up to %.1f%% (%u more runs): %s at or below the best static policy's mean I/O time in %zu of %zu configurations; above the best static policy by more than that policy's own spread in %zu\n",
+			100 * JITTER_STEP * (e->jitter / 2 + (e->jitter % 2)), e->jitter, who, v->mean_at_or_below,
+			v->jittered, v->beyond_noise);
 	if (!isnan(v->mean_over_ga))
-		fprintf(fp, "learned above the GA optimum by %.1f%% on average\n", 100 * v->mean_over_ga);
+		fprintf(fp, "%s above the GA optimum by %.1f%% on average\n", who, 100 * v->mean_over_ga);
+}
+
+static void print_verdict(FILE *fp, const struct ev *e, const struct verdict *v, const struct verdict *mv)
+{
+	print_judged(fp, e, e->plan_check ? "learned (plan-checked)" : "learned", v);
+	if (e->plan_check && v->configs) {
+		size_t fell = 0;
+		for (size_t t = 0; t < e->cfg->ntiers; t++)
+			fell += v->plans[t];
+		fprintf(fp, "plan check (margin %.3g, runtime scales", e->pp.margin);
+		for (size_t k = 0; k < e->pp.nscales; k++)
+			fprintf(fp, "%s%g", k ? "," : " ", e->pp.scales[k]);
+		fprintf(fp, "): model kept in %zu of %zu configurations, fell back in %zu (", v->configs - fell,
+			v->configs, fell);
+		for (size_t t = 0; t < e->cfg->ntiers; t++)
+			fprintf(fp, "%s%s %zu", t ? ", " : "", e->cfg->tiers[t].name, v->plans[t]);
+		fprintf(fp, "); check failed (model kept) in %zu\n", v->plan_failed);
+		print_judged(fp, e, "unchecked model", mv);
+	}
 	if (e->predicted) {
 		uint64_t right = 0;
 		for (size_t t = 0; t < e->cfg->ntiers; t++)
@@ -695,7 +831,7 @@ static void print_verdict(FILE *fp, const struct ev *e, const struct verdict *v)
 	}
 }
 
-static int write_report(const struct ev *e, const char *dir, const struct verdict *v)
+static int write_report(const struct ev *e, const char *dir, const struct verdict *v, const struct verdict *mv)
 {
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "tiertrain eval: cannot create %s: %s\n", dir, strerror(errno));
@@ -715,6 +851,8 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 		return -1;
 	fprintf(fp, "# tiertrain eval\n\nTiers: `%s`; model: `%s`; %u node(s) x %u cores; simulated I/O time in seconds (summed over tasks).\n\n",
 		e->cfg->file, e->model_path, e->nodes, e->cores);
+	if (e->plan_check)
+		fprintf(fp, "learned: the daemon's learned policy, plan check included (the model, or every file on the tier of the plan column when the model is not clearly better in simulation); unchecked model: the model alone.\n\n");
 	if (e->jitter)
 		fprintf(fp, "spread: how far the best static tier's I/O time moves when every task runtime is scaled by 1 +- up to %.1f%% (%u runs); a difference between policies smaller than that is noise of the schedule, not a property of the placement.\n\n",
 			100 * JITTER_STEP * (e->jitter / 2 + (e->jitter % 2)), e->jitter);
@@ -723,9 +861,11 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 		fprintf(fp, " %s |", e->pol_names[p]);
 	if (e->jitter)
 		fprintf(fp, " spread |");
+	fprintf(fp, " unchecked model | plan |");
 	fprintf(fp, "\n|---|---:|---:|");
-	for (size_t p = 0; p < e->npol + (e->jitter > 0); p++)
+	for (size_t p = 0; p < e->npol + (e->jitter > 0) + 1; p++)
 		fprintf(fp, "---:|");
+	fprintf(fp, "---|");
 	fputc('\n', fp);
 	for (size_t i = 0; i < e->nc; i++) {
 		const struct ev_config *c = &e->c[i];
@@ -735,17 +875,39 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 			fprintf(fp, isfinite(c->io[p]) ? " %.3f |" : " - |", c->io[p]);
 		if (e->jitter)
 			fprintf(fp, isfinite(c->noise) ? " %.3f |" : " - |", c->noise);
-		fputc('\n', fp);
+		fprintf(fp, isfinite(c->model_io) ? " %.3f |" : " - |", c->model_io);
+		fprintf(fp, " %s |\n", !e->plan_check ? "-" : c->plan_failed ? "model (check failed)"
+							: c->plan >= 0 ? e->cfg->tiers[c->plan].name : "model");
 	}
 	fprintf(fp, "\n```\n");
-	print_verdict(fp, e, v);
+	print_verdict(fp, e, v, mv);
 	fprintf(fp, "```\n");
 	if (plotted)
 		fprintf(fp, "\n![I/O time against memory](fig-memory.svg)\n\n![I/O time against scale](fig-scale.svg)\n");
 	return close_file(fp, path);
 }
 
-enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON, O_JITTER };
+enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON, O_JITTER,
+       O_NOPLAN, O_PMARGIN, O_PSCALES };
+
+/* --plan-scales: 1..PLAN_MAX_SCALES numbers above 0, comma-separated. */
+static int parse_plan_scales(const char *s, struct plan_params *pp)
+{
+	pp->nscales = 0;
+	for (const char *p = s;;) {
+		char *end;
+		double v = strtod(p, &end);
+		if (end == p || !(v > 0) || v > 100 || (*end != ',' && *end != '\0') || pp->nscales == PLAN_MAX_SCALES) {
+			fprintf(stderr, "tiertrain eval: --plan-scales \"%s\": expected 1 to %d numbers above 0, comma-separated\n",
+				s, PLAN_MAX_SCALES);
+			return -1;
+		}
+		pp->scales[pp->nscales++] = v;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
+}
 
 int tt_cmd_eval(int argc, char **argv)
 {
@@ -762,13 +924,17 @@ int tt_cmd_eval(int argc, char **argv)
 					     {"patience", required_argument, NULL, O_PAT},
 					     {"no-ga", no_argument, NULL, O_NOGA},
 					     {"jitter", required_argument, NULL, O_JITTER},
+					     {"no-plan-check", no_argument, NULL, O_NOPLAN},
+					     {"plan-margin", required_argument, NULL, O_PMARGIN},
+					     {"plan-scales", required_argument, NULL, O_PSCALES},
 					     {"out", required_argument, NULL, 'o'},
 					     {"json", no_argument, NULL, O_JSON},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	struct ev e = {.nodes = 1, .cores = 4, .seed = 1, .jitter = 4};
+	struct ev e = {.nodes = 1, .cores = 4, .seed = 1, .jitter = 4, .plan_check = 1};
 	ga_params_default(&e.ga);
+	plan_params_default(&e.pp);
 	const char *tiers = NULL, *vary = NULL, *out_dir = NULL;
 	uint32_t scales[MAX_SCALES];
 	size_t nscales = 0;
@@ -823,6 +989,21 @@ int tt_cmd_eval(int argc, char **argv)
 				fprintf(stderr, "tiertrain eval: --jitter %s: at most 20 runs (runtimes +-5%%)\n", optarg);
 				bad = 1;
 			}
+			break;
+		case O_NOPLAN:
+			e.plan_check = 0;
+			break;
+		case O_PMARGIN: {
+			char *end;
+			e.pp.margin = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(e.pp.margin >= 0 && e.pp.margin < 1)) {
+				fprintf(stderr, "tiertrain eval: --plan-margin \"%s\": expected a fraction in [0, 1)\n", optarg);
+				bad = 1;
+			}
+			break;
+		}
+		case O_PSCALES:
+			bad = parse_plan_scales(optarg, &e.pp);
 			break;
 		case 'o':
 			out_dir = optarg;
@@ -916,7 +1097,7 @@ int tt_cmd_eval(int argc, char **argv)
 		printf("%-34s %7s %9s", "workflow", "tasks", e.cfg->tiers[e.axis.tier].name);
 		for (size_t p = 0; p < e.npol; p++)
 			printf(" %10s", e.pol_names[p]);
-		printf("   (simulated I/O time, s; sweep %s from %s)\n", e.cfg->tiers[e.axis.tier].name,
+		printf("%s   (simulated I/O time, s; sweep %s from %s)\n", e.plan_check ? "  plan" : "", e.cfg->tiers[e.axis.tier].name,
 		       e.axis.values[0].relative ? "multiples of each workflow's bytes" : sweep_size_str((uint64_t)e.axis.values[0].v, sz, sizeof(sz)));
 	}
 	size_t done = 0;
@@ -955,13 +1136,14 @@ int tt_cmd_eval(int argc, char **argv)
 				goto out;
 		}
 	}
-	struct verdict v;
-	judge(&e, &v);
+	struct verdict v, mv;
+	judge(&e, 0, &v);
+	judge(&e, 1, &mv);
 	if (e.json)
 		print_json(stdout, &e);
 	else
-		print_verdict(stdout, &e, &v);
-	if (out_dir && write_report(&e, out_dir, &v) != 0)
+		print_verdict(stdout, &e, &v, &mv);
+	if (out_dir && write_report(&e, out_dir, &v, &mv) != 0)
 		goto out;
 	if (out_dir && !e.json)
 		printf("report: %s/report.md\n", out_dir);

@@ -5,9 +5,13 @@
  * per-file records in the CSV `tiertrain fit` reads.
  *
  * The policy defaults to the config's placement= (what the daemon would
- * use with no model); a model is used only when --model names one.
+ * use with no model); a model is used only when --model names one, and
+ * then as the daemon uses it: the plan check (plancheck.h) first, then the
+ * model or everything on the planned tier (--no-plan-check: the model
+ * alone).
  */
 #include "commands.h"
+#include "plancheck.h"
 #include "sim.h"
 #include "sweep.h"
 
@@ -32,7 +36,11 @@ static void usage(FILE *fp)
 		"      --cores C            cores per node (default 1)\n"
 		"      --policy NAME        first, most-free, round-robin, random or a tier name\n"
 		"                           (default: the config's placement)\n"
-		"      --model MODEL.json   learned placement; --policy is its fallback\n"
+		"      --model MODEL.json   learned placement; --policy is its fallback; the plan\n"
+		"                           check first, as in the daemon: the model runs only\n"
+		"                           when clearly better than every tier alone, else the\n"
+		"                           best tier takes every file\n"
+		"      --no-plan-check      with --model: the model alone\n"
 		"      --placement FILE.csv per-file tiers, lines \"file,tier\"; files not listed\n"
 		"                           are placed by the policy\n"
 		"      --runtime-scale X    multiply task runtimes (default 1)\n"
@@ -99,7 +107,7 @@ static int parse_capacity(const char *arg, const struct tcfg *cfg, struct sim_co
 	return 0;
 }
 
-static void print_summary(const char *wf, const char *policy, const struct sim_config *sc,
+static void print_summary(const char *wf, const char *policy, const char *plan, const struct sim_config *sc,
 			  const struct sim_result *r, int json)
 {
 	if (json) {
@@ -107,6 +115,10 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		tt_json_str(stdout, wf);
 		printf(", \"policy\": ");
 		tt_json_str(stdout, policy);
+		if (plan) {
+			printf(", \"plan\": ");
+			tt_json_str(stdout, plan);
+		}
 		printf(
 		    ", \"nodes\": %u, \"cores\": %u, \"runtime_scale\": %.17g, \"tasks\": %u, \"files_created\": %u, "
 		    "\"makespan\": %.9f, \"io_time\": %.9f, \"read_time\": %.9f, \"write_time\": %.9f, "
@@ -143,8 +155,10 @@ static void print_summary(const char *wf, const char *policy, const struct sim_c
 		printf("]}\n");
 		return;
 	}
-	printf("workflow      %s\npolicy        %s\nnodes x cores %u x %u (runtime scale %g)\n", wf,
-	       policy, sc->nodes, sc->cores, sc->runtime_scale);
+	printf("workflow      %s\npolicy        %s\n", wf, policy);
+	if (plan)
+		printf("plan check    %s\n", plan);
+	printf("nodes x cores %u x %u (runtime scale %g)\n", sc->nodes, sc->cores, sc->runtime_scale);
 	printf("tasks         %u, files created %u, vector spills %u, remote reads %u\n", r->tasks,
 	       r->files_created, r->spills, r->remote_reads);
 	printf("demotions     %u (%llu bytes; %llu of files still to be read)\n", r->migrations,
@@ -192,7 +206,8 @@ enum {
 	O_PROACTIVE,
 	O_HORIZON,
 	O_THETA,
-	O_PREFETCH
+	O_PREFETCH,
+	O_NOPLAN
 };
 
 /* A number >= 0 for option opt; -1 after a message. */
@@ -231,9 +246,10 @@ int tt_cmd_simulate(int argc, char **argv)
 	    {"horizon", required_argument, NULL, O_HORIZON},
 	    {"theta", required_argument, NULL, O_THETA},
 	    {"prefetch", no_argument, NULL, O_PREFETCH},
+	    {"no-plan-check", no_argument, NULL, O_NOPLAN},
 	    {NULL, 0, NULL, 0}};
 	const char *series = NULL, *phase_path = NULL;
-	int promote = 0, proactive = 0, prefetch = 0;
+	int promote = 0, proactive = 0, prefetch = 0, plan_on = 1;
 	double tick = 0, horizon = 0, theta = 0;
 	const char *conf = NULL, *policy_name = NULL, *model_path = NULL, *placement_path = NULL,
 		   *records = NULL;
@@ -307,6 +323,9 @@ int tt_cmd_simulate(int argc, char **argv)
 			break;
 		case O_PREFETCH:
 			prefetch = 1;
+			break;
+		case O_NOPLAN:
+			plan_on = 0;
 			break;
 		case O_SERIES:
 			series = optarg;
@@ -421,13 +440,32 @@ int tt_cmd_simulate(int argc, char **argv)
 		status = policy_name ? 2 : 1;
 		goto out;
 	}
+	char plan_text[1100] = "";
 	if (model_path) {
 		struct lrn_model *m;
 		if (lrn_model_load(model_path, &m) != 0) {
 			fprintf(stderr, "tiertrain simulate: %s\n", lrn_last_error());
 			goto out;
 		}
-		pol = lrn_policy_model_create(m, pol);
+		struct plan_params pp;
+		struct plan_result pr = {.plan = PLAN_MODEL};
+		plan_params_default(&pp);
+		if (plan_on) {
+			/* As the daemon: a failed check keeps the model. */
+			if (plan_check(g, cfg, &sc, m, &pp, &pr, err, sizeof(err)) == 0)
+				plan_describe(&pr, cfg, plan_text, sizeof(plan_text));
+			else
+				snprintf(plan_text, sizeof(plan_text), "plan model (the plan check failed: %s)", err);
+		}
+		if (pr.plan >= 0) {
+			lrn_model_destroy(m);
+			lrn_policy_destroy(pol);
+			pol = make_policy(cfg->tiers[pr.plan].name, cfg, seed);
+			if (!pol)
+				goto out;
+		} else {
+			pol = lrn_policy_model_create(m, pol);
+		}
 		if (!pol) {
 			fprintf(stderr, "tiertrain simulate: %s: %s\n", model_path,
 				lrn_last_error());
@@ -454,7 +492,7 @@ int tt_cmd_simulate(int argc, char **argv)
 	snprintf(pname, sizeof(pname), "%s%s%s", placement_path ? "placement+" : "",
 		 model_path ? "learned+" : "",
 		 policy_name ? policy_name : tcfg_placement_name(cfg->placement));
-	print_summary(wf_path, pname, &sc, &r, json);
+	print_summary(wf_path, pname, plan_text[0] ? plan_text : NULL, &sc, &r, json);
 	if (records && sim_write_records(s, records, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tiertrain simulate: %s\n", err);
 		goto out;

@@ -56,6 +56,23 @@ head -1 "$D/rec.csv" | grep -q "^producer_level,.*,free_mem,free_ssd,free_pfs,ti
 "$TT" fit "$D/rec.csv" -o "$D/m.json" --param rounds=5 >/dev/null 2>&1 || fail "fit on records"
 "$TT" simulate "$WF" -c "$D/t.conf" $C --model "$D/m.json" --policy pfs --json >"$D/l.json" || fail "model run"
 grep -q '"policy": "learned+pfs"' "$D/l.json" || fail "model policy name: $(cat "$D/l.json")"
+# The plan check runs first (as in the daemon): its plan is the model or a
+# tier, and a planned tier's run is that tier's own run.
+python3 - "$D/l.json" <<'PY' || fail "plan check of simulate: $(cat "$D/l.json")"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+m = re.fullmatch(r"plan (model|mem|ssd|pfs) \(model [^,]+ s, mem [^,]+ s, ssd [^,]+ s, pfs [^,]+ s simulated\)", d["plan"])
+assert m, d["plan"]
+open(sys.argv[1] + ".plan", "w").write(m.group(1))
+PY
+plan=$(cat "$D/l.json.plan")
+if [ "$plan" != model ]; then
+	"$TT" simulate "$WF" -c "$D/t.conf" $C --policy "$plan" --json >"$D/t.json" || fail "tier run"
+	python3 -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); assert a["io_time"] == b["io_time"], (a["io_time"], b["io_time"])' \
+		"$D/l.json" "$D/t.json" || fail "the planned tier's run differs from the tier's own"
+fi
+"$TT" simulate "$WF" -c "$D/t.conf" $C --model "$D/m.json" --policy pfs --no-plan-check --json >"$D/n.json" || fail "model run without the check"
+grep -q '"plan"' "$D/n.json" && fail "--no-plan-check still ran the check"
 
 # Same seed, same output.
 "$TT" simulate "$WF" -c "$D/t.conf" $C --policy random --seed 9 --json >"$D/r1" || fail "random run"

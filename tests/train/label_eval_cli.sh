@@ -60,12 +60,26 @@ for c in cs:
     best = min(("mem", "ssd", "pfs"), key=lambda k: io[k])
     assert c["noise"] >= 0 and abs(m[best] - io[best]) <= c["noise"] * (1 + 1e-9) + 1e-9, (c, best)
 assert cs[0]["mem_capacity"] < cs[1]["mem_capacity"]
+# The plan check: the learned column follows the plan; the unchecked
+# model stays beside it; the model is kept only 1% below every tier's mean.
+for c in cs:
+    io, plan, pc = c["io_time"], c["learned_plan"], c["plan_check"]
+    assert set(pc) == {"model", "mem", "ssd", "pfs"}, pc
+    best = min(("mem", "ssd", "pfs"), key=lambda k: pc[k])
+    if plan == "model":
+        assert pc["model"] < 0.99 * pc[best] and io["learned"] == c["model_io_time"], c
+    else:
+        assert plan == best and not pc["model"] < 0.99 * pc[best] and io["learned"] == io[plan], c
+    assert c["model_io_time"] > 0 and c["model_io_time_mean"] > 0, c
+    assert io["ga"] <= c["model_io_time"] * (1 + 1e-9), c   # the GA is seeded with the unchecked model too
 assert 0 <= d["accuracy"] <= 1 and len(d["confusion"]["counts"]) == 3
 PY
 for f in report.md eval.json plot-data.tsv fig-memory.dat fig-memory.gp; do
 	[ -s "$D/report/$f" ] || fail "report file $f missing"
 done
-grep -q "learned at or below the best static policy in" "$D/report/report.md" || fail "report verdict"
+grep -q "learned (plan-checked) at or below the best static policy in" "$D/report/report.md" || fail "report verdict"
+grep -q "^plan check (margin 0.01, runtime scales 0.98,1,1.02): model kept in [0-9]* of 2 configurations" "$D/report/report.md" || fail "report: no plan-check line"
+grep -q "^unchecked model at or below the best static policy in" "$D/report/report.md" || fail "report: no verdict of the unchecked model"
 grep -q "with task runtimes jittered by up to 1.0% (4 more runs)" "$D/report/report.md" || fail "report: no jitter verdict"
 if [ -x /usr/bin/gnuplot ]; then
 	grep -q "<svg" "$D/report/fig-memory.svg" || fail "no SVG plot although gnuplot is installed"
@@ -81,7 +95,19 @@ assert len(cs) == 2 and cs[0]["scale"] < cs[1]["scale"], cs
 assert "ga" not in cs[0]["io_time"]
 assert "io_time_mean" not in cs[0] and "noise" not in cs[0], cs[0]   # --jitter 0
 PY
+	# --no-plan-check: the learned column is the model alone.
+	"$TT" eval --model "$D/model.json" --vary mem=0.2x --scales 10 --no-ga --jitter 0 --json -q --no-plan-check gen:montage \
+		>"$D/raw.json" 2>"$D/err" || fail "eval --no-plan-check: $(cat "$D/err")"
+	$PY - "$D/raw.json" <<'PY' || fail "eval --no-plan-check JSON"
+import json, sys
+c = json.load(open(sys.argv[1]))["configs"][0]
+assert c["plan_check"] is None and c["learned_plan"] == "model" and c["io_time"]["learned"] == c["model_io_time"], c
+PY
 fi
+"$TT" eval --plan-margin 1.5 "$W/wfsim-Montage_25.xml" 2>"$D/err" && fail "--plan-margin 1.5 accepted"
+grep -q -- '--plan-margin "1.5": expected a fraction in \[0, 1)' "$D/err" || fail "--plan-margin: $(cat "$D/err")"
+"$TT" eval --plan-scales 1,x "$W/wfsim-Montage_25.xml" 2>"$D/err" && fail "--plan-scales 1,x accepted"
+grep -q -- '--plan-scales "1,x": expected 1 to 8 numbers above 0' "$D/err" || fail "--plan-scales: $(cat "$D/err")"
 
 # 4. A daemon record log: the features it logged, labelled by the GA.
 cat >"$D/t.conf" <<CONF
