@@ -94,8 +94,14 @@ static cJSON *ok_reply(void)
 	return r;
 }
 
+struct workflow_list {
+	struct tfs *fs;
+	cJSON *arr;
+};
+
 static void add_workflow(void *arg, const struct tpl_attachment_info *a)
 {
+	struct workflow_list *wl = arg;
 	cJSON *w = cJSON_CreateObject();
 	cJSON_AddStringToObject(w, "dir", a->dir[0] ? a->dir : ".");
 	cJSON_AddStringToObject(w, "file", a->file);
@@ -103,7 +109,19 @@ static void add_workflow(void *arg, const struct tpl_attachment_info *a)
 	cJSON_AddStringToObject(w, "format", a->format);
 	cJSON_AddNumberToObject(w, "tasks", a->tasks);
 	cJSON_AddNumberToObject(w, "files", a->files);
-	cJSON_AddItemToArray(arg, w);
+	/* plan: "model" or the tier that takes every file; plan_detail: the
+	 * simulated figures, or why the model stays. */
+	cJSON_AddStringToObject(w, "plan", a->plan_tier >= 0 && a->plan_tier < wl->fs->ntiers
+						   ? wl->fs->tiers[a->plan_tier].name
+						   : "model");
+	cJSON_AddStringToObject(w, "plan_detail", a->plan);
+	cJSON_AddItemToArray(wl->arr, w);
+}
+
+static void list_workflows(struct tfs *fs, cJSON *r)
+{
+	struct workflow_list wl = {fs, cJSON_AddArrayToObject(r, "workflows")};
+	tpl_list(fs->place, add_workflow, &wl);
 }
 
 /* "phase": the load phase the phase model sees (null without a model). */
@@ -196,7 +214,7 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 	cJSON_AddNumberToObject(mig, "prefetch_files", (double)mst.prefetch_files);
 	cJSON_AddNumberToObject(mig, "prefetch_bytes", (double)mst.prefetch_bytes);
 	add_phase(fs, r);
-	tpl_list(fs->place, add_workflow, cJSON_AddArrayToObject(r, "workflows"));
+	list_workflows(fs, r);
 	(void)req;
 	return r;
 }
@@ -370,6 +388,9 @@ static cJSON *cmd_attach(struct tfs *fs, const cJSON *req)
 	if (tpl_attach(fs->place, strcmp(rel, ".") ? rel : "", wf->valuestring, err, sizeof(err)) != 0)
 		return error_reply("%s", err);
 	tfs_log(TCFG_LOG_INFO, "workflow %s attached to %s", wf->valuestring, rel);
+	struct tpl_plan plan;
+	if (tpl_plan_of(fs->place, strcmp(rel, ".") ? rel : "", &plan) == 0)
+		tfs_log(TCFG_LOG_INFO, "workflow %s: %s", wf->valuestring, plan.text);
 	return ok_reply();
 }
 
@@ -387,7 +408,7 @@ static cJSON *cmd_detach(struct tfs *fs, const cJSON *req)
 static cJSON *cmd_list(struct tfs *fs, const cJSON *req)
 {
 	cJSON *r = ok_reply();
-	tpl_list(fs->place, add_workflow, cJSON_AddArrayToObject(r, "workflows"));
+	list_workflows(fs, r);
 	(void)req;
 	return r;
 }

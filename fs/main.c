@@ -10,6 +10,7 @@
 #include "tierfs.h"
 #include "kernel_io.h"
 #include "ctl.h"
+#include "plancheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +319,26 @@ static int load_phase_model(struct tfs *fs, const struct tcfg *cfg)
 	return 0;
 }
 
+/* tier_place's plan-check hook: the workflow simulated on one node of
+ * plan_check_cores cores whose tiers hold what is free on this mount now
+ * (a tier with nothing free counts one byte: it takes nothing). */
+static int plan_hook(void *arg, const wf_graph *g, const struct lrn_model *model, struct tpl_plan *out, char *err,
+		     size_t errlen)
+{
+	struct tfs *fs = arg;
+	struct sim_config sc;
+	sim_config_default(&sc);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	sc.cores = fs->cfg->plan_check_cores > 0 ? (uint32_t)fs->cfg->plan_check_cores
+		   : online > 0			  ? (uint32_t)online
+						  : 1;
+	for (int t = 0; t < fs->ntiers; t++) {
+		uint64_t used = atomic_load(&fs->tiers[t].used), cap = fs->tiers[t].capacity;
+		sc.capacity[t] = cap > used ? cap - used : 1;
+	}
+	return plan_check_place(g, fs->cfg, &sc, model, out, err, errlen);
+}
+
 static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 {
 	fs->ntiers = (int)cfg->ntiers;
@@ -479,9 +500,16 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: %s\n", err);
 		goto out_fs;
 	}
+	if (cfg->plan_check)
+		tpl_set_plan_check(fs.place, plan_hook, &fs);
 	if (cli.workflow && tpl_attach(fs.place, "", cli.workflow, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tierfs: workflow: %s\n", err);
 		goto out_fs;
+	}
+	if (cli.workflow) {
+		struct tpl_plan plan;
+		if (tpl_plan_of(fs.place, "", &plan) == 0)
+			tfs_log(TCFG_LOG_INFO, "workflow %s: %s", cli.workflow, plan.text);
 	}
 	{
 		char path[PATH_MAX];

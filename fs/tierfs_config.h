@@ -70,6 +70,8 @@ struct tcfg {
 	double proactive_horizon; /* seconds of coming load the headroom covers */
 	double proactive_theta;	  /* probability above which a coming phase counts */
 	int proactive_prefetch;	  /* bool: prefetch in read-heavy phases (proactive mode) */
+	int plan_check;		  /* bool: simulate an attached workflow, maybe one tier for all */
+	int plan_check_cores;	  /* cores of the plan check's simulated node, 0 = online cores */
 
 	/* Optional sink for warnings from tcfg_resolve() (e.g. a capacity larger
 	 * than the backing filesystem); NULL = none.  Set by the caller. */

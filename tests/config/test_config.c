@@ -198,6 +198,8 @@ Test(config, defaults_come_from_the_table)
 	cr_assert_eq(c->writeback_cache, 0);
 	cr_assert_eq(c->passthrough, 0);
 	cr_assert_eq(c->proactive_prefetch, 0);
+	cr_assert_eq(c->plan_check, 1);
+	cr_assert_eq(c->plan_check_cores, 0);
 	cr_assert_eq(c->threads, 8);
 	cr_assert_eq(c->migrate_threads, 2);
 	cr_assert_float_eq(t->migrate_share, 0.5, 1e-9);

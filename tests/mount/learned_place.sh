@@ -41,6 +41,8 @@ state_dir = $root/state
 model = $root/model.json
 # placement only: no background moves while the test looks at tiers
 migrate_threads = 0
+# the model's own choices (plan_check.sh tests the check)
+plan_check = false
 [tier mem]
 path = $shm
 capacity = 1100

@@ -175,7 +175,9 @@ f0=$fails
 run sh -c "cd '$wfdir' && '$tierctl' workflow attach '$mnt/run1' pegasus-blackdiamond.dax"
 [ $rc -eq 0 ] || fail "workflow attach exited $rc: $err"
 run "$tierctl" workflow list --mount "$mnt"
-grep -Eq "^run1 +diamond +dax[^ ]* +5 +6 +$wfdir/pegasus-blackdiamond.dax$" <<<"$out" || fail "workflow list: $out"
+grep -Eq "^run1 +diamond +dax[^ ]* +5 +6 +model +$wfdir/pegasus-blackdiamond.dax$" <<<"$out" || fail "workflow list: $out"
+# No model yet: no plan check, and the list says so.
+grep -q "^run1: no model loaded: the first policy places its files$" <<<"$out" || fail "workflow list, plan line: $out"
 run "$tierctl" --json workflow list --mount "$mnt"
 json "len(j['workflows']) == 1 and j['workflows'][0]['dir'] == 'run1' and j['workflows'][0]['file'] == '$wfdir/pegasus-blackdiamond.dax'" ||
 	fail "workflow list --json: $out"

@@ -915,8 +915,8 @@ static void table_print(struct table *t, FILE *out, const char *indent)
 
 static void workflows_table(const cJSON *list, const char *indent)
 {
-	static const char *const hdr[] = {"DIR", "NAME", "FORMAT", "TASKS", "FILES", "FILE"};
-	struct table t = {6, hdr, "lllrrl", NULL, 0, 0};
+	static const char *const hdr[] = {"DIR", "NAME", "FORMAT", "TASKS", "FILES", "PLAN", "FILE"};
+	struct table t = {7, hdr, "lllrrll", NULL, 0, 0};
 	const cJSON *w;
 	cJSON_ArrayForEach(w, list)
 	{
@@ -924,10 +924,18 @@ static void workflows_table(const cJSON *list, const char *indent)
 		snprintf(ts, sizeof(ts), "%.0f", num0(w, "tasks"));
 		snprintf(fs, sizeof(fs), "%.0f", num0(w, "files"));
 		const char *name = str_of(w, "name");
+		const char *plan = str_of(w, "plan");
 		table_row(&t, str_of(w, "dir"), name && *name ? name : "-", str_of(w, "format"), ts,
-			  fs, str_of(w, "file"));
+			  fs, plan && *plan ? plan : "-", str_of(w, "file"));
 	}
 	table_print(&t, stdout, indent);
+	/* The plan's figures (or why the model stays), one line each. */
+	cJSON_ArrayForEach(w, list)
+	{
+		const char *detail = str_of(w, "plan_detail");
+		if (detail && *detail)
+			printf("%s%s: %s\n", indent, str_of(w, "dir"), detail);
+	}
 }
 
 /* One line on the load phase (status and stats), or 0 when the mount has
