@@ -6,7 +6,9 @@
 #   3. fit       boosted trees on the labelled records
 #   4. eval      every policy on the real workflows of ../shared/workflows,
 #                none of which was trained on, plus a scale sweep of
-#                generated kinds (other seeds than the trained ones); report in OUT/report.md
+#                generated kinds (other seeds than the trained ones); the
+#                learned policy with its plan check, as the daemon runs it,
+#                and the unchecked model beside it; report in OUT/report.md
 # Deterministic (every step is seeded).  About 10 minutes on 2 cores.
 #   tools/make-default-model.sh [--quick] [BUILD_DIR] [OUT_DIR]
 # --quick: fewer workflows and sweep points (a smoke run, not the model).
@@ -77,5 +79,5 @@ for k in $kinds; do gens+=("gen:$k"); done
 # Seed 3: the generated workflows of the scale sweep are not the ones
 # labelled above (seeds 1 and 2), so both sweeps are held out.
 "$tt" eval --model "$model" --vary "$sweep" --seed 3 -o "$out" -q "${held[@]}" "${gens[@]}" |
-	tee "$out/eval.txt" | tail -n 17
+	tee "$out/eval.txt" | tail -n 14
 step "done: model $model, report $out/report.md"

@@ -2,14 +2,17 @@
  * simbench - speed of the tiered-storage simulator (tier_sim): ms per
  * simulated workflow and ns per event, for each static policy, for a
  * replayed per-file tier vector without feature records (what the genetic
- * algorithm will run thousands of times), and with records on.  Thread
- * CPU time, best of several passes, so other jobs on a shared machine
- * matter little.  Prints figures; no thresholds.
+ * algorithm will run thousands of times), with records on, and the plan
+ * check the daemon runs at attach (plancheck.h: the model and each tier at
+ * three runtime scales).  Thread CPU time, best of several passes, so
+ * other jobs on a shared machine matter little.  Prints figures; no
+ * thresholds.
  *
- *   simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...
+ *   simbench [-c CONF] [-m MODEL] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...
  *
  * Without -c it reads the shipped etc/tierfs.conf with mem=64G, ssd=512G,
- * pfs=100T (its capacities are percentages of filesystems).
+ * pfs=100T (its capacities are percentages of filesystems); without -m the
+ * shipped etc/tierfs-model.json.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plancheck.h"
 #include "sim.h"
 
 static double cpu_ns(void)
@@ -53,6 +57,31 @@ static int measure(struct sim *s, enum lrn_static_kind kind, int tier, const int
 	return 0;
 }
 
+/* Best ms per plan check over 5 passes (the first sizes the passes). */
+static int measure_check(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc,
+			 const struct lrn_model *m, double *ns_check, struct plan_result *r)
+{
+	char err[512];
+	struct plan_params pp;
+	plan_params_default(&pp);
+	*ns_check = 1e300;
+	int reps = 1;
+	for (int pass = 0; pass < 6; pass++) {
+		double t0 = cpu_ns();
+		for (int i = 0; i < reps; i++)
+			if (plan_check(g, cfg, sc, m, &pp, r, err, sizeof(err)) != 0) {
+				fprintf(stderr, "simbench: plan check: %s\n", err);
+				return -1;
+			}
+		double per = (cpu_ns() - t0) / reps;
+		if (pass == 0)
+			reps = per > 0 ? (int)(50e6 / per) + 1 : 100;
+		else if (per < *ns_check)
+			*ns_check = per;
+	}
+	return 0;
+}
+
 static void row(const char *wf, const char *what, double ns_run, const struct sim_result *r)
 {
 	printf("%-28s %-22s %10.3f %10llu %10.1f %14.3f\n", wf, what, ns_run / 1e6,
@@ -63,6 +92,7 @@ static void row(const char *wf, const char *what, double ns_run, const struct si
 int main(int argc, char **argv)
 {
 	const char *conf = TIERFS_SOURCE_DIR "/etc/tierfs.conf";
+	const char *model_path = TIERFS_SOURCE_DIR "/etc/tierfs-model.json";
 	const char *caps[TCFG_MAX_TIERS * 2];
 	size_t ncaps = 0;
 	uint32_t nodes = 1, cores = 4;
@@ -70,6 +100,8 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf = argv[++i];
+		else if (strcmp(argv[i], "-m") == 0 && i + 1 < argc)
+			model_path = argv[++i];
 		else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc &&
 			 ncaps < sizeof(caps) / sizeof(caps[0]))
 			caps[ncaps++] = argv[++i];
@@ -80,14 +112,14 @@ int main(int argc, char **argv)
 		else {
 			fprintf(
 			    stderr,
-			    "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
+			    "usage: simbench [-c CONF] [-m MODEL] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
 			return 2;
 		}
 	}
 	if (i == argc) {
 		fprintf(
 		    stderr,
-		    "usage: simbench [-c CONF] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
+		    "usage: simbench [-c CONF] [-m MODEL] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...\n");
 		return 2;
 	}
 	char err[1024];
@@ -97,6 +129,12 @@ int main(int argc, char **argv)
 	setenv("USER", "simbench", 0);
 	if (tcfg_load(conf, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simbench: %s\n", err);
+		return 1;
+	}
+	struct lrn_model *model;
+	if (lrn_model_load(model_path, &model) != 0) {
+		fprintf(stderr, "simbench: %s\n", lrn_last_error());
+		tcfg_free(cfg);
 		return 1;
 	}
 	struct sim_config sc;
@@ -164,12 +202,21 @@ int main(int argc, char **argv)
 		}
 		if (measure(sv, 0, 0, vec, &ns, &r) == 0)
 			row(base, "tier vector (GA)", ns, &r);
+		struct plan_result pr;
+		if (measure_check(g, cfg, &sc, model, &ns, &pr) == 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "plan check (%u runs)", pr.runs);
+			printf("%-28s %-22s %10.3f %10s %10s %14.3f  plan %s\n", base, what, ns / 1e6, "-", "-",
+			       pr.plan >= 0 ? pr.tier_io[pr.plan] : pr.model_io,
+			       pr.plan >= 0 ? cfg->tiers[pr.plan].name : "model");
+		}
 	next:
 		free(vec);
 		sim_destroy(s);
 		sim_destroy(sv);
 		wf_destroy(g);
 	}
+	lrn_model_destroy(model);
 	tcfg_free(cfg);
 	return status;
 }
