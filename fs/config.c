@@ -67,6 +67,9 @@
 	X("passthrough", GLOBAL, BOOL, "false", "BOOL", 1, G_OFF(passthrough), 0, 0,               \
 	  "Hand files opened read-only to the kernel (FUSE passthrough) so reads run at native "   \
 	  "speed; needs root and Linux 6.9 or later.")                                             \
+	X("io_uring", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(io_uring), 0, 0,                      \
+	  "Take requests over io_uring, one ring per CPU, where the kernel offers it (Linux 6.14+ "  \
+	  "after root sets /sys/module/fuse/parameters/enable_uring to Y); else over /dev/fuse.")   \
 	X("threads", GLOBAL, INT, "8", "N", 1, G_OFF(threads), 1, 256,                             \
 	  "Maximum number of FUSE worker threads, from 1 to 256.")                                 \
 	X("migrate_threads", GLOBAL, INT, "2", "N", 1, G_OFF(migrate_threads), 0, 16,              \

@@ -164,6 +164,7 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 	else
 		cJSON_AddNullToObject(r, "model");
 	cJSON_AddStringToObject(r, "passthrough", tfs_kio_status());
+	cJSON_AddStringToObject(r, "io_uring", tfs_kio_uring_status());
 	cJSON_AddBoolToObject(r, "writeback_cache", fs->writeback);
 	cJSON_AddStringToObject(r, "state_dir", fs->cfg->state_dir);
 	cJSON *tiers = cJSON_AddArrayToObject(r, "tiers");

@@ -39,6 +39,7 @@
 #define TFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2 (1u << 4) /* bit 36 of the 64-bit init flags */
 #define TFS_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* bit 37 */
 #define TFS_FOPEN_PASSTHROUGH (1u << 7)
+#define TFS_FUSE_OVER_IO_URING_FLAGS2 (1u << 9) /* bit 41, Linux 6.14 */
 struct tfs_backing_map {
 	int32_t fd;
 	uint32_t flags;
@@ -63,17 +64,16 @@ static struct tfs_kio {
 	int session_fd;
 	int stack_depth;
 	char why_not[160];
+	int uring_want;	       /* io_uring = true in the config */
+	int uring_offered;     /* the kernel offered FUSE_OVER_IO_URING */
+	_Atomic int uring_on;  /* the rings serve requests */
+	char uring_why[200];   /* why not, for the log and tierctl */
+	struct fuse_session *se;
 } kio;
 
-static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
+void tfs_kio_note_request(const struct fuse_in_header *h, const void *arg, size_t alen)
 {
-	ssize_t n = read(fd, buf, len);
 	tls_kill_suidgid = 0;
-	if (n < (ssize_t)sizeof(struct fuse_in_header))
-		return n;
-	const struct fuse_in_header *h = buf;
-	const void *arg = h + 1;
-	size_t alen = (size_t)n - sizeof(*h);
 	switch (h->opcode) {
 	case FUSE_INIT:
 		if (alen >= offsetof(struct fuse_init_in, flags2) + 4) {
@@ -83,6 +83,7 @@ static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 			kio.killpriv = (in->flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
 			kio.dio_mmap = (in->flags & FUSE_INIT_EXT) &&
 				       (in->flags2 & TFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2);
+			kio.uring_offered = (in->flags & FUSE_INIT_EXT) && (in->flags2 & TFS_FUSE_OVER_IO_URING_FLAGS2);
 		}
 		break;
 	case FUSE_WRITE:
@@ -102,18 +103,35 @@ static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 			tls_kill_suidgid = (((const struct fuse_create_in *)arg)->open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
 		break;
 	}
+}
+
+static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+	tls_kill_suidgid = 0;
+	if (n < (ssize_t)sizeof(struct fuse_in_header))
+		return n;
+	const struct fuse_in_header *h = buf;
+	tfs_kio_note_request(h, h + 1, (size_t)n - sizeof(*h));
 	return n;
 }
 
 static ssize_t kio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct tfs *fs = userdata;
+	ssize_t res;
+	if (tfs_kur_reply(iov, count, &res))
+		return res;
+	tfs_kur_flush();
+	size_t uring_payload = 0;
+	int init_reply = 0;
 	if (kio.init_unique && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
 	    iov[1].iov_len >= sizeof(struct fuse_init_out)) {
 		struct fuse_out_header *oh = iov[0].iov_base;
 		if (oh->unique == kio.init_unique && oh->error == 0) {
 			struct fuse_init_out *out = iov[1].iov_base;
 			kio.init_unique = 0;
+			init_reply = 1;
 			if (kio.killpriv)
 				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
 			if (kio.dio_mmap) {
@@ -143,15 +161,43 @@ static ssize_t kio_writev(int fd, struct iovec *iov, int count, void *userdata)
 				tfs_log(TCFG_LOG_INFO, "passthrough on: read-only opens are served by the kernel");
 			else if (kio.want)
 				tfs_log(TCFG_LOG_WARN, "passthrough off: %s", kio.why_not);
+			if (!kio.uring_want)
+				snprintf(kio.uring_why, sizeof(kio.uring_why), "not requested (io_uring = false)");
+			else if (!kio.uring_offered)
+				snprintf(kio.uring_why, sizeof(kio.uring_why),
+					 "the kernel does not offer it (needs Linux 6.14+ and, set by root, "
+					 "/sys/module/fuse/parameters/enable_uring = Y)");
+			else {
+				out->flags |= FUSE_INIT_EXT;
+				out->flags2 |= TFS_FUSE_OVER_IO_URING_FLAGS2;
+				/* The kernel's bound on a request's payload. */
+				uring_payload = out->max_write > 8192 ? out->max_write : 8192;
+				if ((out->flags & FUSE_MAX_PAGES) && (size_t)out->max_pages * 4096 > uring_payload)
+					uring_payload = (size_t)out->max_pages * 4096;
+			}
 		}
 	}
-	return writev(fd, iov, count);
+	res = writev(fd, iov, count);
+	if (uring_payload && res >= 0) {
+		/* The kernel has taken the INIT reply: rings may register now. */
+		if (tfs_kur_start(kio.se, fd, uring_payload) == 0) {
+			atomic_store(&kio.uring_on, 1);
+			tfs_log(TCFG_LOG_INFO, "io_uring on: requests are served on a ring per CPU");
+		} else {
+			snprintf(kio.uring_why, sizeof(kio.uring_why), "ring setup failed: %s", tfs_kur_why());
+		}
+	}
+	if (init_reply && kio.uring_want && !atomic_load(&kio.uring_on))
+		tfs_log(TCFG_LOG_WARN, "io_uring off: %s", kio.uring_why);
+	return res;
 }
 
 int tfs_kio_install(struct tfs *fs, struct fuse_session *se)
 {
 	static const struct fuse_custom_io io = {.writev = kio_writev, .read = kio_read};
 	kio.want = fs->cfg->passthrough;
+	kio.uring_want = fs->cfg->io_uring;
+	kio.se = se;
 	kio.session_fd = fuse_session_fd(se);
 	/* A tier that is itself a stacking filesystem (overlay, ecryptfs)
 	 * needs one more level. */
@@ -167,6 +213,17 @@ int tfs_kio_kill_suidgid(void)
 int tfs_kio_passthrough_active(void)
 {
 	return atomic_load(&kio.active);
+}
+
+const char *tfs_kio_uring_status(void)
+{
+	return atomic_load(&kio.uring_on) ? "on" : kio.uring_why[0] ? kio.uring_why : "off";
+}
+
+void tfs_kio_stop(void)
+{
+	if (atomic_exchange(&kio.uring_on, 0))
+		tfs_kur_stop();
 }
 
 const char *tfs_kio_status(void)

@@ -598,6 +598,7 @@ int main(int argc, char *argv[])
 	 * number: that is the ordinary way to stop, not a failure. */
 	ret = !(ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP);
 	tfs_log(TCFG_LOG_INFO, "unmounting %s", opts.mountpoint);
+	tfs_kio_stop();
 	atomic_store(&tk.stop, 1);
 	tfs_ctl_stop(&fs);
 	if (tk.running)

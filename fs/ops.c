@@ -380,11 +380,13 @@ static struct tfs_node *dir_rights_hold(struct tfs *fs, struct tfs_node *n)
 	return n;
 }
 
-/* After the reply; drops the reference dir_rights_hold() took. */
-static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
+struct dir_rights_job {
+	struct tfs *fs;
+	struct tfs_node *dir;
+};
+
+static void dir_rights_notify(struct tfs *fs, struct tfs_node *dir)
 {
-	if (!dir)
-		return;
 	size_t count;
 	char **names = tfs_node_child_names(fs, dir, &count);
 	for (size_t i = 0; i < count; i++) {
@@ -393,6 +395,31 @@ static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
 	}
 	free(names);
 	tfs_node_unref(fs, dir);
+}
+
+static void dir_rights_job_run(void *arg)
+{
+	struct dir_rights_job *j = arg;
+	dir_rights_notify(j->fs, j->dir);
+	free(j);
+}
+
+/* After the reply; drops the reference dir_rights_hold() took.  On an
+ * io_uring thread the notifications go to another thread: they wait for
+ * the directory's lock, whose holder may wait for a request on this
+ * thread's ring. */
+static void dir_rights_changed(struct tfs *fs, struct tfs_node *dir)
+{
+	if (!dir)
+		return;
+	struct dir_rights_job *j = malloc(sizeof(*j));
+	if (j) {
+		*j = (struct dir_rights_job){fs, dir};
+		if (tfs_kur_defer(dir_rights_job_run, j))
+			return;
+		free(j);
+	}
+	dir_rights_notify(fs, dir);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
@@ -1107,7 +1134,9 @@ static char *read_buffer(void)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs_handle *h = (struct tfs_handle *)(uintptr_t)fi->fh;
-	char *buf = read_buffer();
+	char *buf = tfs_kio_reply_buffer(size);
+	if (!buf)
+		buf = read_buffer();
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;

@@ -63,6 +63,7 @@ struct tcfg {
 	double negative_timeout; /* seconds the kernel caches "no such file" */
 	int writeback_cache;	 /* bool */
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
+	int io_uring;		 /* bool: requests over io_uring where the kernel offers it */
 	int threads;		 /* max FUSE worker threads */
 	int migrate_threads;	 /* moves in flight at most, 0 = no background migrator */
 	char *phase_model;	 /* phase model (tiertrain phases) path or NULL */

@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 # python3-xgboost, libxgboost-dev: the learner's XGBoost import tests and
 # learnbench baseline (the real XGBoost, trained in the same run);
 # clang, libclang-rt-14-dev: libFuzzer for the parser's fuzz run;
+# liburing-dev: FUSE over io_uring (the ring setup and its SQE/CQE handling
+# are liburing's, kept in step with the kernel, not ours to redo);
 # gnuplot-nox: the plots of `tiertrain eval` and tools/bench/placement-eval
 # (a plotting program beats writing SVG by hand; no X11 pulled in).
-PKGS=(build-essential cmake pkg-config libfuse3-dev fuse3 libxml2-dev libcjson-dev
+PKGS=(build-essential cmake pkg-config libfuse3-dev fuse3 liburing-dev libxml2-dev libcjson-dev
       libopenblas-dev libcriterion-dev libyaml-dev attr fio mergerfs python3 util-linux
       python3-xgboost libxgboost-dev clang libclang-rt-14-dev gnuplot-nox)
 

@@ -3,8 +3,21 @@
 # mount tests under CTest, once in a normal build and once under
 # AddressSanitizer + UBSan; then a short libFuzzer run of each workflow
 # format's parser.
+# The daemon takes requests over /dev/fuse or, where the kernel offers it,
+# over io_uring (Linux 6.14+, only after root sets the fuse module's
+# enable_uring).  Both must pass: as root, the normal build runs with the
+# parameter off and the sanitizer build with it on; it is put back as it
+# was at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+uring_param=/sys/module/fuse/parameters/enable_uring
+uring_was=
+if [ "$(id -u)" -eq 0 ] && [ -w "$uring_param" ]; then
+	uring_was=$(cat "$uring_param")
+	trap 'echo "$uring_was" > "$uring_param"' EXIT
+	echo N > "$uring_param"
+fi
 
 tools/setup.sh build
 ctest --test-dir build --output-on-failure -j1
@@ -12,6 +25,10 @@ ctest --test-dir build --output-on-failure -j1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 tools/setup.sh build-asan -DTIERFS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+if [ -n "$uring_was" ]; then
+	echo Y > "$uring_param"
+	echo "test: mounts of the sanitizer build take requests over io_uring"
+fi
 ctest --test-dir build-asan --output-on-failure -j1
 
 # libFuzzer (clang): only the parser's fuzz targets are built.

@@ -86,6 +86,13 @@ done
 grep -q '^policy  *first' <<<"$out" || fail "status does not show the policy: $out"
 grep -q '^model  *none' <<<"$out" || fail "status does not show that no model is loaded: $out"
 grep -q '^workflows  *none' <<<"$out" || fail "status does not show the (no) workflows: $out"
+# Requests over io_uring exactly when the kernel offers it (root enabled
+# it: tools/test.sh does for the sanitizer build), else why not.
+if [ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" = Y ]; then
+	grep -q '^io_uring  *on$' <<<"$out" || fail "the kernel offers io_uring but status does not say it is on: $out"
+else
+	grep -q '^io_uring  *the kernel does not offer it' <<<"$out" || fail "status does not say why io_uring is off: $out"
+fi
 run "$tierctl" --json status --mount "$mnt"
 json "[t['name'] for t in j['tiers']] == ['mem','ssd','pfs'] and j['tiers'][0]['capacity'] == 1048576 and j['mountpoint'] == '$mnt'" ||
 	fail "status --json: tiers or mountpoint wrong: $out"

@@ -1025,6 +1025,7 @@ static int cmd_status(struct ctx *x)
 	table_row(&kv, "policy", policy);
 	table_row(&kv, "model", model ? model : "none");
 	table_row(&kv, "passthrough", str_of(r, "passthrough"));
+	table_row(&kv, "io_uring", str_of(r, "io_uring"));
 	table_row(&kv, "writeback cache",
 		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on"
 										       : "off");
