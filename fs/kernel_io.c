@@ -28,6 +28,8 @@
 #include "kernel_io.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <linux/fuse.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,9 +107,30 @@ void tfs_kio_note_request(const struct fuse_in_header *h, const void *arg, size_
 	}
 }
 
+/* Over io_uring, /dev/fuse carries little but FORGETs, one per inode the
+ * kernel drops (every unlinked file): one thread at a time reads it, and
+ * after a FORGET it waits a millisecond, so a burst arrives as one
+ * BATCH_FORGET instead of a thread wakeup per file. */
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dev_after_forget;
+
 static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 {
-	ssize_t n = read(fd, buf, len);
+	ssize_t n;
+	if (atomic_load(&kio.uring_on)) {
+		pthread_mutex_lock(&dev_lock);
+		if (dev_after_forget) {
+			struct timespec ms = {0, 1000000};
+			nanosleep(&ms, NULL);
+		}
+		n = read(fd, buf, len);
+		dev_after_forget = n >= (ssize_t)sizeof(struct fuse_in_header) &&
+				   (((struct fuse_in_header *)buf)->opcode == FUSE_FORGET ||
+				    ((struct fuse_in_header *)buf)->opcode == FUSE_BATCH_FORGET);
+		pthread_mutex_unlock(&dev_lock);
+	} else {
+		n = read(fd, buf, len);
+	}
 	tls_kill_suidgid = 0;
 	if (n < (ssize_t)sizeof(struct fuse_in_header))
 		return n;

@@ -5,14 +5,15 @@
  * Why: through /dev/fuse every request wakes whichever daemon thread is
  * waiting, usually on the other core, and each round trip costs a
  * cross-core wakeup plus a read and a writev.  With io_uring the kernel
- * queues a request on the ring of the core the caller runs on; one thread
- * per core, pinned there, takes it, and its reply and the wait for the
- * next request are one io_uring_enter.
+ * queues a request on the queue of the core the caller runs on; a thread
+ * pinned to that core takes it, and its reply and the wait for the next
+ * request are one io_uring_enter.
  *
  * How (the kernel's Documentation/filesystems/fuse-io-uring.rst): the INIT
  * reply carries FUSE_OVER_IO_URING when the kernel offered it (it does
  * only when the admin set /sys/module/fuse/parameters/enable_uring); then
- * each queue registers ring entries, each a 288-byte header (in_out: the
+ * the threads of each CPU register ring entries for its queue, each a
+ * 288-byte header (in_out: the
  * fuse_in_header, later the fuse_out_header; op_in: the request's first,
  * per-opcode argument; ring_ent_in_out: commit id and payload size) and a
  * payload buffer for the other arguments.  The kernel uses the rings once
@@ -65,10 +66,16 @@ struct kur_cmd_req {
 };
 enum { KUR_CMD_REGISTER = 1, KUR_CMD_COMMIT_AND_FETCH = 2 };
 
+/* Per CPU, KUR_THREADS threads, each with its own ring of KUR_DEPTH
+ * entries registered for that CPU's queue: the kernel hands a request to
+ * any free entry of the queue, so a request that blocks (a spill, an
+ * fsync on a slow tier) holds up one thread, not every caller on that
+ * CPU.  Payload buffers are touched only as far as requests fill them. */
 enum {
-	KUR_DEPTH = 8,	      /* entries per queue: requests in flight per core */
-	KUR_HEADROOM = 4096,  /* room for the in-header and op argument */
-	KUR_MAX_QUEUES = 1024 /* possible CPUs we set rings up for */
+	KUR_THREADS = 2,
+	KUR_DEPTH = 4,
+	KUR_HEADROOM = 4096,   /* room for the in-header and op argument */
+	KUR_MAX_CPUS = 1024    /* possible CPUs we set rings up for */
 };
 
 struct kur_queue;
@@ -85,7 +92,7 @@ struct kur_ent {
 };
 
 struct kur_queue {
-	int qid;
+	int qid; /* the CPU */
 	int evfd;
 	int ring_ok;
 	pthread_t tid;
@@ -314,7 +321,7 @@ void tfs_kur_flush(void)
 {
 	struct kur_ent *e = tls_ent;
 	if (e && e->committed && io_uring_submit(&e->q->ring) < 0)
-		tfs_log(TCFG_LOG_WARN, "io_uring queue %d: cannot submit a reply before a notification", e->q->qid);
+		tfs_log(TCFG_LOG_WARN, "io_uring CPU %d: cannot submit a reply before a notification", e->q->qid);
 }
 
 char *tfs_kio_reply_buffer(size_t size)
@@ -339,7 +346,7 @@ static void *queue_main(void *arg)
 {
 	struct kur_queue *q = arg;
 	char name[16];
-	snprintf(name, sizeof(name), "tierfs-ring%d", q->qid);
+	snprintf(name, sizeof(name), "tierfs-ring%d", (int)(q - kur.q));
 	pthread_setname_np(pthread_self(), name);
 	/* The kernel queues a request on the ring of the caller's CPU: the
 	 * thread that serves it belongs there (cheaper wakeup, warm cache). */
@@ -349,14 +356,14 @@ static void *queue_main(void *arg)
 	(void)sched_setaffinity(0, sizeof(set), &set);
 	int rc = queue_setup(q);
 	char why[128];
-	snprintf(why, sizeof(why), "queue %d: %s", q->qid, strerror(-rc));
+	snprintf(why, sizeof(why), "CPU %d: %s", q->qid, strerror(-rc));
 	set_ready(rc < 0, why);
 	if (rc < 0)
 		return NULL;
 	for (;;) {
 		rc = io_uring_submit_and_wait(&q->ring, 1);
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-			tfs_log(TCFG_LOG_ERROR, "io_uring queue %d: %s", q->qid, strerror(-rc));
+			tfs_log(TCFG_LOG_ERROR, "io_uring CPU %d: %s", q->qid, strerror(-rc));
 			return NULL;
 		}
 		struct io_uring_cqe *cqe;
@@ -375,8 +382,14 @@ static void *queue_main(void *arg)
 				(void)queue_cmd(q, e, e->last_cmd);
 			} else if (cqe->res < 0) {
 				/* ENOTCONN/ENODEV: unmounted; ECANCELED: ring torn down. */
-				if (cqe->res != -ENOTCONN && cqe->res != -ENODEV && cqe->res != -ECANCELED)
-					tfs_log(TCFG_LOG_ERROR, "io_uring queue %d: %s %s", q->qid,
+				if (cqe->res == -EOPNOTSUPP)
+					tfs_log(TCFG_LOG_ERROR,
+						"io_uring CPU %d: the kernel refuses the ring (was "
+						"/sys/module/fuse/parameters/enable_uring turned off while mounted?); "
+						"requests from this CPU may wait until the mount is aborted",
+						q->qid);
+				else if (cqe->res != -ENOTCONN && cqe->res != -ENODEV && cqe->res != -ECANCELED)
+					tfs_log(TCFG_LOG_ERROR, "io_uring CPU %d: %s failed: %s", q->qid,
 						e->last_cmd == KUR_CMD_REGISTER ? "register" : "commit",
 						strerror(-cqe->res));
 				stop = 1;
@@ -395,21 +408,22 @@ int tfs_kur_start(struct fuse_session *se, int fd, size_t payload_sz)
 	kur.se = se;
 	kur.fd = fd;
 	kur.payload_sz = (payload_sz + 4095) & ~(size_t)4095;
-	kur.nq = possible_cpus();
-	if (kur.nq < 1 || kur.nq > KUR_MAX_QUEUES) {
-		snprintf(kur.why, sizeof(kur.why), "%d possible CPUs (at most %d rings)", kur.nq, KUR_MAX_QUEUES);
+	int ncpu = possible_cpus();
+	if (ncpu < 1 || ncpu > KUR_MAX_CPUS) {
+		snprintf(kur.why, sizeof(kur.why), "%d possible CPUs (rings for at most %d)", ncpu, KUR_MAX_CPUS);
 		return -EINVAL;
 	}
+	kur.nq = ncpu * KUR_THREADS;
 	kur.q = calloc((size_t)kur.nq, sizeof(*kur.q));
 	if (!kur.q)
 		return -ENOMEM;
 	for (int i = 0; i < kur.nq; i++)
 		kur.q[i].evfd = -1;
 	for (int i = 0; i < kur.nq; i++) {
-		kur.q[i].qid = i;
+		kur.q[i].qid = i / KUR_THREADS;
 		kur.q[i].evfd = eventfd(0, EFD_CLOEXEC);
 		if (kur.q[i].evfd < 0 || pthread_create(&kur.q[i].tid, NULL, queue_main, &kur.q[i]) != 0) {
-			snprintf(kur.why, sizeof(kur.why), "queue %d: cannot start its thread", i);
+			snprintf(kur.why, sizeof(kur.why), "CPU %d: cannot start a ring thread", i / KUR_THREADS);
 			return -EAGAIN;
 		}
 		kur.q[i].started = 1;
@@ -441,7 +455,7 @@ void tfs_kur_stop(void)
 		if (q->started) {
 			uint64_t one = 1;
 			if (write(q->evfd, &one, sizeof(one)) != sizeof(one))
-				tfs_log(TCFG_LOG_WARN, "io_uring queue %d: cannot wake it to stop", i);
+				tfs_log(TCFG_LOG_WARN, "io_uring CPU %d: cannot wake a ring thread to stop", q->qid);
 			pthread_join(q->tid, NULL);
 		}
 		if (q->ring_ok)

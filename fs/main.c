@@ -177,6 +177,7 @@ static void *ticker_main(void *arg)
 				tfs_log(TCFG_LOG_ERROR, "SIGHUP: %s; the old model stays", err);
 		}
 		tpl_log_flush(tk->fs->place);
+		tfs_records_flush();
 		struct tfs *fs = tk->fs;
 		for (int t = 0; t < fs->ntiers; t++)
 			mon_used(fs->mon, t, atomic_load(&fs->tiers[t].used));
@@ -493,6 +494,8 @@ int main(int argc, char *argv[])
 	}
 	fs_ready = 1;
 	fs.is_root = geteuid() == 0;
+	fs.euid = geteuid();
+	fs.egid = getegid();
 	fs.clock = tfs_real_clock;
 	if (open_tiers(&fs, cfg, opts.mountpoint) != 0)
 		goto out_fs;

@@ -36,6 +36,11 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi);
  * finished at unmount by tfs_log_live_files().  One session per process. */
 static struct trec *recorder;
 
+void tfs_records_flush(void)
+{
+	trec_flush(recorder);
+}
+
 /* Take a node's recorder stats (once: whoever gets them writes the record). */
 static struct trec_file *take_rec(struct tfs_node *n)
 {
@@ -585,7 +590,7 @@ static void set_owner(struct tfs *fs, fuse_req_t req, int t, const char *path, m
 	if (!fs->is_root)
 		return;
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	if (ctx->uid == geteuid() && ctx->gid == getegid())
+	if (ctx->uid == fs->euid && ctx->gid == fs->egid)
 		return; /* created as the caller already, setgid parents included */
 	gid_t gid = ctx->gid;
 	char parent[TFS_PATH_MAX];

@@ -97,6 +97,15 @@ int trec_create(const char *path, struct tpl *place, struct trec **out, char *er
 	return 0;
 }
 
+void trec_flush(struct trec *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	fflush(r->out);
+	pthread_mutex_unlock(&r->lock);
+}
+
 void trec_destroy(struct trec *r)
 {
 	if (!r)
@@ -306,8 +315,7 @@ void trec_file_finish(struct trec_file *f, uint64_t size)
 			n += snprintf(line + n, sizeof(line) - (size_t)n, ",%.6g", mx > 0 ? bins[k][i] / mx : 0.0);
 	}
 	pthread_mutex_lock(&r->lock);
-	fprintf(r->out, "%s\n", line);
-	fflush(r->out);
+	fprintf(r->out, "%s\n", line); /* written out by trec_flush() */
 	atomic_fetch_add(&r->count, 1);
 	pthread_mutex_unlock(&r->lock);
 	trec_file_drop(f);

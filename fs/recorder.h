@@ -72,6 +72,9 @@ struct trec_file;
  * workflow context: class and V1-V7 empty). */
 TREC_WUR int trec_create(const char *path, struct tpl *place, struct trec **out, char *err, size_t errlen);
 void trec_destroy(struct trec *r);
+/* Write out the records buffered so far (the daemon's ticker, once a
+ * second: one write per file end would be a syscall per unlink). */
+void trec_flush(struct trec *r);
 
 /* Start the stats of a file created at relpath (relative to the mount)
  * with the placement decision d (NULL: unknown to any workflow).  NULL on

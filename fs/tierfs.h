@@ -111,6 +111,8 @@ struct tfs {
 	_Atomic uint64_t prefetch_keep[TCFG_MAX_TIERS]; /* bytes a prefetch leaves free (mon_phase_keep) */
 	struct tfs_ctl *ctl; /* control socket (ctl.c), NULL if none */
 	int is_root; /* daemon runs as root: creates are chowned to the caller */
+	uid_t euid;  /* the daemon's, asked once */
+	gid_t egid;
 	int remote_tier; /* a tier is on a network filesystem: close reports its errors */
 	int writeback;
 	int kernel_perms; /* default_permissions: the kernel checks permissions (main.c) */
@@ -232,6 +234,8 @@ int tfs_pin(struct tfs *fs, const char *relpath, const char *tier) __attribute__
 /* At unmount: an "end" record for every file created in this session and
  * still known. */
 void tfs_log_live_files(struct tfs *fs);
+/* Write out the per-file I/O records buffered so far (files.csv). */
+void tfs_records_flush(void);
 
 /* log.c */
 void tfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
