@@ -245,8 +245,8 @@ const char *tfs_kio_uring_status(void)
 
 void tfs_kio_stop(void)
 {
-	if (atomic_exchange(&kio.uring_on, 0))
-		tfs_kur_stop();
+	atomic_store(&kio.uring_on, 0);
+	tfs_kur_stop(); /* also the threads of a setup that failed half-way */
 }
 
 const char *tfs_kio_status(void)
