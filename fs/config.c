@@ -93,11 +93,10 @@
 	  "(off by default: in simulation it cut I/O time but sometimes raised spills).")          \
 	X("plan_check", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(plan_check), 0, 0,                  \
 	  "When a workflow is attached and a model is loaded, simulate the workflow with the "     \
-	  "model and with each tier alone (in the tiers' free space, at 0.98, 1 and 1.02 times "   \
-	  "its task runtimes) and place all its files on the best tier (the next with room when "  \
-	  "it is full) unless the model's mean I/O time is at least 1% lower; the plan and its "   \
-	  "figures are logged and shown by tierctl; a workflow the simulator cannot run keeps "    \
-	  "the model.")                                                                            \
+	  "model and with each tier alone (in the tiers' free space, at its declared task "        \
+	  "runtimes) and place all its files on the fastest tier (the next with room when it is "  \
+	  "full) unless the model is faster still; the plan and its figures are logged and shown " \
+	  "by tierctl; a workflow the simulator cannot run keeps the model.")                      \
 	X("plan_check_cores", GLOBAL, INT, "0", "N", 1, G_OFF(plan_check_cores), 0, 4096,          \
 	  "Cores the plan check simulates the workflow on (its tasks' parallelism); 0 means the "  \
 	  "machine's online cores.")                                                               \

@@ -67,7 +67,8 @@ static void usage(FILE *fp)
 		"      --no-plan-check      the learned column is the model alone (no plan check)\n"
 		"      --plan-margin F      the plan check's margin (default %.3g: the model is kept\n"
 		"                           when its mean is below the best tier's by this fraction)\n"
-		"      --plan-scales X,...  the plan check's runtime scales (default 0.98,1,1.02)\n"
+		"      --plan-scales X,...  the plan check's runtime scales, each policy judged by\n"
+		"                           its mean over them (default 1: the declared runtimes)\n"
 		"  -o, --out DIR            write report.md, eval.json, plot data and SVG plots\n"
 		"      --json               print {\"configs\": [...]} on stdout instead of the table\n"
 		"  -q, --quiet              no progress on the terminal\n",

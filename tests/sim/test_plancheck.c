@@ -2,10 +2,12 @@
  * test_plancheck.c - the plan check (trainer/plancheck.h) and the daemon's
  * use of it through tier_place's hook, on crafted workflows and models:
  * - a model that sends everything to pfs, on a workflow where memory is
- *   best, is put aside for the memory tier; the figures are the means of
- *   independent simulator runs;
- * - a model that mixes tiers where that clearly wins is kept, and the
- *   margin decides when it is only a little better;
+ *   best, is put aside for the memory tier; by default the figures are
+ *   independent simulator runs at the declared task runtimes, one each;
+ * - a model that mixes tiers where that wins is kept by default, however
+ *   small its lead, and a margin decides when one is asked for;
+ * - asked for several runtime scales, the check judges by the mean of
+ *   runs at those scales times the base scale;
  * - a configuration the simulator cannot use fails the check with the
  *   reason, and tier_place then keeps the model and says why;
  * - tier_place places the files of an attached workflow on the planned
@@ -142,16 +144,16 @@ static struct sim_config node(void)
 	return sc;
 }
 
-/* Mean I/O time of policy pol over the default scales, by sim_run. */
-static double mean_io(const wf_graph *g, const struct tcfg *c, int plan, const struct lrn_model *m)
+/* Mean I/O time of policy plan (a tier, or PLAN_MODEL for m) over n runs
+ * of sim_run at the given runtime scales. */
+static double mean_io(const wf_graph *g, const struct tcfg *c, int plan, const struct lrn_model *m, size_t n,
+		      const double *scales)
 {
-	struct plan_params pp;
-	plan_params_default(&pp);
 	double sum = 0;
 	char err[512];
-	for (size_t k = 0; k < pp.nscales; k++) {
+	for (size_t k = 0; k < n; k++) {
 		struct sim_config sc = node();
-		sc.runtime_scale = pp.scales[k];
+		sc.runtime_scale = scales[k];
 		struct sim *s;
 		cr_assert_eq(sim_create(g, c, &sc, &s, err, sizeof(err)), 0, "%s", err);
 		struct lrn_policy *pol = plan >= 0 ? lrn_policy_static_create(LRN_STATIC_TIER, plan, 0)
@@ -162,7 +164,14 @@ static double mean_io(const wf_graph *g, const struct tcfg *c, int plan, const s
 		lrn_policy_destroy(pol);
 		sim_destroy(s);
 	}
-	return sum / (double)pp.nscales;
+	return sum / (double)n;
+}
+
+/* I/O time of policy plan at the declared task runtimes. */
+static double declared_io(const wf_graph *g, const struct tcfg *c, int plan, const struct lrn_model *m)
+{
+	static const double one = 1.0;
+	return mean_io(g, c, plan, m, 1, &one);
 }
 
 /* One workflow, config, model and node for a plan_check() test. */
@@ -205,10 +214,11 @@ Test(plancheck, a_model_worse_than_one_tier_gives_way_to_it)
 	cr_assert_eq(plan_check(f.g, f.c, &f.sc, f.m, &f.pp, &r, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.plan, 0, "plan %d, expected mem (0)", r.plan);
 	cr_assert_eq(r.best_tier, 0);
-	cr_assert_eq(r.runs, (unsigned)(f.pp.nscales * 4));
-	/* The figures are the runs' means; the model is all-pfs. */
+	/* By default one run per policy, at the declared runtimes: the
+	 * figures are those runs; the model is all-pfs. */
+	cr_assert_eq(r.runs, 4u);
 	for (int t = 0; t < 3; t++)
-		close_to(r.tier_io[t], mean_io(f.g, f.c, t, NULL));
+		close_to(r.tier_io[t], declared_io(f.g, f.c, t, NULL));
 	close_to(r.model_io, r.tier_io[2]);
 	cr_assert_lt(r.tier_io[0], r.tier_io[1]);
 	cr_assert_lt(r.tier_io[1], r.tier_io[2]);
@@ -221,27 +231,64 @@ Test(plancheck, a_model_worse_than_one_tier_gives_way_to_it)
 	fix_close(&f);
 }
 
-Test(plancheck, a_clearly_better_model_is_kept_and_the_margin_decides)
+Test(plancheck, a_faster_model_is_kept_and_a_margin_decides)
 {
 	struct fix f;
 	fix_open(&f, "mixed", mixed_dax, 9500000, mixed_model, 1);
+	/* Independent runs at the declared runtimes: the model is faster
+	 * than every tier, so by default (no margin) it is kept. */
+	double model_io = declared_io(f.g, f.c, PLAN_MODEL, f.m);
+	double best = INFINITY;
+	for (int t = 0; t < 3; t++)
+		best = fmin(best, declared_io(f.g, f.c, t, NULL));
+	cr_assert_lt(model_io, best, "the crafted model (%g s) should beat every tier (best %g s)", model_io, best);
 	struct plan_result r;
 	char err[512];
 	cr_assert_eq(plan_check(f.g, f.c, &f.sc, f.m, &f.pp, &r, err, sizeof(err)), 0, "%s", err);
-	close_to(r.model_io, mean_io(f.g, f.c, PLAN_MODEL, f.m));
-	double best = fmin(r.tier_io[0], fmin(r.tier_io[1], r.tier_io[2]));
-	cr_assert_lt(r.model_io, (1 - f.pp.margin) * best, "model %g, best tier %g", r.model_io, best);
+	close_to(r.model_io, model_io);
+	close_to(r.tier_io[r.best_tier], best);
 	cr_assert_eq(r.plan, PLAN_MODEL);
 	char text[512];
 	plan_describe(&r, f.c, text, sizeof(text));
 	cr_assert(strncmp(text, "plan model (", 12) == 0, "%s", text);
 
-	/* Asked for a lead larger than the model has: the best tier. */
-	f.pp.margin = 1 - r.model_io / best + 0.01;
+	/* Asked for a lead larger than the model has: the best tier; a
+	 * little smaller: the model again. */
+	double lead = 1 - model_io / best;
+	f.pp.margin = lead + 0.01;
 	cr_assert_eq(plan_check(f.g, f.c, &f.sc, f.m, &f.pp, &r, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.plan, r.best_tier);
 	cr_assert_geq(r.best_tier, 0);
-	close_to(r.tier_io[r.best_tier], best);
+	f.pp.margin = lead * 0.9;
+	cr_assert_eq(plan_check(f.g, f.c, &f.sc, f.m, &f.pp, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.plan, PLAN_MODEL);
+	fix_close(&f);
+}
+
+Test(plancheck, several_scales_are_judged_by_their_mean)
+{
+	struct fix f;
+	fix_open(&f, "mixed", mixed_dax, 9500000, mixed_model, 1);
+	/* On a base scale of 2, as --plan-scales 0.98,1,1.02 would be. */
+	f.sc.runtime_scale = 2;
+	f.pp.nscales = 3;
+	f.pp.scales[0] = 0.98;
+	f.pp.scales[1] = 1;
+	f.pp.scales[2] = 1.02;
+	const double at[3] = {2 * 0.98, 2, 2 * 1.02};
+	struct plan_result r;
+	char err[512];
+	cr_assert_eq(plan_check(f.g, f.c, &f.sc, f.m, &f.pp, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.runs, 12u);
+	close_to(r.model_io, mean_io(f.g, f.c, PLAN_MODEL, f.m, 3, at));
+	int best = -1;
+	for (int t = 0; t < 3; t++) {
+		close_to(r.tier_io[t], mean_io(f.g, f.c, t, NULL, 3, at));
+		if (best < 0 || r.tier_io[t] < r.tier_io[best])
+			best = t;
+	}
+	cr_assert_eq(r.best_tier, best);
+	cr_assert_eq(r.plan, r.model_io < r.tier_io[best] ? PLAN_MODEL : best);
 	fix_close(&f);
 }
 

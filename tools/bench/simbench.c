@@ -3,10 +3,10 @@
  * simulated workflow and ns per event, for each static policy, for a
  * replayed per-file tier vector without feature records (what the genetic
  * algorithm will run thousands of times), with records on, and the plan
- * check the daemon runs at attach (plancheck.h: the model and each tier at
- * three runtime scales).  Thread CPU time, best of several passes, so
- * other jobs on a shared machine matter little.  Prints figures; no
- * thresholds.
+ * check the daemon runs at attach (plancheck.h: the model and each tier,
+ * at the declared task runtimes by default).  Thread CPU time, best of
+ * several passes, so other jobs on a shared machine matter little.
+ * Prints figures; no thresholds.
  *
  *   simbench [-c CONF] [-m MODEL] [--capacity TIER=SIZE]... [--nodes N] [--cores C] WORKFLOW...
  *
