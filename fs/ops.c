@@ -1416,6 +1416,26 @@ static int dir_load(struct tfs *fs, struct dir_handle *d, const char *path)
 	return rc;
 }
 
+/* Whether the directory can be read: 0, or the error of opening it in
+ * the tiers (-ENOENT where no tier has it).  The union itself is read at
+ * the first READDIR; a mount without default_permissions still refuses
+ * an unreadable directory at opendir, as the kernel would (an error of a
+ * READDIR does not reach the caller once the kernel caches listings). */
+static int dir_readable(struct tfs *fs, const char *path)
+{
+	int rc = -ENOENT;
+	for (int t = 0; t < fs->ntiers; t++) {
+		int fd = tfs_openat(fs->tiers[t].rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != ENOENT && rc == -ENOENT)
+			rc = -errno;
+	}
+	return rc;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs *fs = fs_of(req);
@@ -1423,16 +1443,12 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char path[TFS_PATH_MAX];
 	mon_meta_op(fs->mon);
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
+	if (!rc && !fs->kernel_perms)
+		rc = dir_readable(fs, path);
 	struct dir_handle *d = rc ? NULL : calloc(1, sizeof(*d));
 	if (!rc && !d)
 		rc = -ENOMEM;
-	if (!rc) {
-		d->node = n;
-		rc = dir_load(fs, d, path);
-	}
 	if (rc) {
-		if (d)
-			dir_clear(d);
 		free(d);
 		fuse_reply_err(req, -rc);
 		return;
@@ -1441,7 +1457,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	pthread_mutex_init(&d->lock, NULL);
 	tfs_node_ref(fs, n);
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->keep_cache = 0;
+	/* The kernel keeps what READDIR returned and answers the next
+	 * listings itself until the directory changes through the mount (or
+	 * its mtime does, once its attributes time out); the union is read
+	 * at the first READDIR, so an open served from that cache costs no
+	 * scan of the tiers. */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		tfs_node_unref(fs, n);
 		dir_clear(d);
@@ -1461,11 +1483,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	}
 	pthread_mutex_lock(&d->lock);
 	int rc = 0;
-	if (off == 0 && d->ents) {
+	if (off == 0 || !d->ents) {
+		/* The first READDIR of this open, or a rewinddir: read the
+		 * union now (rewinddir sees new entries). */
 		char path[TFS_PATH_MAX];
 		rc = tfs_node_path(fs, d->node, path, sizeof(path));
 		if (!rc)
-			rc = dir_load(fs, d, path); /* rewinddir sees new entries */
+			rc = dir_load(fs, d, path);
 	}
 	size_t pos = 0;
 	for (size_t i = (size_t)off; !rc && i < d->n; i++) {
