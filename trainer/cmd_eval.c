@@ -132,10 +132,13 @@ static int add_config(struct ev *e, struct ev_config *c)
 	return 0;
 }
 
-static struct lrn_policy *learned_policy(const struct ev *e, char *err, size_t errlen)
+/* The index of the column named name, or -1. */
+static int column_of(const struct ev *e, const char *name)
 {
-	struct lrn_policy *p;
-	return sweep_learned_policy_create(e->model_path, e->cfg, e->seed, &p, err, errlen) == 0 ? p : NULL;
+	for (size_t p = 0; p < e->npol; p++)
+		if (strcmp(e->pol_names[p], name) == 0)
+			return (int)p;
+	return -1;
 }
 
 /* The policy a plan stands for (PLAN_MODEL: the unchecked model). */
@@ -262,44 +265,27 @@ static int jitter_config(const struct ev *e, const wf_graph *g, const struct sim
 		for (size_t p = 0; p < e->npol && rc == 0; p++) {
 			if (!jittered[p] || !isfinite(sum[p]))
 				continue;
-			struct sim_result r;
-			struct lrn_policy *pol = column_policy(e, c, p, err, errlen);
-			rc = pol ? sim_run(s, pol, NULL, &r, err, errlen) : -EINVAL;
-			lrn_policy_destroy(pol);
-			if (rc == -ENOSPC) {
-				sum[p] = INFINITY;
-				rc = 0;
-				continue;
-			}
+			double io, span;
+			rc = sim_run_policy(s, column_policy(e, c, p, err, errlen), &io, &span, err, errlen);
 			if (rc != 0)
 				break;
-			sum[p] += r.io_time;
-			if ((int)p == best_tier) {
-				lo = fmin(lo, r.io_time);
-				hi = fmax(hi, r.io_time);
+			sum[p] += io;
+			if ((int)p == best_tier && isfinite(io)) {
+				lo = fmin(lo, io);
+				hi = fmax(hi, io);
 			}
 		}
 		if (rc == 0 && model_extra && isfinite(model_sum)) {
-			struct sim_result r;
-			struct lrn_policy *pol = planned_policy(e, PLAN_MODEL, err, errlen);
-			rc = pol ? sim_run(s, pol, NULL, &r, err, errlen) : -EINVAL;
-			lrn_policy_destroy(pol);
-			if (rc == -ENOSPC) {
-				model_sum = INFINITY;
-				rc = 0;
-			} else if (rc == 0) {
-				model_sum += r.io_time;
-			}
+			double io, span;
+			rc = sim_run_policy(s, planned_policy(e, PLAN_MODEL, err, errlen), &io, &span, err, errlen);
+			model_sum += io;
 		}
 		sim_destroy(s);
 	}
 	for (size_t p = 0; p < e->npol; p++)
 		c->io_mean[p] = jittered[p] ? sum[p] / (e->jitter + 1) : NAN;
 	c->noise = best_tier >= 0 && isfinite(hi) ? hi - lo : NAN;
-	int learned = -1;
-	for (size_t p = 0; p < e->npol; p++)
-		if (strcmp(e->pol_names[p], "learned") == 0)
-			learned = (int)p;
+	int learned = column_of(e, "learned");
 	c->model_io_mean = model_extra ? model_sum / (e->jitter + 1) : learned >= 0 ? c->io_mean[learned] : NAN;
 	return rc;
 }
@@ -357,21 +343,11 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 				c.io[p] = c.span[p] = NAN;
 				continue;
 			}
-			struct lrn_policy *pol = column_policy(e, &c, p, err, sizeof(err));
-			struct sim_result r;
-			if (!pol) {
-				rc = -EINVAL;
+			/* INFINITY: this policy cannot run it */
+			rc = sim_run_policy(s, column_policy(e, &c, p, err, sizeof(err)), &c.io[p], &c.span[p], err,
+					    sizeof(err));
+			if (rc != 0)
 				break;
-			}
-			rc = sim_run(s, pol, NULL, &r, err, sizeof(err));
-			lrn_policy_destroy(pol);
-			if (rc == -ENOSPC) {
-				c.io[p] = c.span[p] = INFINITY; /* this policy cannot run it */
-				rc = 0;
-			} else if (rc == 0) {
-				c.io[p] = r.io_time;
-				c.span[p] = r.makespan;
-			}
 			/* Seed the GA with every non-static policy (the static
 			 * tiers it seeds itself). */
 			if (rc == 0 && tcfg_tier_index(e->cfg, e->pol_names[p]) < 0) {
@@ -387,16 +363,9 @@ static int eval_workflow(struct ev *e, const char *label, const char *kind, cons
 		/* The unchecked model, when the plan put it aside; it seeds
 		 * the GA too. */
 		if (rc == 0 && c.plan != PLAN_MODEL) {
-			struct lrn_policy *pol = planned_policy(e, PLAN_MODEL, err, sizeof(err));
-			struct sim_result r;
-			rc = pol ? sim_run(s, pol, NULL, &r, err, sizeof(err)) : -EINVAL;
-			lrn_policy_destroy(pol);
-			if (rc == -ENOSPC) {
-				c.model_io = INFINITY;
-				rc = 0;
-			} else if (rc == 0) {
-				c.model_io = r.io_time;
-			}
+			double span;
+			rc = sim_run_policy(s, planned_policy(e, PLAN_MODEL, err, sizeof(err)), &c.model_io, &span, err,
+					    sizeof(err));
 			struct lrn_policy *sp = rc == 0 ? planned_policy(e, PLAN_MODEL, err, sizeof(err)) : NULL;
 			if (sp)
 				seeds[nseeds++] = (struct ga_seed){"model", sp};
@@ -470,6 +439,12 @@ static int parse_scales(const char *s, uint32_t *out, size_t *n)
 	}
 }
 
+/* Seconds, or null when not finite (could not run, or not measured). */
+static void json_seconds(FILE *fp, double v)
+{
+	fprintf(fp, isfinite(v) ? "%.9g" : "null", v);
+}
+
 /* {POLICY: seconds, ...} for the policies with a value (NAN: not run;
  * infinite: the policy could not run the workflow, null). */
 static void json_policy_values(FILE *fp, const struct ev *e, const double *v)
@@ -482,10 +457,8 @@ static void json_policy_values(FILE *fp, const struct ev *e, const double *v)
 		fprintf(fp, "%s", first ? "" : ", ");
 		first = 0;
 		tt_json_str(fp, e->pol_names[p]);
-		if (isfinite(v[p]))
-			fprintf(fp, ": %.9g", v[p]);
-		else
-			fprintf(fp, ": null");
+		fprintf(fp, ": ");
+		json_seconds(fp, v[p]);
 	}
 	fputc('}', fp);
 }
@@ -494,7 +467,7 @@ static void json_policy_values(FILE *fp, const struct ev *e, const double *v)
 static void json_number(FILE *fp, const char *key, double v)
 {
 	fprintf(fp, ", \"%s\": ", key);
-	fprintf(fp, isfinite(v) ? "%.9g" : "null", v);
+	json_seconds(fp, v);
 }
 
 static void print_json(FILE *fp, const struct ev *e)
@@ -518,7 +491,7 @@ static void print_json(FILE *fp, const struct ev *e)
 		if (e->jitter) {
 			fprintf(fp, ", \"io_time_mean\": ");
 			json_policy_values(fp, e, c->io_mean);
-			fprintf(fp, isfinite(c->noise) ? ", \"noise\": %.9g" : ", \"noise\": null", c->noise);
+			json_number(fp, "noise", c->noise);
 		}
 		/* Outside io_time, whose keys the issue fixes: the plan the
 		 * learned column followed and the unchecked model. */
@@ -532,11 +505,12 @@ static void print_json(FILE *fp, const struct ev *e)
 			fprintf(fp, e->plan_check ? "\"failed\"" : "null");
 		} else {
 			fprintf(fp, "{\"model\": ");
-			fprintf(fp, isfinite(c->pr.model_io) ? "%.9g" : "null", c->pr.model_io);
+			json_seconds(fp, c->pr.model_io);
 			for (size_t t = 0; t < e->cfg->ntiers; t++) {
 				fprintf(fp, ", ");
 				tt_json_str(fp, e->cfg->tiers[t].name);
-				fprintf(fp, isfinite(c->pr.tier_io[t]) ? ": %.9g" : ": null", c->pr.tier_io[t]);
+				fprintf(fp, ": ");
+				json_seconds(fp, c->pr.tier_io[t]);
 			}
 			fprintf(fp, "}");
 		}
@@ -585,13 +559,7 @@ struct verdict {
 static void judge(const struct ev *e, int model, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	int learned = -1, ga = -1;
-	for (size_t p = 0; p < e->npol; p++) {
-		if (strcmp(e->pol_names[p], "learned") == 0)
-			learned = (int)p;
-		if (strcmp(e->pol_names[p], "ga") == 0)
-			ga = (int)p;
-	}
+	int learned = column_of(e, "learned"), ga = column_of(e, "ga");
 	size_t nga = 0;
 	v->worst_vs_static = -INFINITY;
 	for (size_t i = 0; i < e->nc && learned >= 0; i++) {
@@ -1044,17 +1012,17 @@ int tt_cmd_eval(int argc, char **argv)
 		return 1;
 	}
 	int status = 1;
-	/* Refuse a model that cannot be used before spending minutes. */
-	struct lrn_policy *probe = learned_policy(&e, err, sizeof(err));
-	if (!probe) {
-		fprintf(stderr, "tiertrain eval: %s\n", err);
-		goto out;
-	}
-	lrn_policy_destroy(probe);
 	if (lrn_model_load(e.model_path, &e.model) != 0) {
 		fprintf(stderr, "tiertrain eval: %s\n", lrn_last_error());
 		goto out;
 	}
+	/* Refuse a model that cannot be used before spending minutes. */
+	struct lrn_policy *probe = planned_policy(&e, PLAN_MODEL, err, sizeof(err));
+	if (!probe) {
+		fprintf(stderr, "tiertrain eval: %s: %s\n", e.model_path, err);
+		goto out;
+	}
+	lrn_policy_destroy(probe);
 	char spec[256];
 	if (!vary) {
 		int mem = tcfg_tier_index(e.cfg, "mem");

@@ -66,19 +66,9 @@ static int run_one(struct sim *s, int plan, const struct lrn_model *model, const
 		   char *err, size_t errlen)
 {
 	struct lrn_policy *pol;
+	double span;
 	int rc = plan_policy_create(plan, model, cfg, 1, &pol, err, errlen);
-	if (rc < 0)
-		return rc;
-	struct sim_result r;
-	rc = sim_run(s, pol, NULL, &r, err, errlen);
-	lrn_policy_destroy(pol);
-	if (rc == -ENOSPC) {
-		*io = INFINITY;
-		return 0;
-	}
-	if (rc == 0)
-		*io = r.io_time;
-	return rc;
+	return rc < 0 ? rc : sim_run_policy(s, pol, io, &span, err, errlen);
 }
 
 int plan_check(const wf_graph *g, const struct tcfg *cfg, const struct sim_config *sc,

@@ -1264,6 +1264,25 @@ int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement, stru
 	return 0;
 }
 
+int sim_run_policy(struct sim *s, struct lrn_policy *policy, double *io, double *makespan, char *err,
+		   size_t errlen)
+{
+	if (!policy)
+		return -EINVAL;
+	struct sim_result r;
+	int rc = sim_run(s, policy, NULL, &r, err, errlen);
+	lrn_policy_destroy(policy);
+	if (rc == -ENOSPC) {
+		*io = *makespan = INFINITY;
+		return 0;
+	}
+	if (rc == 0) {
+		*io = r.io_time;
+		*makespan = r.makespan;
+	}
+	return rc;
+}
+
 /* ---- results -------------------------------------------------------------- */
 
 uint32_t sim_file_count(const struct sim *s)

@@ -199,6 +199,13 @@ void sim_destroy(struct sim *s);
 SIM_WUR int sim_run(struct sim *s, struct lrn_policy *policy, const int *placement,
 		    struct sim_result *res, char *err, size_t errlen);
 
+/* Run policy once (taken: destroyed here; NULL = its creator failed and
+ * said why in err, -EINVAL) and give its I/O time and makespan, both
+ * INFINITY when some file fits in no tier (-ENOSPC is not an error here:
+ * that policy cannot run the workflow). */
+SIM_WUR int sim_run_policy(struct sim *s, struct lrn_policy *policy, double *io, double *makespan, char *err,
+			   size_t errlen);
+
 uint32_t sim_file_count(const struct sim *s);
 /* The file with workflow index i after the last run; -ERANGE past the end. */
 SIM_WUR int sim_file(const struct sim *s, uint32_t i, struct sim_file *out);
