@@ -386,13 +386,19 @@ static cJSON *cmd_attach(struct tfs *fs, const cJSON *req)
 	struct stat st;
 	if (strcmp(rel, ".") != 0 && (tfs_find(fs, rel, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return error_reply("no directory '%s' in the mount", rel);
-	if (tpl_attach(fs->place, strcmp(rel, ".") ? rel : "", wf->valuestring, err, sizeof(err)) != 0)
+	if (tfs_attach_workflow(fs, strcmp(rel, ".") ? rel : "", wf->valuestring, err, sizeof(err)) != 0)
 		return error_reply("%s", err);
 	tfs_log(TCFG_LOG_INFO, "workflow %s attached to %s", wf->valuestring, rel);
-	struct tpl_plan plan;
-	if (tpl_plan_of(fs->place, strcmp(rel, ".") ? rel : "", &plan) == 0)
-		tfs_log(TCFG_LOG_INFO, "workflow %s: %s", wf->valuestring, plan.text);
 	return ok_reply();
+}
+
+int tfs_attach_workflow(struct tfs *fs, const char *dir, const char *wf_path, char *err, size_t errlen)
+{
+	int rc = tpl_attach(fs->place, dir, wf_path, err, errlen);
+	struct tpl_plan plan;
+	if (rc == 0 && tpl_plan_of(fs->place, dir, &plan) == 0)
+		tfs_log(TCFG_LOG_INFO, "workflow %s: %s", wf_path, plan.text);
+	return rc;
 }
 
 static cJSON *cmd_detach(struct tfs *fs, const cJSON *req)

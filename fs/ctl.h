@@ -22,6 +22,7 @@
 #ifndef TIERFS_CTL_H
 #define TIERFS_CTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TFS_CTL_MAX_REQUEST (64 * 1024)
@@ -35,6 +36,11 @@ int tfs_ctl_start(struct tfs *fs, const char *mountpoint) __attribute__((warn_un
 void tfs_ctl_stop(struct tfs *fs);
 /* The socket path (for the root's user.tierfs.socket), or NULL. */
 const char *tfs_ctl_socket(struct tfs *fs);
+
+/* Attach the workflow file wf_path to directory dir of the mount ("" =
+ * all of it) and log the plan check's plan; as tpl_attach(). */
+int tfs_attach_workflow(struct tfs *fs, const char *dir, const char *wf_path, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Remember why a file was placed, for "where" (bounded: the newest win). */
 void tfs_ctl_note_decision(struct tfs *fs, uint64_t ino, const struct tpl_decision *d);

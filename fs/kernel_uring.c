@@ -194,8 +194,13 @@ static int possible_cpus(void)
 	return max >= 0 ? max + 1 : (int)sysconf(_SC_NPROCESSORS_CONF);
 }
 
-static void prep_cmd(struct kur_queue *q, struct kur_ent *e, struct io_uring_sqe *sqe, int cmd)
+/* Queue cmd for entry e; the queue's loop submits it with its next wait.
+ * There is one SQE per entry, so the ring never runs out. */
+static int queue_cmd(struct kur_ent *e, int cmd)
 {
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->q->ring);
+	if (!sqe)
+		return -EBUSY;
 	memset(sqe, 0, 128); /* an SQE128 slot */
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = kur.fd;
@@ -205,21 +210,23 @@ static void prep_cmd(struct kur_queue *q, struct kur_ent *e, struct io_uring_sqe
 		sqe->len = 2;
 	}
 	struct kur_cmd_req *r = (struct kur_cmd_req *)sqe->cmd;
-	r->qid = (uint16_t)q->qid;
+	r->qid = (uint16_t)e->q->qid;
 	r->commit_id = cmd == KUR_CMD_REGISTER ? 0 : e->commit_id;
 	io_uring_sqe_set_data(sqe, e);
 	e->last_cmd = cmd;
+	return 0;
 }
 
-/* Queue cmd for entry e; the queue's loop submits it with its next wait.
- * There is one SQE per entry, so the ring never runs out. */
-static int queue_cmd(struct kur_queue *q, struct kur_ent *e, int cmd)
+/* Commit the reply in e (its out-header with error and len payload bytes)
+ * and fetch the next request. */
+static int commit(struct kur_ent *e, int32_t error, uint64_t unique, size_t len)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
-	if (!sqe)
-		return -EBUSY;
-	prep_cmd(q, e, sqe, cmd);
-	return 0;
+	struct fuse_out_header out = {.len = (uint32_t)(sizeof(out) + len), .error = error, .unique = unique};
+	memcpy(e->hdr->in_out, &out, sizeof(out));
+	e->hdr->ent.payload_sz = (uint32_t)len;
+	int rc = queue_cmd(e, KUR_CMD_COMMIT_AND_FETCH);
+	e->committed = rc == 0;
+	return rc < 0 ? rc : (int)out.len;
 }
 
 static int queue_setup(struct kur_queue *q)
@@ -241,7 +248,7 @@ static int queue_setup(struct kur_queue *q)
 		e->payload = e->buf + KUR_HEADROOM;
 		e->iov[0] = (struct iovec){.iov_base = e->hdr, .iov_len = sizeof(*e->hdr)};
 		e->iov[1] = (struct iovec){.iov_base = e->payload, .iov_len = kur.payload_sz};
-		if ((rc = queue_cmd(q, e, KUR_CMD_REGISTER)) < 0)
+		if ((rc = queue_cmd(e, KUR_CMD_REGISTER)) < 0)
 			return rc;
 	}
 	/* The stop signal: a poll on the queue's eventfd. */
@@ -256,7 +263,7 @@ static int queue_setup(struct kur_queue *q)
 
 /* One request: make it contiguous in front of its payload, let libfuse
  * dispatch it; the reply comes back through tfs_kur_reply(). */
-static void handle(struct kur_queue *q, struct kur_ent *e)
+static void handle(struct kur_ent *e)
 {
 	struct fuse_in_header in;
 	memcpy(&in, e->hdr->in_out, sizeof(in));
@@ -269,11 +276,7 @@ static void handle(struct kur_queue *q, struct kur_ent *e)
 	if (oplen > sizeof(e->hdr->op_in) || psz > kur.payload_sz) {
 		tfs_log(TCFG_LOG_ERROR, "io_uring: malformed request (opcode %u, length %u, payload %zu)", in.opcode,
 			in.len, psz);
-		struct fuse_out_header oh = {.len = sizeof(oh), .error = -EIO, .unique = in.unique};
-		memcpy(e->hdr->in_out, &oh, sizeof(oh));
-		e->hdr->ent.payload_sz = 0;
-		if (queue_cmd(q, e, KUR_CMD_COMMIT_AND_FETCH) == 0)
-			e->committed = 1;
+		(void)commit(e, -EIO, in.unique, 0);
 		return;
 	}
 	char *start = e->payload - oplen - sizeof(in);
@@ -308,12 +311,7 @@ int tfs_kur_reply(const struct iovec *iov, int count, ssize_t *res)
 			memcpy(e->payload + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
-	struct fuse_out_header out = {.len = (uint32_t)(sizeof(out) + len), .error = oh->error, .unique = oh->unique};
-	memcpy(e->hdr->in_out, &out, sizeof(out));
-	e->hdr->ent.payload_sz = (uint32_t)len;
-	int rc = queue_cmd(e->q, e, KUR_CMD_COMMIT_AND_FETCH);
-	e->committed = rc == 0;
-	*res = rc < 0 ? rc : (ssize_t)out.len;
+	*res = commit(e, oh->error, oh->unique, len);
 	return 1;
 }
 
@@ -379,7 +377,7 @@ static void *queue_main(void *arg)
 			}
 			struct kur_ent *e = data;
 			if (cqe->res == -EINTR || cqe->res == -EAGAIN) {
-				(void)queue_cmd(q, e, e->last_cmd);
+				(void)queue_cmd(e, e->last_cmd);
 			} else if (cqe->res < 0) {
 				/* ENOTCONN/ENODEV: unmounted; ECANCELED: ring torn down. */
 				if (cqe->res == -EOPNOTSUPP)
@@ -394,7 +392,7 @@ static void *queue_main(void *arg)
 						strerror(-cqe->res));
 				stop = 1;
 			} else {
-				handle(q, e);
+				handle(e);
 			}
 		}
 		io_uring_cq_advance(&q->ring, n);

@@ -505,14 +505,9 @@ int main(int argc, char *argv[])
 	}
 	if (cfg->plan_check)
 		tpl_set_plan_check(fs.place, plan_hook, &fs);
-	if (cli.workflow && tpl_attach(fs.place, "", cli.workflow, err, sizeof(err)) != 0) {
+	if (cli.workflow && tfs_attach_workflow(&fs, "", cli.workflow, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tierfs: workflow: %s\n", err);
 		goto out_fs;
-	}
-	if (cli.workflow) {
-		struct tpl_plan plan;
-		if (tpl_plan_of(fs.place, "", &plan) == 0)
-			tfs_log(TCFG_LOG_INFO, "workflow %s: %s", cli.workflow, plan.text);
 	}
 	{
 		char path[PATH_MAX];

@@ -563,6 +563,20 @@ static int most_probable_with_room(const float *proba, const struct lrn_tier_sta
 	return best;
 }
 
+/* The tier pol gives for ctx (need: the declared size), else, when
+ * nothing has room for that, for the bare need. */
+static int place_fitting(struct lrn_policy *pol, struct lrn_place_ctx *ctx, uint64_t need)
+{
+	uint64_t want = ctx->need;
+	int t = lrn_policy_place(pol, ctx);
+	if (t < 0 && want > need) {
+		ctx->need = need;
+		t = lrn_policy_place(pol, ctx);
+		ctx->need = want;
+	}
+	return t;
+}
+
 void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t need,
 		const struct lrn_tier_state *tiers, size_t ntiers, tpl_size_fn size_of, void *size_arg,
 		struct tpl_decision *d)
@@ -600,12 +614,7 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 	if (d->known && p->model && a->plan.tier >= 0) {
 		/* The plan check found the model not clearly better than this
 		 * tier alone: place as the static tier policy it simulated. */
-		d->tier = lrn_policy_place(p->tier_policy[a->plan.tier], &ctx);
-		if (d->tier < 0 && want > need) {
-			ctx.need = need;
-			d->tier = lrn_policy_place(p->tier_policy[a->plan.tier], &ctx);
-			ctx.need = want;
-		}
+		d->tier = place_fitting(p->tier_policy[a->plan.tier], &ctx, need);
 		d->policy = "learned";
 		d->reason = d->tier >= 0 ? "the plan check's tier for this workflow, or the next with room"
 					 : "no tier has room";
@@ -637,11 +646,7 @@ void tpl_decide(struct tpl *p, const char *relpath, enum lrn_kind kind, uint64_t
 				    : !a		      ? "no workflow attached here"
 				    : !d->known		      ? "the workflow does not name this file"
 							      : "no model loaded";
-		d->tier = lrn_policy_place(p->fallback, &ctx);
-		if (d->tier < 0 && want > need) {
-			ctx.need = need;
-			d->tier = lrn_policy_place(p->fallback, &ctx);
-		}
+		d->tier = place_fitting(p->fallback, &ctx, need);
 		d->policy = lrn_policy_name(p->fallback);
 	}
 	pthread_rwlock_unlock(&p->lock);
