@@ -8,8 +8,16 @@
 #       script started one) waited for, and both directories removed.
 #   tfs_wait_mount [TRIES]     wait up to TRIES x 50 ms (default 200) until
 #       a tierfs is mounted on $mnt; non-zero if none is.
+#   fail MESSAGE...            print FAIL: MESSAGE and the daemon's log
+#       ($root/log, when there is one), exit 1; a script may define its own.
 #
 # The caller checks for /dev/fuse itself (a test skips with 77).
+
+fail() {
+	echo "FAIL: $*"
+	[ -f "$root/log" ] && cat "$root/log"
+	exit 1
+}
 
 tfs_test_cleanup() {
 	fusermount3 -u -z "$mnt" 2>/dev/null || true

@@ -17,7 +17,6 @@ dax=$wfdir/pegasus-blackdiamond.dax
 
 . "$(dirname "$0")/../common/mount.sh"
 tfs_test_dirs tierfs-learned
-fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; exit 1; }
 mkdir -p "$mnt" "$root/ssd" "$root/pfs" "$root/state"
 
 # A model with known behaviour, trained for real.

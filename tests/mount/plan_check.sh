@@ -17,7 +17,6 @@ dax=$wfdir/pegasus-blackdiamond.dax
 
 . "$(dirname "$0")/../common/mount.sh"
 tfs_test_dirs tierfs-plan
-fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; exit 1; }
 mkdir -p "$root/ssd" "$root/pfs" "$root/state"
 
 # Always pfs: one leaf per class, pfs far ahead.

@@ -30,6 +30,7 @@
 #include "sim.h"
 #include "tierfs_config.h"
 #include "workflow.h"
+#include "../common/testconf.h"
 #include "../common/testtmp.h"
 
 static char tmpdir[64];
@@ -56,13 +57,7 @@ static struct tcfg *config(uint64_t mem_cap, const char *model_path, int with_ra
 		 "[tier pfs]\npath = p\ncapacity = 1T\n%s",
 		 model_path ? "model = " : "", model_path ? model_path : "", (unsigned long long)mem_cap,
 		 with_rates ? rates[0] : "", with_rates ? rates[1] : "", with_rates ? rates[2] : "");
-	char *path = write_file("tierfs.conf", text);
-	struct tcfg *c;
-	char err[TCFG_ERRLEN];
-	int rc = tcfg_load(path, &c, err, sizeof(err));
-	cr_assert_eq(rc, 0, "%s", err);
-	free(path);
-	return c;
+	return testconf_load(write_file("tierfs.conf", text));
 }
 
 /* Task A writes "out" (9 MB, read by nobody) then "s" (1 MB); eight tasks

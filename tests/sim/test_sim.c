@@ -21,6 +21,7 @@
 #include "sim.h"
 #include "tierfs_config.h"
 #include "workflow.h"
+#include "../common/testconf.h"
 #include "../common/testtmp.h"
 
 /* Bandwidths (bytes/s) and latencies (s) of the test tiers. */
@@ -55,13 +56,7 @@ static struct tcfg *config(uint64_t mem_cap, uint64_t ssd_cap, uint64_t pfs_cap)
 	    "[tier pfs]\npath = p\ncapacity = %llu\nread_bandwidth = %.0f\nwrite_bandwidth = %.0f\nlatency = %.0fus\n",
 	    (unsigned long long)mem_cap, MEM_R, MEM_W, MEM_LAT * 1e6, (unsigned long long)ssd_cap,
 	    SSD_R, SSD_W, SSD_LAT * 1e6, (unsigned long long)pfs_cap, PFS_R, PFS_W, PFS_LAT * 1e6);
-	char *path = write_file("tierfs.conf", text);
-	struct tcfg *c;
-	char err[TCFG_ERRLEN];
-	int rc = tcfg_load(path, &c, err, sizeof(err));
-	cr_assert_eq(rc, 0, "%s", err);
-	free(path);
-	return c;
+	return testconf_load(write_file("tierfs.conf", text));
 }
 
 static wf_graph *workflow(const char *body)

@@ -10,7 +10,6 @@ tierfs=$1 tiertrain=$2 tierreplay=$3 fix=$4
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 . "$(dirname "$0")/../common/mount.sh"
 tfs_test_dirs tierfs-ops
-fail() { echo "FAIL: $*"; [ -f "$root/log" ] && cat "$root/log"; exit 1; }
 mkdir -p "$mnt" "$root/ssd" "$root/pfs" "$root/state"
 
 "$tiertrain" tracegen convert "$fix/darshan-posix.txt" "$fix/dxt.txt" -o "$root/rec.csv" >/dev/null ||

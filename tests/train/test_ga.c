@@ -18,6 +18,7 @@
 #include "labellog.h"
 #include "sim.h"
 #include "sweep.h"
+#include "../common/testconf.h"
 #include "../common/testtmp.h"
 
 static char tmpdir[64];
@@ -39,13 +40,7 @@ static struct tcfg *config(uint64_t mem_cap)
 		 "[tier ssd]\npath = s\ncapacity = 100000000\nread_bandwidth = 2000000\nwrite_bandwidth = 1000000\nlatency = 100us\n"
 		 "[tier pfs]\npath = p\ncapacity = 1000000000\nread_bandwidth = 500000\nwrite_bandwidth = 400000\nlatency = 1ms\n",
 		 (unsigned long long)mem_cap);
-	char *path = write_file("tierfs.conf", text);
-	struct tcfg *c;
-	char err[TCFG_ERRLEN];
-	int rc = tcfg_load(path, &c, err, sizeof(err));
-	cr_assert_eq(rc, 0, "%s", err);
-	free(path);
-	return c;
+	return testconf_load(write_file("tierfs.conf", text));
 }
 
 /* Four tasks in parallel each write two files of different sizes, two
