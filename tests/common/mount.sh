@@ -6,8 +6,9 @@
 #       /tmp), $shm (one under /dev/shm, for a memory tier) and
 #       $mnt=$root/mnt; at exit $mnt is unmounted, the daemon $pid (if the
 #       script started one) waited for, and both directories removed.
-#   tfs_wait_mount [TRIES]     wait up to TRIES x 50 ms (default 200) until
-#       a tierfs is mounted on $mnt; non-zero if none is.
+#   tfs_wait_mount [TRIES [MNT]]  wait up to TRIES x 50 ms (default 200)
+#       until a tierfs is mounted on MNT (default $mnt); non-zero if none is
+#       (read from /proc/mounts: root may not look into a user's mount).
 #   fail MESSAGE...            print FAIL: MESSAGE and the daemon's log
 #       ($root/log, when there is one), exit 1; a script may define its own.
 #
@@ -34,9 +35,9 @@ tfs_test_dirs() {
 }
 
 tfs_wait_mount() {
-	local _
+	local _ m=${2:-$mnt}
 	for _ in $(seq "${1:-200}"); do
-		grep -q " $mnt fuse.tierfs " /proc/mounts && return 0
+		grep -q " $m fuse.tierfs " /proc/mounts && return 0
 		sleep 0.05
 	done
 	return 1

@@ -4,6 +4,7 @@
 # root, the test drops to uid 65534 (nobody) with setpriv; run as a user, it
 # stays that user.  Exit 77 (skip) only without /dev/fuse.
 set -euo pipefail
+. "$(dirname "$0")/../common/mount.sh"
 bin=$1
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "FAIL: fusermount3 missing (apt-get install fuse3)"; exit 1; }
@@ -53,11 +54,7 @@ chown -R "$uid" "$root" "$shm"
 
 as_user "$bin" "$mnt" -f -o "config=$root/tierfs.conf" 2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do
-	grep -q " $mnt fuse.tierfs " /proc/mounts && break
-	sleep 0.05
-done
-grep -q " $mnt fuse.tierfs " /proc/mounts || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
+tfs_wait_mount || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
 grep " $mnt " /proc/mounts | grep -q "user_id=$uid" || { echo "FAIL: mount not owned by uid $uid"; exit 1; }
 
 as_user sh -ec "

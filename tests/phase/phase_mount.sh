@@ -77,16 +77,32 @@ tfs_wait_mount || { echo "FAIL: not mounted"; cat "$root/log"; exit 1; }
 
 status() { "$tierctl" --mount "$mnt" status --json 2>&1; }
 json() { printf '%s' "$out" | $py -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"; }
+# status_until TRIES PAUSE COND: fetch the status into $out until the
+# Python condition COND on it (j) holds, at most TRIES times.
+status_until() {
+	local _
+	for _ in $(seq "$1"); do
+		out=$(status)
+		json "$3" && return 0
+		sleep "$2"
+	done
+	return 1
+}
+# file_until PATH: wait up to 10 s for PATH to exist.
+file_until() {
+	local _
+	for _ in $(seq 40); do
+		[ -e "$1" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
 
 out=$(status)
 json 'j["phase"]["phases"] >= 2 and j["phase"]["model"].endswith("phases.json")' && pass "status names the phase model" ||
 	fail "status: $out"
 # Warm-up is history (4) frames, one per second; then a phase.
-for _ in $(seq 40); do
-	out=$(status)
-	json 'j["phase"]["current"] >= 0' && break
-	sleep 0.5
-done
+status_until 40 0.5 'j["phase"]["current"] >= 0' || true
 json 'j["phase"]["current"] >= 0 and j["phase"]["next"] >= 0' && pass "a phase after warm-up" ||
 	fail "no phase after 20 s: $out"
 json 'j["phase"]["proactive"] and j["phase"]["headroom"]["mem"] == int(0.3 * 8 * 1048576)' &&
@@ -104,14 +120,10 @@ for i in 1 2 3 4 5 6; do
 	head -c 1048576 /dev/urandom >"$mnt/f$i"
 	sleep 0.1
 done
-for _ in $(seq 40); do
-	out=$(status)
-	json 'j["migration"]["proactive_plans"] >= 1 and j["migration"]["moves_total"] >= 1' && break
-	sleep 0.25
-done
+status_until 40 0.25 'j["migration"]["proactive_plans"] >= 1 and j["migration"]["moves_total"] >= 1' || true
 json 'j["migration"]["proactive_plans"] >= 1' && pass "proactive demotion planned under the high watermark" ||
 	fail "no proactive plan: $out"
-for _ in $(seq 40); do [ -e "$root/ssd/f1" ] && break; sleep 0.25; done
+file_until "$root/ssd/f1" || true
 [ -e "$root/ssd/f1" ] && [ ! -e "$root/mem/f1" ] && pass "the oldest file moved to ssd" ||
 	fail "f1 not demoted: mem $(ls "$root/mem") ssd $(ls "$root/ssd")"
 cmp -s "$mnt/f6" "$root/mem/f6" && pass "the newest file stays in mem" || fail "f6 not in mem"
@@ -155,14 +167,10 @@ cp "$root/pfs/big.in" "$root/big.ref"
 pid=$!
 tfs_wait_mount || { echo "FAIL: not mounted"; cat "$root/log2"; exit 1; }
 head -c 1000 /dev/zero >"$mnt/p.out"
-for _ in $(seq 60); do
-	out=$(status)
-	json 'j["migration"]["prefetch_files"] >= 1 and j["migration"]["promoted_files"] >= 1' && break
-	sleep 0.25
-done
+status_until 60 0.25 'j["migration"]["prefetch_files"] >= 1 and j["migration"]["promoted_files"] >= 1' || true
 json 'j["phase"]["prefetch"] and j["migration"]["prefetch_files"] == 1' && pass "prefetch in a read-heavy phase" ||
 	fail "no prefetch: $out"
-for _ in $(seq 40); do [ -e "$root/mem/big.in" ] && break; sleep 0.25; done
+file_until "$root/mem/big.in" || true
 [ -e "$root/mem/big.in" ] && [ ! -e "$root/pfs/big.in" ] && pass "big.in (two readers) prefetched into mem" ||
 	fail "big.in not prefetched: mem $(ls "$root/mem") pfs $(ls "$root/pfs")"
 [ -e "$root/pfs/one.in" ] && pass "one.in (one reader) left on pfs" || fail "one.in moved: mem $(ls "$root/mem")"

@@ -14,6 +14,7 @@
 # Exit 77 (skip) without /dev/fuse or when not root (it switches users).
 # POSIX_KEEP=DIR keeps the outputs there.
 set -euo pipefail
+. "$(dirname "$0")/../common/mount.sh"
 tierfs=$1 check=$2 known=${3:-/dev/null}
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: posixcheck runs as root (it switches to other uids)"; exit 77; }
@@ -49,35 +50,36 @@ seed "$shm/ref-root" "$shm/ref-root" "$shm/ref-root"
 # run_mount NAME GLOBAL_LINES MOUNT_OPTIONS [POSIXCHECK_OPTION]: posixcheck
 # on a fresh mount -> $root/NAME.out (most of a run is waiting: the runs go
 # in parallel)
+# conf FILE STATE_DIR MEM SSD PFS EXTRA: three tiers, round-robin
+# placement (so a tree spreads over them), no background moves.
+conf() {
+	cat >"$1" <<CONF
+[global]
+placement = round-robin
+state_dir = $2
+migrate_threads = 0
+$6
+[tier mem]
+path = $3
+capacity = 256M
+[tier ssd]
+path = $4
+capacity = 1G
+[tier pfs]
+path = $5
+capacity = 1G
+CONF
+}
 run_mount() {
 	local name=$1 extra=$2 mopts=$3 copt=${4:-} mem=$shm/$1-mem ssd=$root/$1-ssd pfs=$root/$1-pfs mnt=$root/mnt-$1 pid
 	mkdir -m 755 "$mem" "$ssd" "$pfs"
 	mkdir -p -m 755 "$mnt"
 	seed "$mem" "$ssd" "$pfs"
-	cat >"$root/$name.conf" <<CONF
-[global]
-placement = round-robin
-state_dir = $root/state-$name
-migrate_threads = 0
-$extra
-[tier mem]
-path = $mem
-capacity = 256M
-[tier ssd]
-path = $ssd
-capacity = 1G
-[tier pfs]
-path = $pfs
-capacity = 1G
-CONF
+	conf "$root/$name.conf" "$root/state-$name" "$mem" "$ssd" "$pfs" "$extra"
 	# dev,suid: device nodes open as on tmpfs (an admin's mount may ask so)
 	"$tierfs" "$mnt" -f -o "config=$root/$name.conf,dev,suid$mopts" 2>"$root/$name.log" &
 	pid=$!
-	for _ in $(seq 200); do
-		mountpoint -q "$mnt" && break
-		sleep 0.05
-	done
-	mountpoint -q "$mnt" || { echo "FAIL: $name: not mounted"; cat "$root/$name.log"; exit 1; }
+	tfs_wait_mount 200 "$mnt" || { echo "FAIL: $name: not mounted"; cat "$root/$name.log"; exit 1; }
 	"$check" $copt "$mnt" >"$root/$name.out" || { echo "FAIL: $name: posixcheck stopped"; tail -40 "$root/$name.log"; exit 1; }
 	fusermount3 -u "$mnt"
 	wait "$pid" || { echo "FAIL: $name: tierfs exited with an error"; tail "$root/$name.log"; exit 1; }
@@ -102,31 +104,12 @@ run_user() {
 	seed "$shm/ref-user" "$shm/ref-user" "$shm/ref-user"
 	seed "$umem" "$ussd" "$upfs"
 	chown -R 65534:65534 "$shm/ref-user" "$umem" "$ussd" "$upfs" "$umnt" "$root/state-user"
-	cat >"$root/user.conf" <<CONF
-[global]
-placement = round-robin
-state_dir = $root/state-user
-migrate_threads = 0
-[tier mem]
-path = $umem
-capacity = 256M
-[tier ssd]
-path = $ussd
-capacity = 1G
-[tier pfs]
-path = $upfs
-capacity = 1G
-CONF
+	conf "$root/user.conf" "$root/state-user" "$umem" "$ussd" "$upfs" ""
 	as_user "$check" -r "$shm/ref-user" >"$root/tmpfs-user.out" &
 	ref3=$!
 	as_user "$tierfs" "$umnt" -f -o "config=$root/user.conf" 2>"$root/user.log" &
 	upid=$!
-	# (root may not look into a user's mount: /proc/mounts tells)
-	for _ in $(seq 200); do
-		grep -q " $umnt fuse.tierfs " /proc/mounts && break
-		sleep 0.05
-	done
-	grep -q " $umnt fuse.tierfs " /proc/mounts || { echo "FAIL: user: not mounted"; cat "$root/user.log"; exit 1; }
+	tfs_wait_mount 200 "$umnt" || { echo "FAIL: user: not mounted"; cat "$root/user.log"; exit 1; }
 	as_user "$check" -r "$umnt" >"$root/user.out" || { echo "FAIL: user: posixcheck stopped"; tail -40 "$root/user.log"; exit 1; }
 	as_user fusermount3 -u "$umnt"
 	wait "$upid" || { echo "FAIL: user: tierfs exited with an error"; tail "$root/user.log"; exit 1; }

@@ -5,6 +5,7 @@
 # where the backing files really are.  Exit 77 (skip) only without
 # /dev/fuse; the mount is always taken down (trap).
 set -euo pipefail
+. "$(dirname "$0")/../common/mount.sh"
 tierfs=$1 replay=$2 fixtures=$3 workflows=$4
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "FAIL: fusermount3 missing (apt-get install fuse3)"; exit 1; }
@@ -54,11 +55,7 @@ CONF
 
 "$tierfs" "$mnt" -f -o "config=$root/tierfs.conf" 2>"$root/log" &
 pid=$!
-for _ in $(seq 200); do
-	grep -q " $mnt fuse.tierfs " /proc/mounts && break
-	sleep 0.05
-done
-grep -q " $mnt fuse.tierfs " /proc/mounts || { echo "FAIL: tierfs did not mount"; cat "$root/log"; exit 1; }
+tfs_wait_mount || { echo "FAIL: tierfs did not mount"; cat "$root/log"; exit 1; }
 
 # One run: verified, and the TIER table equals a count of the backing dirs.
 check_run() {
