@@ -339,10 +339,29 @@ static int utimens_fn(struct tfs *fs, int t, const char *path, void *arg)
 	return tfs_utimensat(fs->tiers[t].rootfd, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
+/* The largest file tierfs can hold: a file lives in one tier. */
+static uint64_t max_file_size(const struct tfs *fs)
+{
+	uint64_t max = 0;
+	for (int t = 0; t < fs->ntiers; t++)
+		if (fs->tiers[t].capacity > max)
+			max = fs->tiers[t].capacity;
+	return max;
+}
+
 static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h, const char *path, off_t size)
 {
+	/* Beyond the largest tier no tier will ever hold it: that is this
+	 * filesystem's maximum file size, EFBIG as truncate(2) says, not the
+	 * ENOSPC of a full tier (which frees up). */
+	if (S_ISREG(n->type) && (uint64_t)size > max_file_size(fs))
+		return -EFBIG;
 	pthread_rwlock_rdlock(&n->io_lock);
+	pthread_mutex_lock(&n->lock);
+	uint64_t before = n->size;
+	pthread_mutex_unlock(&n->lock);
 	int rc = S_ISREG(n->type) ? resize_charge(fs, n, (uint64_t)size, 0) : 0;
+	int charged = S_ISREG(n->type) && !rc;
 	atomic_fetch_add(&n->write_gen, 1);
 	if (!rc) {
 		if (h) {
@@ -358,6 +377,10 @@ static int do_truncate(struct tfs *fs, struct tfs_node *n, struct tfs_handle *h,
 				tfs_proc_done(&p);
 			}
 		}
+		/* the backend refused (EFBIG of a smaller filesystem, EPERM):
+		 * the size did not change, nor may the charge */
+		if (rc && charged && resize_charge(fs, n, before, 0) < 0)
+			tfs_log(TCFG_LOG_WARN, "a refused truncate left %s charged at its new size", path);
 	}
 	pthread_rwlock_unlock(&n->io_lock);
 	return rc;

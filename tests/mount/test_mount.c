@@ -1009,24 +1009,52 @@ Test(spill, open_file_moves_to_next_tier_and_keeps_its_bytes)
 
 Test(spill, enospc_only_when_no_tier_has_room)
 {
-	/* 4M + 16M + 1G: a 2 GiB file cannot fit anywhere */
+	/* 4M + 16M + 1G: a 2 GiB file cannot fit anywhere, ever: that is the
+	 * largest file size, EFBIG (pjdfstest's truncate/12 accepts it) */
 	int fd = open(mp("huge"), O_RDWR | O_CREAT, 0644);
 	cr_assert_geq(fd, 0);
 	errno = 0;
-	int rc = ftruncate(fd, 2LL << 30);
-	cr_assert_eq(rc, -1);
-	cr_assert(errno == ENOSPC || errno == EFBIG, "errno %d", errno);
+	cr_assert_eq(ftruncate(fd, 2LL << 30), -1);
+	cr_assert_eq(errno, EFBIG, "errno %d", errno);
+	errno = 0;
+	cr_assert_eq(truncate(mp("huge"), 999999999999999999LL), -1);
+	cr_assert_eq(errno, EFBIG, "errno %d", errno);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 0, "a refused truncate leaves the size");
+	/* a size only the last tier holds moves the file there (a hole on
+	 * disk, charged in full) */
+	cr_assert_eq(ftruncate(fd, 1000LL << 20), 0);
+	cr_assert_str_eq(tier_of("huge"), "pfs");
 	close(fd);
-	/* a file that fits nowhere but the last tier lands there */
-	size_t len = 20 << 20;
+	/* now every tier is nearly full: a 30 MiB file fills mem, then ssd,
+	 * then the pfs's last 24 MiB, and only then is ENOSPC reported */
+	size_t len = 30 << 20;
 	unsigned char *buf = malloc(len);
 	fill_pattern(buf, len, 3);
-	cr_assert_eq(write_file(mp("mid"), buf, len), 0);
+	fd = open(mp("mid"), O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	size_t done = 0;
+	ssize_t n = 0;
+	while (done < len && (n = write(fd, buf + done, 1 << 20)) > 0)
+		done += (size_t)n;
+	int err = errno;
+	cr_assert_eq(n, -1, "30 MiB cannot fit in what is left");
+	cr_assert_eq(err, ENOSPC, "errno %d", err);
+	cr_assert_geq(done, 16u << 20, "%zu bytes written before ENOSPC: more than one tier's room", done);
+	cr_assert_eq(close(fd), 0);
 	cr_assert_str_eq(tier_of("mid"), "pfs");
+	/* what was written is there; files already stored are untouched */
+	unsigned char *back = malloc(len + 1);
+	cr_assert_eq(read_file(mp("mid"), (char *)back, len + 1), (ssize_t)done);
+	cr_assert_eq(memcmp(buf, back, done), 0);
+	cr_assert_eq(stat(mp("huge"), &st), 0);
+	cr_assert_eq(st.st_size, 1000LL << 20);
+	/* freeing room makes it fit again */
+	cr_assert_eq(unlink(mp("huge")), 0);
+	cr_assert_eq(write_file(mp("mid"), buf, len), 0);
 	free(buf);
-	/* files already stored are untouched */
-	char b[8];
-	cr_assert_eq(read_file(mp("huge"), b, sizeof(b)), 0);
+	free(back);
 }
 
 Test(spill, new_files_go_elsewhere_when_memory_is_full)
