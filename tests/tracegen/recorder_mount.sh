@@ -73,6 +73,10 @@ IFS=, read -r -a f <<<"$b1"
 [ "${f[13]}" -ge 1 ] || fail "f.b1: reads ${f[13]}, expected at least 1"
 [ "${f[15]}" = 2 ] || fail "f.b1: opens ${f[15]}, expected 2"
 [ "${f[31]}" = 3 ] || fail "f.b1: wh3 (10K-100K writes) ${f[31]}, expected 3"
+# The time profiles, rc0-rc19 and wc0-wc19, each scaled to its peak (1).
+peak() { local v m=0; for v in "$@"; do [ "$v" = 1 ] && m=1; done; echo "$m"; }
+[ "$(peak "${f[@]:38:20}")" = 1 ] || fail "f.b1: its read profile has no peak: ${f[*]:38:20}"
+[ "$(peak "${f[@]:58:20}")" = 1 ] || fail "f.b1: its write profile has no peak: ${f[*]:58:20}"
 d=$(row 1000)
 [ -n "$d" ] || fail "no record for f.d, alive at unmount"
 IFS=, read -r -a f <<<"$d"
@@ -81,6 +85,8 @@ IFS=, read -r -a f <<<"$d"
 [ "${f[7]}" = 0 ] || fail "f.d: consumers ${f[7]}, expected 0"
 [ "${f[8]}" = -1 ] || fail "f.d: next_use_distance ${f[8]}, expected -1 (nobody reads it)"
 [ "${f[12]}" = 1000 ] || fail "f.d: bytes_written ${f[12]}"
+[ "$(peak "${f[@]:58:20}")" = 1 ] || fail "f.d: its write profile has no peak: ${f[*]:58:20}"
+[ "$(peak "${f[@]:38:20}")" = 0 ] || fail "f.d: a read profile, but nobody read it: ${f[*]:38:20}"
 s=$(row 6)
 [ -n "$s" ] || fail "no record for the unknown file"
 IFS=, read -r -a f <<<"$s"
