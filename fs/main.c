@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
@@ -430,22 +429,6 @@ static void set_readahead(const char *mountpoint)
 		tfs_log(TCFG_LOG_INFO, "readahead stays at the kernel's default: cannot write %s", path);
 }
 
-/* The daemon allocates a little for each file (node, name, handle,
- * record) on whichever worker thread serves the request.  glibc gives
- * each thread its own arena, whose heap grows a page at a time: about an
- * mprotect and a page fault per file created.  One arena that grows (and
- * is trimmed) 8 MiB at a time made creates over /dev/fuse 1.2-1.5x faster
- * (tools/bench/README.md); the workers rarely allocate at once on the
- * cores a node gives a job.  A user's own GLIBC_TUNABLES for malloc win. */
-static void tune_malloc(void)
-{
-	const char *t = getenv("GLIBC_TUNABLES");
-	if (t && strstr(t, "glibc.malloc."))
-		return;
-	(void)mallopt(M_ARENA_MAX, 1);
-	(void)mallopt(M_TOP_PAD, 8 << 20);
-}
-
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -458,7 +441,6 @@ int main(int argc, char *argv[])
 	int ret = 1, fs_ready = 0;
 
 	memset(&opts, 0, sizeof(opts));
-	tune_malloc();
 	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0 || cli.bad)
 		goto out_args;
 	if (cli.nnonopt > 0 && fuse_opt_add_arg(&args, cli.nonopt[cli.nnonopt - 1]) != 0)
