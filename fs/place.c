@@ -409,6 +409,26 @@ static void log_attach(struct tpl *p, const struct attachment *a)
 	pthread_mutex_unlock(&p->log_lock);
 }
 
+/* Where the attachment at normalised dir nd is linked (*result NULL:
+ * none).  Caller holds p->lock. */
+static struct attachment **slot_of(struct tpl *p, const char *nd)
+{
+	struct attachment **pp = &p->atts;
+	while (*pp && strcmp((*pp)->dir, nd) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* Unlink and return the attachment at nd, or NULL.  Caller holds p->lock
+ * for writing. */
+static struct attachment *take_attachment(struct tpl *p, const char *nd)
+{
+	struct attachment **pp = slot_of(p, nd), *a = *pp;
+	if (a)
+		*pp = a->next;
+	return a;
+}
+
 int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, size_t errlen)
 {
 	char nd[PATH_MAX];
@@ -461,13 +481,7 @@ int tpl_attach(struct tpl *p, const char *dir, const char *wf_path, char *err, s
 	}
 	pthread_rwlock_unlock(&p->lock);
 	pthread_rwlock_wrlock(&p->lock);
-	struct attachment **pp = &p->atts, *old = NULL;
-	while (*pp && strcmp((*pp)->dir, nd) != 0)
-		pp = &(*pp)->next;
-	if (*pp) {
-		old = *pp;
-		*pp = old->next;
-	}
+	struct attachment *old = take_attachment(p, nd);
 	a->next = p->atts;
 	p->atts = a;
 	log_attach(p, a);
@@ -482,13 +496,7 @@ int tpl_detach(struct tpl *p, const char *dir)
 	if (tpl_normalise_path(dir ? dir : "", nd, sizeof(nd)) != 0)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&p->lock);
-	struct attachment **pp = &p->atts, *a = NULL;
-	while (*pp && strcmp((*pp)->dir, nd) != 0)
-		pp = &(*pp)->next;
-	if (*pp) {
-		a = *pp;
-		*pp = a->next;
-	}
+	struct attachment *a = take_attachment(p, nd);
 	pthread_rwlock_unlock(&p->lock);
 	free_attachment(a);
 	return a ? 0 : -ENOENT;
@@ -512,9 +520,7 @@ int tpl_plan_of(struct tpl *p, const char *dir, struct tpl_plan *out)
 	if (tpl_normalise_path(dir ? dir : "", nd, sizeof(nd)) != 0)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&p->lock);
-	struct attachment *a = p->atts;
-	while (a && strcmp(a->dir, nd) != 0)
-		a = a->next;
+	struct attachment *a = *slot_of(p, nd);
 	if (a)
 		*out = a->plan;
 	pthread_rwlock_unlock(&p->lock);
