@@ -37,7 +37,8 @@ struct trec {
 	uint64_t start_ns;
 	_Atomic uint64_t count;
 	_Atomic uint64_t files; /* trec_file_new calls: the ids */
-	struct trec_file *ended; /* lock: finished, newest first, not yet formatted */
+	/* lock: finished files, oldest first, not yet formatted */
+	struct trec_file *ended, **ended_tail;
 	struct wf_cache wf[TREC_MAX_WF];
 	int nwf;
 };
@@ -103,6 +104,7 @@ int trec_create(const char *path, struct tpl *place, struct trec **out, char *er
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->start_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	r->ended_tail = &r->ended;
 	*out = r;
 	return 0;
 }
@@ -114,16 +116,11 @@ void trec_flush(struct trec *r)
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
-	struct trec_file *f = r->ended, *oldest_first = NULL;
+	struct trec_file *f = r->ended;
 	r->ended = NULL;
+	r->ended_tail = &r->ended;
 	pthread_mutex_unlock(&r->lock);
 	while (f) {
-		struct trec_file *next = f->next;
-		f->next = oldest_first;
-		oldest_first = f;
-		f = next;
-	}
-	for (f = oldest_first; f;) {
 		struct trec_file *next = f->next;
 		write_record(f);
 		f = next;
@@ -346,9 +343,10 @@ void trec_file_finish(struct trec_file *f, uint64_t size)
 	if (sl && (f->bins = calloc(2, sizeof(*f->bins))) != NULL)
 		spread_slots(sl, atomic_load(&f->slot_ns), f->life_ns, f->bins);
 	free(sl); /* 5 KiB down to 320 bytes until the ticker writes it */
+	f->next = NULL;
 	pthread_mutex_lock(&r->lock);
-	f->next = r->ended;
-	r->ended = f;
+	*r->ended_tail = f;
+	r->ended_tail = &f->next;
 	pthread_mutex_unlock(&r->lock);
 	atomic_fetch_add(&r->count, 1);
 }
