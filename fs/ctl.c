@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "tierfs.h"
 #include "kernel_io.h"
+#include "loop.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -165,6 +166,17 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 		cJSON_AddNullToObject(r, "model");
 	cJSON_AddStringToObject(r, "passthrough", tfs_kio_status());
 	cJSON_AddStringToObject(r, "io_uring", tfs_kio_uring_status());
+	struct tfs_loop_status ls;
+	tfs_loop_status(&ls);
+	if (ls.running) {
+		cJSON *lo = cJSON_AddObjectToObject(r, "loop");
+		cJSON_AddStringToObject(lo, "mode", ls.shared ? "all threads" : "one leader");
+		cJSON_AddNumberToObject(lo, "spin_us", (double)ls.spin_ns / 1000);
+		cJSON_AddNumberToObject(lo, "by_leader", (double)ls.by_leader);
+		cJSON_AddNumberToObject(lo, "by_all", (double)ls.by_all);
+		cJSON_AddNumberToObject(lo, "switches", (double)ls.switches);
+		cJSON_AddNumberToObject(lo, "takeovers", (double)ls.takeovers);
+	}
 	cJSON_AddBoolToObject(r, "writeback_cache", fs->writeback);
 	cJSON_AddStringToObject(r, "state_dir", fs->cfg->state_dir);
 	cJSON *tiers = cJSON_AddArrayToObject(r, "tiers");

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include "tierfs.h"
 #include "kernel_io.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -123,13 +124,13 @@ static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 			struct timespec ms = {0, 1000000};
 			nanosleep(&ms, NULL);
 		}
-		n = read(fd, buf, len);
+		n = tfs_loop_read(fd, buf, len, 0);
 		dev_after_forget = n >= (ssize_t)sizeof(struct fuse_in_header) &&
 				   (((struct fuse_in_header *)buf)->opcode == FUSE_FORGET ||
 				    ((struct fuse_in_header *)buf)->opcode == FUSE_BATCH_FORGET);
 		pthread_mutex_unlock(&dev_lock);
 	} else {
-		n = read(fd, buf, len);
+		n = tfs_loop_read(fd, buf, len, 1);
 	}
 	tls_kill_suidgid = 0;
 	if (n < (ssize_t)sizeof(struct fuse_in_header))
@@ -236,6 +237,11 @@ int tfs_kio_kill_suidgid(void)
 int tfs_kio_passthrough_active(void)
 {
 	return atomic_load(&kio.active);
+}
+
+int tfs_kio_uring_on(void)
+{
+	return atomic_load(&kio.uring_on);
 }
 
 const char *tfs_kio_uring_status(void)

@@ -20,6 +20,8 @@ const char *tfs_kio_status(void);
 /* Register fd as a backing file: returns the backing id or -errno. */
 int tfs_kio_backing_open(int fd);
 void tfs_kio_backing_close(int id);
+/* Requests come over io_uring: /dev/fuse carries little but FORGETs. */
+int tfs_kio_uring_on(void);
 /* "on", or why requests do not go over io_uring. */
 const char *tfs_kio_uring_status(void);
 /* Stop the io_uring queues (after the session loop ended). */

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "tierfs.h"
 #include "kernel_io.h"
+#include "loop.h"
 #include "ctl.h"
 #include "plancheck.h"
 
@@ -589,7 +590,10 @@ int main(int argc, char *argv[])
 		if (opts.max_idle_threads != UINT_MAX)
 			fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
 		fuse_loop_cfg_set_max_threads(lc, (unsigned)cfg->threads);
-		ret = fuse_session_loop_mt(se, lc);
+		if (opts.clone_fd) /* libfuse's loop reads a cloned device per thread */
+			ret = fuse_session_loop_mt(se, lc);
+		else
+			ret = tfs_loop_run(se, cfg->threads, cfg->spin_ns);
 		fuse_loop_cfg_destroy(lc);
 	}
 	/* libfuse reports an exit by SIGTERM/SIGINT/SIGHUP as that signal

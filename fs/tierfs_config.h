@@ -65,6 +65,7 @@ struct tcfg {
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
 	int io_uring;		 /* bool: requests over io_uring where the kernel offers it */
 	int threads;		 /* max FUSE worker threads */
+	uint64_t spin_ns;	 /* /dev/fuse reader polls this long before it sleeps */
 	int migrate_threads;	 /* moves in flight at most, 0 = no background migrator */
 	char *phase_model;	 /* phase model (tiertrain phases) path or NULL */
 	int proactive;		 /* bool: demote ahead of the coming phases' fill (needs phase_model) */

@@ -122,6 +122,7 @@ Test(config, full_file_all_values)
 				 "writeback_cache = yes\n"
 				 "passthrough = On\n"
 				 "threads = 16\n"
+				 "spin = 0\n"
 				 "\n"
 				 "[tier mem]\n"
 				 "path = /dev/shm/x\n"
@@ -144,7 +145,7 @@ Test(config, full_file_all_values)
 	cr_assert_str_eq(c->tiers[0].name, "mem");
 	cr_assert_str_eq(c->tiers[1].name, "ssd");
 	cr_assert_str_eq(c->tiers[2].name, "pfs");
-	cr_assert_eq(c->tiers[0].line, 15);
+	cr_assert_eq(c->tiers[0].line, 16);
 	cr_assert_eq(c->placement, TCFG_PLACE_TIER);
 	cr_assert_eq(c->placement_tier, 1);
 	char model[PATH_MAX];
@@ -158,6 +159,7 @@ Test(config, full_file_all_values)
 	cr_assert_eq(c->writeback_cache, 1);
 	cr_assert_eq(c->passthrough, 1);
 	cr_assert_eq(c->threads, 16);
+	cr_assert_eq(c->spin_ns, 0);
 
 	const struct tcfg_tier *m = &c->tiers[0];
 	cr_assert_str_eq(m->path, "/dev/shm/x");
@@ -201,6 +203,7 @@ Test(config, defaults_come_from_the_table)
 	cr_assert_eq(c->plan_check, 1);
 	cr_assert_eq(c->plan_check_cores, 0);
 	cr_assert_eq(c->threads, 8);
+	cr_assert_eq(c->spin_ns, 50000);
 	cr_assert_eq(c->migrate_threads, 2);
 	cr_assert_float_eq(t->migrate_share, 0.5, 1e-9);
 	cr_assert_float_eq(t->capacity_pct, 100.0, 1e-9);
@@ -309,6 +312,7 @@ Test(config, bad_values_name_what_was_expected)
 	expect_error("[global]\nthreads = 0\n[tier a]\npath=/x\n", 2, "threads",
 		     "value out of range '0' (expected an integer from 1 to 256)");
 	expect_error("[global]\nthreads = 8x\n[tier a]\npath=/x\n", 2, "threads", "bad value '8x'");
+	expect_error("[global]\nspin = fast\n[tier a]\npath=/x\n", 2, "spin", "bad value 'fast'");
 	expect_error("[global]\nlog_level = verbose\n[tier a]\npath=/x\n", 2, "log_level",
 		     "bad value 'verbose' (expected one of: error, warn, info, debug)");
 	expect_error("[global]\nwriteback_cache = maybe\n[tier a]\npath=/x\n", 2,

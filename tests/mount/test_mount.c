@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -888,6 +889,174 @@ Test(mount_other, readers_and_writers_during_moves_see_correct_data)
 	cr_assert_eq(copies, 1, "one copy in the tiers");
 	free(buf);
 	free(back);
+}
+
+/* --- the request loop (fs/loop.c) --- */
+
+/* A number from the "loop" object of tierctl status, or -1. */
+static double loop_figure(const char *key)
+{
+	char reply[16384], pat[64];
+	if (ctl_request("{\"cmd\":\"status\"}", reply, sizeof(reply)) != 0)
+		return -1;
+	const char *lo = strstr(reply, "\"loop\":");
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = lo ? strstr(lo, pat) : NULL;
+	return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+static int loop_mode_is(const char *mode)
+{
+	char reply[16384], pat[64];
+	snprintf(pat, sizeof(pat), "\"mode\":\"%s\"", mode);
+	return ctl_request("{\"cmd\":\"status\"}", reply, sizeof(reply)) == 0 && strstr(reply, pat) != NULL;
+}
+
+/* Poll tierctl status for up to 20 s until the loop is in mode. */
+static int wait_loop_mode(const char *mode)
+{
+	for (int i = 0; i < 400; i++) {
+		if (loop_mode_is(mode))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+struct slow_read {
+	int ok;
+	_Atomic int done;
+};
+
+static void *slow_reader_main(void *arg)
+{
+	struct slow_read *s = arg;
+	char buf[16];
+	s->ok = read_file(mp("slow"), buf, sizeof(buf)) == 4 && memcmp(buf, "slow", 4) == 0;
+	atomic_store(&s->done, 1);
+	return NULL;
+}
+
+Test(mount_other, a_slow_request_does_not_hold_up_the_others)
+{
+	/* Every read from ssd takes 3 s (emulate_latency).  While one is in
+	 * flight, files on mem are created, written, read and removed: none
+	 * of that may wait for it, although the thread that took the read
+	 * handles it itself (the watchdog hands the lead on). */
+	cr_assert_eq(mnt_start("io_uring = false", NULL, "256M\nemulate_latency = 3s", NULL), 0);
+	cr_assert_eq(write_file(tp(M.ssd, "slow"), "slow", 4), 0); /* behind tierfs's back */
+	struct slow_read s = {0};
+	pthread_t t;
+	pthread_create(&t, NULL, slow_reader_main, &s);
+	usleep(300000);
+	int bad = 0;
+	for (int i = 0; i < 50; i++) {
+		char name[32], buf[32];
+		snprintf(name, sizeof(name), "quick%d", i);
+		bad += write_file(mp(name), name, strlen(name)) != 0;
+		bad += read_file(mp(name), buf, sizeof(buf)) != (ssize_t)strlen(name) || memcmp(buf, name, strlen(name));
+		bad += unlink(mp(name)) != 0;
+	}
+	int overtaken = !atomic_load(&s.done);
+	pthread_join(t, NULL);
+	cr_assert_eq(bad, 0);
+	cr_assert(s.ok, "the slow read returned the wrong bytes");
+	cr_assert(overtaken, "50 files on mem waited for one 3 s read on ssd");
+	cr_assert_geq(loop_figure("takeovers"), 1, "the watchdog never took the lead");
+}
+
+struct churn {
+	int id;
+	_Atomic int stop;
+	int counting; /* errors count (not after SIGTERM) */
+	int errors;
+	long rounds;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	char name[64], data[4096], back[4097]; /* read_file() NUL-terminates */
+	while (!atomic_load(&c->stop)) {
+		snprintf(name, sizeof(name), "churn%d_%ld", c->id, c->rounds % 8);
+		for (size_t i = 0; i < sizeof(data); i++)
+			data[i] = (char)(i * 31 + (size_t)c->rounds + (size_t)c->id);
+		int bad = write_file(mp(name), data, sizeof(data)) != 0 ||
+			  read_file(mp(name), back, sizeof(back)) != (ssize_t)sizeof(data) ||
+			  memcmp(data, back, sizeof(data)) != 0 || unlink(mp(name)) != 0;
+		if (bad && c->counting)
+			c->errors++;
+		c->rounds++;
+	}
+	return NULL;
+}
+
+enum { CHURNERS = 4 };
+
+static void churn_start(struct churn *c, pthread_t *t, int counting)
+{
+	for (int i = 0; i < CHURNERS; i++) {
+		c[i] = (struct churn){.id = i, .counting = counting};
+		pthread_create(&t[i], NULL, churn_main, &c[i]);
+	}
+}
+
+static int churn_stop(struct churn *c, pthread_t *t)
+{
+	int errors = 0;
+	for (int i = 0; i < CHURNERS; i++)
+		atomic_store(&c[i].stop, 1);
+	for (int i = 0; i < CHURNERS; i++) {
+		pthread_join(t[i], NULL);
+		errors += c[i].errors;
+	}
+	return errors;
+}
+
+Test(mount_other, parallel_callers_read_on_all_threads_and_sigterm_ends_them)
+{
+	cr_assert_eq(mnt_start("io_uring = false", NULL, NULL, NULL), 0);
+	/* one caller at a time: the leader reads */
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "one%d", i);
+		cr_assert_eq(write_file(mp(name), "x", 1), 0);
+	}
+	cr_assert(loop_mode_is("one leader"));
+	cr_assert_gt(loop_figure("by_leader"), 300);
+
+	/* four callers at once: every thread reads, and the data is right */
+	struct churn c[CHURNERS];
+	pthread_t t[CHURNERS];
+	churn_start(c, t, 1);
+	int shared = wait_loop_mode("all threads");
+	cr_assert_eq(churn_stop(c, t), 0, "wrong bytes or failed calls with four callers");
+	cr_assert(shared, "four callers at once never made all threads read");
+	cr_assert_gt(loop_figure("by_all"), 0);
+
+	/* one caller again: back to a leader */
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "one%d", i);
+		cr_assert_eq(unlink(mp(name)), 0);
+		cr_assert_eq(write_file(mp(name), "y", 1), 0);
+	}
+	cr_assert(wait_loop_mode("one leader"), "one caller left all threads reading");
+	cr_assert_geq(loop_figure("switches"), 2);
+
+	/* SIGTERM while every thread sleeps in read(): a clean exit */
+	churn_start(c, t, 0);
+	cr_assert(wait_loop_mode("all threads"));
+	kill(M.pid, SIGTERM);
+	int st;
+	cr_assert_eq(waitpid(M.pid, &st, 0), M.pid);
+	M.pid = 0;
+	churn_stop(c, t);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_assert(!fuse_mounted(M.mnt), "SIGTERM left the mount behind");
+	char buf[4];
+	cr_assert_eq(read_file(tp(M.mem, "one299"), buf, sizeof(buf)), 1);
+	cr_assert_eq(buf[0], 'y');
 }
 
 Test(mount, readers_see_what_write_only_opens_wrote)

@@ -1026,6 +1026,16 @@ static int cmd_status(struct ctx *x)
 	table_row(&kv, "model", model ? model : "none");
 	table_row(&kv, "passthrough", str_of(r, "passthrough"));
 	table_row(&kv, "io_uring", str_of(r, "io_uring"));
+	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(r, "loop");
+	if (cJSON_IsObject(lo)) {
+		char line[256];
+		snprintf(line, sizeof(line),
+			 "now %s (spin %.0f us); requests read by one leader %.0f, by all threads %.0f; "
+			 "%.0f switches; %.0f slow requests handed over",
+			 str_of(lo, "mode") ? str_of(lo, "mode") : "?", num0(lo, "spin_us"), num0(lo, "by_leader"),
+			 num0(lo, "by_all"), num0(lo, "switches"), num0(lo, "takeovers"));
+		table_row(&kv, "request loop", line);
+	}
 	table_row(&kv, "writeback cache",
 		  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "writeback_cache")) ? "on"
 										       : "off");
