@@ -81,6 +81,8 @@ static struct {
 	_Atomic unsigned long inline_seq; /* odd while the leader handles a request itself */
 	_Atomic unsigned long epoch;	  /* bumped when the lead is taken away */
 	_Atomic uint32_t *caller;	  /* per thread: caller of the request it handles, or 0 */
+	struct fuse_buf *buf;		  /* per thread: its request buffer */
+	_Atomic int *asleep;		  /* per thread: in a shared-mode read */
 	int nthreads;
 	_Atomic unsigned window, overlaps;
 	_Atomic unsigned long takeovers, switches;
@@ -93,6 +95,7 @@ static struct {
 static __thread int tls_loop;	   /* this thread is one of the loop's */
 static __thread int tls_first_try; /* the last read found a request at once */
 static __thread int tls_sharing;   /* reading in shared mode */
+static __thread int tls_me;	   /* the thread's index */
 
 static long now_ns(void)
 {
@@ -109,14 +112,26 @@ static void wake_watchdog(void)
 	pthread_mutex_unlock(&lp.lock);
 }
 
-/* The blocking calls are where the main thread may cancel a thread at
- * the end (one asleep in a shared-mode read cannot be woken otherwise). */
-static ssize_t cancellable_read(int fd, void *buf, size_t len)
+/* A thread asleep in a shared-mode read wakes only for a request: at the
+ * end the main thread sends it LOOP_KICK, whose handler does nothing but
+ * make read() fail with EINTR.  (Not pthread_cancel(): unwinding the
+ * thread's frames leaves ASan's stack poisoning behind.) */
+#define LOOP_KICK SIGUSR2
+
+static void kicked(int sig)
 {
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	ssize_t n = read(fd, buf, len);
+	(void)sig;
+}
+
+static ssize_t shared_read(int fd, void *buf, size_t len, _Atomic int *asleep)
+{
+	atomic_store(asleep, 1);
+	ssize_t n = -1;
+	errno = EINTR;
+	if (!atomic_load(&lp.stop))
+		n = read(fd, buf, len);
 	int e = errno;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	atomic_store(asleep, 0);
 	errno = e;
 	return n;
 }
@@ -125,12 +140,12 @@ ssize_t tfs_loop_read(int fd, void *buf, size_t len, int spin)
 {
 	if (!tls_loop)
 		return read(fd, buf, len);
-	if (tls_sharing)
-		return cancellable_read(fd, buf, len); /* EAGAIN once back to a leader */
+	if (tls_sharing) /* EAGAIN once back to a leader */
+		return shared_read(fd, buf, len, &lp.asleep[tls_me]);
 	long deadline = 0;
 	tls_first_try = 1;
 	for (;;) {
-		ssize_t n = cancellable_read(fd, buf, len);
+		ssize_t n = read(fd, buf, len);
 		if (n >= 0 || errno != EAGAIN)
 			return n;
 		tls_first_try = 0;
@@ -334,21 +349,19 @@ static void share(struct fuse_buf *fb, int me)
 	}
 }
 
-static void free_buf(void *arg)
-{
-	free(((struct fuse_buf *)arg)->mem);
-}
-
 static void *worker_main(void *arg)
 {
 	int me = (int)(intptr_t)arg;
-	struct fuse_buf fb = {.mem = NULL};
+	struct fuse_buf *fb = &lp.buf[me];
 	tls_loop = 1;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cleanup_push(free_buf, &fb);
+	tls_me = me;
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, LOOP_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (!atomic_load(&lp.stop)) {
 		if (atomic_load(&lp.mode) == MODE_SHARED) {
-			share(&fb, me);
+			share(fb, me);
 			continue;
 		}
 		pthread_mutex_lock(&lp.lock);
@@ -361,9 +374,8 @@ static void *worker_main(void *arg)
 		lp.led = 1;
 		unsigned long epoch = atomic_load(&lp.epoch);
 		pthread_mutex_unlock(&lp.lock);
-		lead(&fb, epoch);
+		lead(fb, epoch);
 	}
-	pthread_cleanup_pop(1);
 	return NULL;
 }
 
@@ -430,9 +442,14 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_t *tid = calloc((size_t)threads + 1, sizeof(*tid));
 	lp.caller = calloc((size_t)threads, sizeof(*lp.caller));
+	lp.buf = calloc((size_t)threads, sizeof(*lp.buf));
+	lp.asleep = calloc((size_t)threads, sizeof(*lp.asleep));
 	lp.nthreads = threads;
+	struct sigaction sa = {.sa_handler = kicked}, old_sa; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(LOOP_KICK, &sa, &old_sa);
 	int started = 0;
-	for (int i = 0; tid && lp.caller && i < threads; i++) {
+	for (int i = 0; tid && lp.caller && lp.buf && lp.asleep && i < threads; i++) {
 		if (pthread_create(&tid[started], NULL, worker_main, (void *)(intptr_t)started) != 0)
 			break;
 		started++;
@@ -459,14 +476,31 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 		"handed over by the watchdog",
 		atomic_load(&lp.served[MODE_LEADER]), atomic_load(&lp.served[MODE_SHARED]), atomic_load(&lp.switches),
 		atomic_load(&lp.takeovers));
-	/* A thread asleep in a shared-mode read only wakes for a request. */
-	for (int i = 0; i < started; i++)
-		pthread_cancel(tid[i]);
-	for (int i = 0; i < started + watching; i++)
-		pthread_join(tid[i], NULL);
+	for (int i = 0; i < started; i++) {
+		struct timespec ts;
+		do { /* kicked again if it went to sleep just after the kick */
+			if (atomic_load(&lp.asleep[i]))
+				pthread_kill(tid[i], LOOP_KICK);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20000000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		} while (pthread_timedjoin_np(tid[i], NULL, &ts) == ETIMEDOUT);
+	}
+	if (watching)
+		pthread_join(tid[started], NULL);
+	sigaction(LOOP_KICK, &old_sa, NULL);
 	free(tid);
+	free((void *)lp.asleep);
+	lp.asleep = NULL;
+	for (int i = 0; lp.buf && i < threads; i++)
+		free(lp.buf[i].mem);
+	free(lp.buf);
 	free((void *)lp.caller);
 	lp.caller = NULL;
+	lp.buf = NULL;
 	(void)fcntl(lp.fd, F_SETFL, lp.flags);
 	close(lp.stopfd);
 	sem_destroy(&lp.finish);
