@@ -67,13 +67,18 @@ struct kur_cmd_req {
 enum { KUR_CMD_REGISTER = 1, KUR_CMD_COMMIT_AND_FETCH = 2 };
 
 /* Per CPU, KUR_THREADS threads, each with its own ring of KUR_DEPTH
- * entries registered for that CPU's queue: the kernel hands a request to
- * any free entry of the queue, so a request that blocks (a spill, an
- * fsync on a slow tier) holds up one thread, not every caller on that
- * CPU.  Payload buffers are touched only as far as requests fill them. */
+ * entries registered for that CPU's queue.  The kernel hands a request to
+ * a free entry of the queue, the one freed last first.  With one entry per
+ * thread, a thread inside a request that blocks (a spill, a read from a
+ * slow tier, a lock the migrator holds) has no free entry, so the next
+ * requests go to the CPU's other threads.  With four entries per thread,
+ * one 3 s emulated read held up every request from its CPU for 3 s;
+ * creates cost 10-20% more this way, as an asynchronous RELEASE and the
+ * next LOOKUP now land on two threads.  Payload buffers are touched only
+ * as far as requests fill them. */
 enum {
-	KUR_THREADS = 2,
-	KUR_DEPTH = 4,
+	KUR_THREADS = 3,
+	KUR_DEPTH = 1,
 	KUR_HEADROOM = 4096,   /* room for the in-header and op argument */
 	KUR_MAX_CPUS = 1024    /* possible CPUs we set rings up for */
 };
