@@ -118,17 +118,28 @@ static void rm_rf(const char *path)
 		waitpid(p, NULL, 0);
 }
 
+/* Also when the daemon is gone: one that died without unmounting leaves
+ * a dead mount behind, which only an unmount removes. */
+static void unmount_lazily(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 2); /* "not mounted" is fine */
+		execlp("fusermount3", "fusermount3", "-u", "-z", M.mnt, (char *)NULL);
+		_exit(127);
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+}
+
 int mnt_stop(void)
 {
 	int status = -1;
+	if (M.mnt[0])
+		unmount_lazily();
 	if (M.pid > 0) {
-		pid_t p = fork();
-		if (p == 0) {
-			execlp("fusermount3", "fusermount3", "-u", "-z", M.mnt, (char *)NULL);
-			_exit(127);
-		}
-		if (p > 0)
-			waitpid(p, NULL, 0);
 		int st = 0, done = 0;
 		for (int i = 0; i < 300 && !done; i++) {
 			if (waitpid(M.pid, &st, WNOHANG) == M.pid)
