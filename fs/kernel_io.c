@@ -124,13 +124,13 @@ static ssize_t kio_read(int fd, void *buf, size_t len, void *userdata)
 			struct timespec ms = {0, 1000000};
 			nanosleep(&ms, NULL);
 		}
-		n = tfs_loop_read(fd, buf, len, 0);
+		n = tfs_loop_read(fd, buf, len);
 		dev_after_forget = n >= (ssize_t)sizeof(struct fuse_in_header) &&
 				   (((struct fuse_in_header *)buf)->opcode == FUSE_FORGET ||
 				    ((struct fuse_in_header *)buf)->opcode == FUSE_BATCH_FORGET);
 		pthread_mutex_unlock(&dev_lock);
 	} else {
-		n = tfs_loop_read(fd, buf, len, 1);
+		n = tfs_loop_read(fd, buf, len);
 	}
 	tls_kill_suidgid = 0;
 	if (n < (ssize_t)sizeof(struct fuse_in_header))

@@ -66,6 +66,13 @@
 
 enum { MODE_LEADER, MODE_SHARED };
 
+struct lp_thread {
+	pthread_t tid;
+	struct fuse_buf buf;	 /* its request buffer */
+	_Atomic uint32_t caller; /* shared mode: caller of the request it handles, or 0 */
+	_Atomic int asleep;	 /* in a shared-mode read */
+};
+
 static struct {
 	struct fuse_session *se;
 	int fd, stopfd, flags;
@@ -79,10 +86,8 @@ static struct {
 	_Atomic int mode;
 	_Atomic int idle;		  /* the leader sleeps in poll() */
 	_Atomic unsigned long inline_seq; /* odd while the leader handles a request itself */
-	_Atomic unsigned long epoch;	  /* bumped when the lead is taken away */
-	_Atomic uint32_t *caller;	  /* per thread: caller of the request it handles, or 0 */
-	struct fuse_buf *buf;		  /* per thread: its request buffer */
-	_Atomic int *asleep;		  /* per thread: in a shared-mode read */
+	_Atomic unsigned long epoch;	  /* bumped when the watchdog takes the lead away */
+	struct lp_thread *th;
 	int nthreads;
 	_Atomic unsigned window, overlaps;
 	_Atomic unsigned long takeovers, switches;
@@ -92,16 +97,17 @@ static struct {
 	sem_t finish;
 } lp = {.lock = PTHREAD_MUTEX_INITIALIZER, .follow = PTHREAD_COND_INITIALIZER};
 
-static __thread int tls_loop;	   /* this thread is one of the loop's */
-static __thread int tls_first_try; /* the last read found a request at once */
-static __thread int tls_sharing;   /* reading in shared mode */
-static __thread int tls_me;	   /* the thread's index */
+static __thread struct lp_thread *tls_self; /* NULL: not one of the loop's threads */
+static __thread int tls_first_try;	    /* the last read found a request at once */
+static __thread int tls_sharing;	    /* reading in shared mode */
 
-static long now_ns(void)
+/* *ts = now on clk plus ns. */
+static void deadline_in(struct timespec *ts, clockid_t clk, long ns)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+	clock_gettime(clk, ts);
+	ts->tv_nsec += ns;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
 }
 
 static void wake_watchdog(void)
@@ -123,26 +129,26 @@ static void kicked(int sig)
 	(void)sig;
 }
 
-static ssize_t shared_read(int fd, void *buf, size_t len, _Atomic int *asleep)
+static ssize_t shared_read(int fd, void *buf, size_t len)
 {
-	atomic_store(asleep, 1);
+	atomic_store(&tls_self->asleep, 1);
 	ssize_t n = -1;
 	errno = EINTR;
 	if (!atomic_load(&lp.stop))
 		n = read(fd, buf, len);
-	int e = errno;
-	atomic_store(asleep, 0);
-	errno = e;
+	atomic_store(&tls_self->asleep, 0);
 	return n;
 }
 
-ssize_t tfs_loop_read(int fd, void *buf, size_t len, int spin)
+ssize_t tfs_loop_read(int fd, void *buf, size_t len)
 {
-	if (!tls_loop)
+	if (!tls_self)
 		return read(fd, buf, len);
 	if (tls_sharing) /* EAGAIN once back to a leader */
-		return shared_read(fd, buf, len, &lp.asleep[tls_me]);
-	long deadline = 0;
+		return shared_read(fd, buf, len);
+	/* Over io_uring the device carries FORGETs: nothing to spin for. */
+	int spin = lp.spin_ns > 0 && !tfs_kio_uring_on();
+	uint64_t deadline = 0;
 	tls_first_try = 1;
 	for (;;) {
 		ssize_t n = read(fd, buf, len);
@@ -153,10 +159,10 @@ ssize_t tfs_loop_read(int fd, void *buf, size_t len, int spin)
 			errno = EINTR;
 			return -1;
 		}
-		if (spin && lp.spin_ns > 0) {
-			long now = now_ns();
+		if (spin) {
+			uint64_t now = tfs_real_clock.now_ns(NULL);
 			if (!deadline)
-				deadline = now + lp.spin_ns;
+				deadline = now + (uint64_t)lp.spin_ns;
 			if (now < deadline)
 				continue;
 		}
@@ -289,7 +295,6 @@ static void lead(struct fuse_buf *fb, unsigned long epoch)
 			pthread_mutex_lock(&lp.lock);
 			set_mode(MODE_SHARED);
 			lp.led = 0;
-			atomic_fetch_add(&lp.epoch, 1);
 			pthread_cond_broadcast(&lp.follow);
 			pthread_mutex_unlock(&lp.lock);
 			fuse_session_process_buf(lp.se, fb);
@@ -309,8 +314,9 @@ static void lead(struct fuse_buf *fb, unsigned long epoch)
 }
 
 /* Shared mode: one request, read by this thread among all the others. */
-static void share(struct fuse_buf *fb, int me)
+static void share(struct lp_thread *self)
 {
+	struct fuse_buf *fb = &self->buf;
 	tls_sharing = 1;
 	int res = fuse_session_receive_buf(lp.se, fb);
 	tls_sharing = 0;
@@ -327,16 +333,16 @@ static void share(struct fuse_buf *fb, int me)
 	if (counted) {
 		/* another caller's request still in progress on another thread */
 		for (int i = 0; i < lp.nthreads; i++) {
-			uint32_t c = atomic_load(&lp.caller[i]);
-			if (i != me && c && c != who) {
+			uint32_t c = atomic_load(&lp.th[i].caller);
+			if (&lp.th[i] != self && c && c != who) {
 				atomic_fetch_add(&lp.overlaps, 1);
 				break;
 			}
 		}
-		atomic_store(&lp.caller[me], who);
+		atomic_store(&self->caller, who);
 	}
 	fuse_session_process_buf(lp.se, fb);
-	atomic_store(&lp.caller[me], 0);
+	atomic_store(&self->caller, 0);
 	if (counted && atomic_fetch_add(&lp.window, 1) + 1 == LOOP_WINDOW) {
 		pthread_mutex_lock(&lp.lock);
 		if (atomic_load(&lp.mode) == MODE_SHARED && atomic_load(&lp.overlaps) < LOOP_WINDOW_OVERLAPS)
@@ -351,17 +357,14 @@ static void share(struct fuse_buf *fb, int me)
 
 static void *worker_main(void *arg)
 {
-	int me = (int)(intptr_t)arg;
-	struct fuse_buf *fb = &lp.buf[me];
-	tls_loop = 1;
-	tls_me = me;
+	tls_self = arg;
 	sigset_t kick;
 	sigemptyset(&kick);
 	sigaddset(&kick, LOOP_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (!atomic_load(&lp.stop)) {
 		if (atomic_load(&lp.mode) == MODE_SHARED) {
-			share(fb, me);
+			share(tls_self);
 			continue;
 		}
 		pthread_mutex_lock(&lp.lock);
@@ -374,7 +377,7 @@ static void *worker_main(void *arg)
 		lp.led = 1;
 		unsigned long epoch = atomic_load(&lp.epoch);
 		pthread_mutex_unlock(&lp.lock);
-		lead(fb, epoch);
+		lead(&tls_self->buf, epoch);
 	}
 	return NULL;
 }
@@ -393,12 +396,7 @@ static void *watchdog_main(void *unused)
 		}
 		unsigned long seq = atomic_load(&lp.inline_seq);
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += LOOP_WATCH_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&ts, CLOCK_MONOTONIC, LOOP_WATCH_NS);
 		pthread_cond_timedwait(&lp.watch, &lp.lock, &ts);
 		if ((seq & 1) && atomic_load(&lp.inline_seq) == seq && !atomic_load(&lp.stop)) {
 			atomic_fetch_add(&lp.epoch, 1);
@@ -440,21 +438,19 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_t *tid = calloc((size_t)threads + 1, sizeof(*tid));
-	lp.caller = calloc((size_t)threads, sizeof(*lp.caller));
-	lp.buf = calloc((size_t)threads, sizeof(*lp.buf));
-	lp.asleep = calloc((size_t)threads, sizeof(*lp.asleep));
+	lp.th = calloc((size_t)threads, sizeof(*lp.th));
 	lp.nthreads = threads;
+	pthread_t watchdog;
 	struct sigaction sa = {.sa_handler = kicked}, old_sa; /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	sigaction(LOOP_KICK, &sa, &old_sa);
 	int started = 0;
-	for (int i = 0; tid && lp.caller && lp.buf && lp.asleep && i < threads; i++) {
-		if (pthread_create(&tid[started], NULL, worker_main, (void *)(intptr_t)started) != 0)
+	for (int i = 0; lp.th && i < threads; i++) {
+		if (pthread_create(&lp.th[started].tid, NULL, worker_main, &lp.th[started]) != 0)
 			break;
 		started++;
 	}
-	int watching = started && pthread_create(&tid[started], NULL, watchdog_main, NULL) == 0;
+	int watching = started && pthread_create(&watchdog, NULL, watchdog_main, NULL) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	int ret = 0;
 	lp.running = started > 0;
@@ -479,28 +475,18 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 	for (int i = 0; i < started; i++) {
 		struct timespec ts;
 		do { /* kicked again if it went to sleep just after the kick */
-			if (atomic_load(&lp.asleep[i]))
-				pthread_kill(tid[i], LOOP_KICK);
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 20000000;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-		} while (pthread_timedjoin_np(tid[i], NULL, &ts) == ETIMEDOUT);
+			if (atomic_load(&lp.th[i].asleep))
+				pthread_kill(lp.th[i].tid, LOOP_KICK);
+			deadline_in(&ts, CLOCK_REALTIME, 20000000L);
+		} while (pthread_timedjoin_np(lp.th[i].tid, NULL, &ts) == ETIMEDOUT);
 	}
 	if (watching)
-		pthread_join(tid[started], NULL);
+		pthread_join(watchdog, NULL);
 	sigaction(LOOP_KICK, &old_sa, NULL);
-	free(tid);
-	free((void *)lp.asleep);
-	lp.asleep = NULL;
-	for (int i = 0; lp.buf && i < threads; i++)
-		free(lp.buf[i].mem);
-	free(lp.buf);
-	free((void *)lp.caller);
-	lp.caller = NULL;
-	lp.buf = NULL;
+	for (int i = 0; lp.th && i < threads; i++)
+		free(lp.th[i].buf.mem);
+	free(lp.th);
+	lp.th = NULL;
 	(void)fcntl(lp.fd, F_SETFL, lp.flags);
 	close(lp.stopfd);
 	sem_destroy(&lp.finish);

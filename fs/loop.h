@@ -15,9 +15,10 @@
  * before it sleeps (0: never).  Returns 0, or an errno. */
 int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns);
 /* The custom read of the session (kernel_io.c): on a loop thread it spins
- * (spin != 0) and then sleeps until a request comes or the loop ends
- * (-1, EINTR); elsewhere a plain read(). */
-ssize_t tfs_loop_read(int fd, void *buf, size_t len, int spin);
+ * (not over io_uring, where the device carries FORGETs) and then sleeps
+ * until a request comes or the loop ends (-1, EINTR); elsewhere a plain
+ * read(). */
+ssize_t tfs_loop_read(int fd, void *buf, size_t len);
 struct tfs_loop_status {
 	int running;	     /* 0: libfuse's loop serves the mount (clone_fd, -s) */
 	int shared;	     /* all threads read now, else one leader */
