@@ -139,13 +139,6 @@ static char *default_config(void)
 	return NULL;
 }
 
-uint64_t tfs_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The daemon's housekeeping thread: once a second it flushes the record
  * log; on SIGHUP it reloads the model.  It stops when the session ends. */
 struct ticker {

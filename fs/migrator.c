@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
 #define QUEUE_MAX 4096
@@ -71,13 +70,6 @@ struct tfs_migrator {
 	struct access_slot access[ACCESS_SLOTS];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static struct access_slot *slot_of(struct tfs_migrator *m, uint64_t ino)
 {
 	return &m->access[(ino * 0x9e3779b97f4a7c15ULL) >> 48 & (ACCESS_SLOTS - 1)];
@@ -104,7 +96,7 @@ void tfs_access_note(struct tfs *fs, uint64_t ino, int read_open)
 	struct access_slot *s = claim_slot(m, ino);
 	if (read_open)
 		atomic_fetch_add(&s->reads, 1);
-	atomic_store(&s->last_ns, now_ns());
+	atomic_store(&s->last_ns, tfs_now_ns()); /* wall clock: compared with mtimes */
 }
 
 static void access_of(struct tfs_migrator *m, uint64_t ino, uint32_t *reads, uint64_t *last)

@@ -23,6 +23,13 @@ static void real_sleep_until(void *arg, uint64_t deadline)
 
 const struct tfs_clock tfs_real_clock = {real_now, real_sleep_until, NULL};
 
+uint64_t tfs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 void tfs_pipe_init(struct tfs_pipe *p, uint64_t rate, uint64_t latency_ns)
 {
 	p->rate = rate;

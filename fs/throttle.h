@@ -29,6 +29,9 @@ struct tfs_pipe {
 
 /* The real clock: CLOCK_MONOTONIC and clock_nanosleep. */
 extern const struct tfs_clock tfs_real_clock;
+/* The wall clock (CLOCK_REALTIME) in ns: for the record log and times
+ * compared with a file's. */
+uint64_t tfs_now_ns(void);
 
 void tfs_pipe_init(struct tfs_pipe *p, uint64_t rate, uint64_t latency_ns);
 /* Reserve the pipe for a transfer of bytes; returns the time it completes. */

@@ -224,7 +224,6 @@ int tfs_join_path(const char *dir, const char *name, char *buf, size_t len);
 nlink_t tfs_dir_nlink(struct tfs *fs, const char *path, int primary, const struct stat *st);
 
 /* main.c */
-uint64_t tfs_now_ns(void); /* CLOCK_REALTIME, for the record log */
 /* Reload the model (NULL: the configured one); the old stays on failure. */
 int tfs_reload(struct tfs *fs, const char *model, char *err, size_t errlen) __attribute__((warn_unused_result));
 
