@@ -69,7 +69,9 @@
 	  "speed; needs root and Linux 6.9 or later.")                                             \
 	X("io_uring", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(io_uring), 0, 0,                      \
 	  "Take requests over io_uring, one ring per CPU, where the kernel offers it (Linux 6.14+ "  \
-	  "after root sets /sys/module/fuse/parameters/enable_uring to Y); else over /dev/fuse.")   \
+	  "after root sets /sys/module/fuse/parameters/enable_uring to Y); else over /dev/fuse. "   \
+	  "io_uring serves each request on its caller's CPU: faster for large writes and "          \
+	  "parallel callers; /dev/fuse is faster for creates and one caller's small requests.")     \
 	X("threads", GLOBAL, INT, "8", "N", 1, G_OFF(threads), 1, 256,                             \
 	  "Maximum number of FUSE worker threads, from 1 to 256.")                                 \
 	X("spin", GLOBAL, DURATION, "50us", "TIME", 1, G_OFF(spin_ns), 0, 0,                       \
