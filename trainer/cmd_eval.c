@@ -856,8 +856,7 @@ static int write_report(const struct ev *e, const char *dir, const struct verdic
 	return close_file(fp, path);
 }
 
-enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NODES, O_CORES, O_POP, O_GEN, O_PAT, O_NOGA, O_JSON, O_JITTER,
-       O_NOPLAN, O_PMARGIN, O_PSCALES };
+enum { O_VARY = 256, O_CAPACITY, O_SCALES, O_SEED, O_NOGA, O_JSON, O_JITTER, O_NOPLAN, O_PMARGIN, O_PSCALES };
 
 /* --plan-scales: 1..PLAN_MAX_SCALES numbers above 0, comma-separated. */
 static int parse_plan_scales(const char *s, struct plan_params *pp)
@@ -886,11 +885,7 @@ int tt_cmd_eval(int argc, char **argv)
 					     {"capacity", required_argument, NULL, O_CAPACITY},
 					     {"scales", required_argument, NULL, O_SCALES},
 					     {"seed", required_argument, NULL, O_SEED},
-					     {"nodes", required_argument, NULL, O_NODES},
-					     {"cores", required_argument, NULL, O_CORES},
-					     {"population", required_argument, NULL, O_POP},
-					     {"generations", required_argument, NULL, O_GEN},
-					     {"patience", required_argument, NULL, O_PAT},
+					     TT_SIM_OPTIONS,
 					     {"no-ga", no_argument, NULL, O_NOGA},
 					     {"jitter", required_argument, NULL, O_JITTER},
 					     {"no-plan-check", no_argument, NULL, O_NOPLAN},
@@ -934,21 +929,6 @@ int tt_cmd_eval(int argc, char **argv)
 		case O_SEED:
 			bad = tt_parse_u64("eval", "--seed", optarg, &e.seed);
 			break;
-		case O_NODES:
-			bad = tt_parse_u32("eval", "--nodes", optarg, &e.nodes) || e.nodes == 0;
-			break;
-		case O_CORES:
-			bad = tt_parse_u32("eval", "--cores", optarg, &e.cores) || e.cores == 0;
-			break;
-		case O_POP:
-			bad = tt_parse_u32("eval", "--population", optarg, &e.ga.population);
-			break;
-		case O_GEN:
-			bad = tt_parse_u32("eval", "--generations", optarg, &e.ga.max_generations);
-			break;
-		case O_PAT:
-			bad = tt_parse_u32("eval", "--patience", optarg, &e.ga.patience);
-			break;
 		case O_NOGA:
 			e.no_ga = 1;
 			break;
@@ -987,14 +967,14 @@ int tt_cmd_eval(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			bad = tt_sim_option("eval", c, optarg, &e.nodes, &e.cores, &e.ga);
+			if (bad < 0) {
+				usage(stderr);
+				return 2;
+			}
 		}
-		if (bad) {
-			if (e.nodes == 0 || e.cores == 0)
-				fprintf(stderr, "tiertrain eval: --nodes and --cores must be at least 1\n");
+		if (bad)
 			return 2;
-		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "tiertrain eval: expected at least one WORKFLOW (a file or gen:KIND)\n");

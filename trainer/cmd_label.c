@@ -333,7 +333,7 @@ out:
 	return rc;
 }
 
-enum { O_VARY = 256, O_CAPACITY, O_LOG, O_MODEL, O_NODES, O_CORES, O_RTS, O_POP, O_GEN, O_PAT, O_SEED, O_THREADS, O_JSON };
+enum { O_VARY = 256, O_CAPACITY, O_LOG, O_MODEL, O_RTS, O_SEED, O_THREADS, O_JSON };
 
 int tt_cmd_label(int argc, char **argv)
 {
@@ -343,12 +343,8 @@ int tt_cmd_label(int argc, char **argv)
 					     {"capacity", required_argument, NULL, O_CAPACITY},
 					     {"log", required_argument, NULL, O_LOG},
 					     {"model", required_argument, NULL, O_MODEL},
-					     {"nodes", required_argument, NULL, O_NODES},
-					     {"cores", required_argument, NULL, O_CORES},
+					     TT_SIM_OPTIONS,
 					     {"runtime-scale", required_argument, NULL, O_RTS},
-					     {"population", required_argument, NULL, O_POP},
-					     {"generations", required_argument, NULL, O_GEN},
-					     {"patience", required_argument, NULL, O_PAT},
 					     {"seed", required_argument, NULL, O_SEED},
 					     {"threads", required_argument, NULL, O_THREADS},
 					     {"json", no_argument, NULL, O_JSON},
@@ -392,23 +388,8 @@ int tt_cmd_label(int argc, char **argv)
 		case O_MODEL:
 			o.model = optarg;
 			break;
-		case O_NODES:
-			bad = tt_parse_u32("label", "--nodes", optarg, &o.nodes) || o.nodes == 0;
-			break;
-		case O_CORES:
-			bad = tt_parse_u32("label", "--cores", optarg, &o.cores) || o.cores == 0;
-			break;
 		case O_RTS:
 			bad = tt_parse_double("label", "--runtime-scale", optarg, 0, &o.runtime_scale);
-			break;
-		case O_POP:
-			bad = tt_parse_u32("label", "--population", optarg, &o.ga.population);
-			break;
-		case O_GEN:
-			bad = tt_parse_u32("label", "--generations", optarg, &o.ga.max_generations);
-			break;
-		case O_PAT:
-			bad = tt_parse_u32("label", "--patience", optarg, &o.ga.patience);
 			break;
 		case O_SEED:
 			bad = tt_parse_u64("label", "--seed", optarg, &o.ga.seed);
@@ -426,14 +407,14 @@ int tt_cmd_label(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			bad = tt_sim_option("label", c, optarg, &o.nodes, &o.cores, &o.ga);
+			if (bad < 0) {
+				usage(stderr);
+				return 2;
+			}
 		}
-		if (bad) {
-			if (o.nodes == 0 || o.cores == 0)
-				fprintf(stderr, "tiertrain label: --nodes and --cores must be at least 1\n");
+		if (bad)
 			return 2;
-		}
 	}
 	int nwf = argc - optind;
 	if (!o.out || (nwf == 0 && o.nlogs == 0)) {

@@ -3,6 +3,7 @@
  * options, JSON strings, a clock, and where the shipped files are.
  */
 #include "commands.h"
+#include "ga.h"
 
 #include <errno.h>
 #include <math.h>
@@ -35,6 +36,31 @@ int tt_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t *out)
 	}
 	*out = (uint32_t)v;
 	return 0;
+}
+
+int tt_sim_option(const char *cmd, int c, const char *arg, uint32_t *nodes, uint32_t *cores, struct ga_params *ga)
+{
+	switch (c) {
+	case TT_O_NODES:
+	case TT_O_CORES: {
+		const char *opt = c == TT_O_NODES ? "--nodes" : "--cores";
+		uint32_t *v = c == TT_O_NODES ? nodes : cores;
+		if (tt_parse_u32(cmd, opt, arg, v))
+			return 1;
+		if (*v == 0) {
+			fprintf(stderr, "tiertrain %s: %s must be at least 1\n", cmd, opt);
+			return 1;
+		}
+		return 0;
+	}
+	case TT_O_POP:
+		return tt_parse_u32(cmd, "--population", arg, &ga->population) ? 1 : 0;
+	case TT_O_GEN:
+		return tt_parse_u32(cmd, "--generations", arg, &ga->max_generations) ? 1 : 0;
+	case TT_O_PAT:
+		return tt_parse_u32(cmd, "--patience", arg, &ga->patience) ? 1 : 0;
+	}
+	return -1;
 }
 
 int tt_parse_double(const char *cmd, const char *opt, const char *s, double lo, double *out)

@@ -163,6 +163,14 @@ grep -q "bad.json" "$D/err" || fail "model error does not name the file: $(cat "
 printf 'a,b\n1,2\n' >"$D/notalog.csv"
 "$TT" label --log "$D/notalog.csv" -o "$D/y.csv" 2>"$D/err" && fail "a non-log accepted"
 grep -q "notalog.csv:1: not a tierfs record log" "$D/err" || fail "log error: $(cat "$D/err")"
+for cmd in label eval; do
+	"$TT" $cmd --cores 0 "$W/wfsim-Montage_25.xml" -o "$D/z.csv" 2>"$D/err" && fail "$cmd --cores 0 accepted"
+	grep -q -- "tiertrain $cmd: --cores must be at least 1" "$D/err" || fail "$cmd --cores 0: $(cat "$D/err")"
+	"$TT" $cmd --population 8x "$W/wfsim-Montage_25.xml" -o "$D/z.csv" 2>"$D/err" && fail "$cmd --population 8x accepted"
+	grep -q -- "tiertrain $cmd: --population \"8x\": expected a whole number" "$D/err" ||
+		fail "$cmd --population 8x: $(cat "$D/err")"
+done
+[ ! -e "$D/z.csv" ] || fail "output written on a bad argument"
 cp "$D/rec.csv" "$D/keep.csv"
 "$TT" label "$W/no-such.xml" -o "$D/keep.csv" 2>/dev/null && fail "missing workflow accepted"
 cmp -s "$D/rec.csv" "$D/keep.csv" || fail "a failed label run damaged the previous records"
