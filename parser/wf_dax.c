@@ -9,7 +9,9 @@
  *
  * Assumes the element layout of notes/workflow-formats.md section 1;
  * elements and attributes it does not know are skipped, namespaces are
- * ignored (matching is on local names).
+ * ignored (matching is on local names).  The exception: a top-level
+ * element it does not know that carries an id is read as an opaque task,
+ * with a warning, since a <child> or <parent> may name it.
  */
 #include "wf_internal.h"
 
@@ -24,7 +26,7 @@ struct dax {
 	xmlTextReaderPtr r;
 	char xml_err[512];
 	unsigned xml_err_line;
-	/* current job (depth-1 job/dax/dag) */
+	/* current task (a depth-1 node, see is_node()) */
 	bool in_task;
 	uint32_t task;
 	int runtime_prio; /* 3 attribute, 2 pegasus profile, 1 metadata */
@@ -280,6 +282,14 @@ static int metadata(struct dax *d, int depth)
 	return rc;
 }
 
+/* The DAG's nodes at the top level: jobs, sub-workflows (<dax>, <dag>)
+ * and Decaf dataflows (<dflow>, DAX 3.6), whose inner jobs exchange data
+ * in memory: the dataflow's own <uses> are the files it reads and writes. */
+static bool is_node(const xmlChar *local)
+{
+	return is(local, "job") || is(local, "dax") || is(local, "dag") || is(local, "dflow");
+}
+
 static int profile(struct dax *d)
 {
 	char *ns = attr(d, "namespace"), *key = attr(d, "key");
@@ -313,7 +323,7 @@ static int element(struct dax *d, int depth, enum wf_format *fmt)
 		d->in_task = false;
 		free(d->child);
 		d->child = NULL;
-		if (is(local, "job") || is(local, "dax") || is(local, "dag"))
+		if (is_node(local))
 			return start_task(d, local);
 		if (is(local, "file"))
 			return start_uses(d, true);
@@ -321,6 +331,14 @@ static int element(struct dax *d, int depth, enum wf_format *fmt)
 			d->child = attr(d, "ref");
 			if (!d->child)
 				return wfb_error(d->b, line_of(d), "<child> without ref attribute");
+			return 0;
+		}
+		char *id = attr(d, "id");
+		if (id) {
+			wfb_warn(d->b, line_of(d), "<%s id=\"%s\"> is not a DAX element tierfs knows: read as an opaque task",
+				 (const char *)local, id);
+			free(id);
+			return start_task(d, local);
 		}
 		return 0;
 	}
@@ -385,7 +403,7 @@ int wf_read_dax(struct wf_builder *b, const char *buf, size_t len, enum wf_forma
 			rc = element(&d, depth, fmt);
 		else if (type == XML_READER_TYPE_END_ELEMENT) {
 			const xmlChar *local = xmlTextReaderConstLocalName(d.r);
-			if (depth == 1 && (is(local, "job") || is(local, "dax") || is(local, "dag")))
+			if (depth == 1)
 				d.in_task = false;
 			if ((depth == 2 && is(local, "uses")) || (depth == 1 && is(local, "file")))
 				rc = flush_pending(&d);

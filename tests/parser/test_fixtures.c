@@ -279,3 +279,25 @@ Test(report, json_report_carries_summary_tasks_and_files)
 	free(txt);
 	wf_destroy(g);
 }
+
+Test(fixtures, decaf_dataflow_and_unknown_node)
+{
+	wf_graph *g = load_ok(GOOD "dflow-dax36.xml");
+	struct wf_summary s;
+	wf_get_summary(g, &s);
+	/* P -> F -> Z and G -> Z; the dataflow's inner jobs F1, F2 are not
+	 * tasks and their inner.tmp is no file of the workflow */
+	expect_shape(g, "dflow", 4, 4, 3, 3, 2, 3);
+	cr_expect_eq(s.declared_bytes, 5057, "bytes %lu", (unsigned long)s.declared_bytes);
+	cr_expect_eq(s.warnings, 1, "warnings %u (the unknown <glue>)", s.warnings);
+	struct wf_file_features f;
+	cr_assert_eq(wf_file_features(g, "field", &f), 0);
+	cr_expect_str_eq(f.producer_id, "F");
+	cr_expect_str_eq(f.producer_category, "flow");
+	cr_expect_eq(f.producer_level, 1);
+	cr_expect_eq(f.consumers, 1);
+	cr_assert_eq(wf_file_features(g, "note", &f), 0);
+	cr_expect_str_eq(f.producer_id, "G");
+	cr_expect_eq(wf_file_features(g, "inner.tmp", &f), -ENOENT);
+	wf_destroy(g);
+}
