@@ -403,8 +403,6 @@ int wf_read_dax(struct wf_builder *b, const char *buf, size_t len, enum wf_forma
 			rc = element(&d, depth, fmt);
 		else if (type == XML_READER_TYPE_END_ELEMENT) {
 			const xmlChar *local = xmlTextReaderConstLocalName(d.r);
-			if (depth == 1)
-				d.in_task = false;
 			if ((depth == 2 && is(local, "uses")) || (depth == 1 && is(local, "file")))
 				rc = flush_pending(&d);
 		}
