@@ -14,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- backend I/O ----------------------------------------------------------- */
@@ -228,6 +229,18 @@ static uint64_t node_gen(struct tfs_node *n)
 	return n ? atomic_load(&n->write_gen) : 0;
 }
 
+/* The move of mv->owner is over (committed or not). */
+static void move_done(struct tfs_move *mv)
+{
+	struct tfs_node *n = mv->owner;
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		n->moving = 0;
+		pthread_mutex_unlock(&n->lock);
+		mv->owner = NULL;
+	}
+}
+
 int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_node *n, struct tfs_move *mv)
 {
 	memset(mv, 0, sizeof(*mv));
@@ -243,6 +256,15 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 		return -EXDEV;
 	if (st.st_nlink > 1)
 		return -EMLINK; /* moving one name would split the file */
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		int busy = n->moving;
+		n->moving = 1;
+		pthread_mutex_unlock(&n->lock);
+		if (busy)
+			return -EBUSY;
+		mv->owner = n;
+	}
 	snprintf(mv->path, sizeof(mv->path), "%s", relpath);
 	mv->src = src;
 	mv->dst = dst;
@@ -251,8 +273,10 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 	mv->gen = node_gen(n);
 	tmp_name(relpath, mv->ino, mv->tmp, sizeof(mv->tmp));
 	int rc = tfs_charge(fs, dst, (uint64_t)st.st_size);
-	if (rc)
+	if (rc) {
+		move_done(mv);
 		return rc;
+	}
 	mv->charged = (uint64_t)st.st_size;
 	mon_migrate_begin(fs->mon, dst, (uint64_t)st.st_size);
 	rc = journal_begin(fs, mv);
@@ -276,6 +300,19 @@ int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_no
 	return 0;
 }
 
+void tfs_move_wait(struct tfs_node *n)
+{
+	const struct timespec ms = {0, 1000000};
+	for (;;) {
+		pthread_mutex_lock(&n->lock);
+		int busy = n->moving;
+		pthread_mutex_unlock(&n->lock);
+		if (!busy)
+			return;
+		nanosleep(&ms, NULL);
+	}
+}
+
 void tfs_move_abort(struct tfs *fs, struct tfs_move *mv)
 {
 	if (mv->tmp[0])
@@ -285,6 +322,7 @@ void tfs_move_abort(struct tfs *fs, struct tfs_move *mv)
 	mv->charged = 0;
 	mon_migrate_end(fs->mon, mv->dst, mv->size);
 	(void)journal_mark(fs, mv, 'A');
+	move_done(mv);
 }
 
 int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n)
@@ -339,6 +377,7 @@ int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n)
 	(void)journal_mark(fs, mv, 'D');
 	atomic_fetch_add(&fs->moves, 1);
 	atomic_fetch_add(&fs->moved_bytes, mv->size);
+	move_done(mv);
 	return 0;
 }
 
@@ -352,14 +391,21 @@ int tfs_migrate(struct tfs *fs, const char *relpath, int dst)
 	struct tfs_node *n = tfs_node_find(fs, ino);
 	struct tfs_move mv;
 	int rc = tfs_move_prepare(fs, relpath, dst, n, &mv);
+	for (int wait = 0; rc == -EBUSY && wait < 3; wait++) {
+		tfs_move_wait(n); /* a spill of the file: it may be where we want it now */
+		rc = tfs_move_prepare(fs, relpath, dst, n, &mv);
+	}
 	if (!rc) {
-		pthread_rwlock_wrlock(&fs->mig_lock);
+		/* The lock order (tierfs.h): the file's io_lock, then mig_lock.
+		 * The other way round, a spill holding the file's io_lock and
+		 * waiting for mig_lock deadlocked with this commit. */
 		if (n)
 			pthread_rwlock_wrlock(&n->io_lock);
+		pthread_rwlock_wrlock(&fs->mig_lock);
 		rc = tfs_move_commit(fs, &mv, n);
+		pthread_rwlock_unlock(&fs->mig_lock);
 		if (n)
 			pthread_rwlock_unlock(&n->io_lock);
-		pthread_rwlock_unlock(&fs->mig_lock);
 	}
 	if (n)
 		tfs_node_unref(fs, n);

@@ -62,16 +62,22 @@ struct tfs_move {
 	uint64_t charged;      /* bytes charged to dst, given back on abort */
 	char path[TFS_PATH_MAX];
 	char tmp[TFS_PATH_MAX];
+	struct tfs_node *owner; /* the node whose move this is (moving set), or NULL */
 };
 
 /* Copy relpath to tier dst under a temporary name (see above).  n may be
  * NULL (a file the kernel does not know).  -EXDEV if it is already there,
- * -EMLINK for a hard-linked file, -ENOSPC without room. */
+ * -EMLINK for a hard-linked file, -ENOSPC without room, -EBUSY while
+ * another move of n is under way (two copies would share the temporary
+ * name: one would publish the other's half-written copy, or write stale
+ * data over the writes that followed the first move). */
 int tfs_move_prepare(struct tfs *fs, const char *relpath, int dst, struct tfs_node *n, struct tfs_move *mv)
 	__attribute__((warn_unused_result));
 /* -EAGAIN when the file changed during the copy (the move was aborted). */
 int tfs_move_commit(struct tfs *fs, struct tfs_move *mv, struct tfs_node *n) __attribute__((warn_unused_result));
 void tfs_move_abort(struct tfs *fs, struct tfs_move *mv);
+/* Wait until no move of n is under way (call with none of n's locks). */
+void tfs_move_wait(struct tfs_node *n);
 
 /* Move relpath to tier dst now, with the locking above (blocking). */
 int tfs_migrate(struct tfs *fs, const char *relpath, int dst) __attribute__((warn_unused_result));

@@ -287,7 +287,7 @@ static int resize_charge(struct tfs *fs, struct tfs_node *n, uint64_t new_size, 
 			return 0;
 		pthread_rwlock_unlock(&n->io_lock);
 		pthread_rwlock_wrlock(&n->io_lock);
-		rc = tfs_spill(fs, n, new_size > old ? new_size - old : 0);
+		rc = tfs_spill(fs, n, t, new_size > old ? new_size - old : 0);
 		pthread_rwlock_unlock(&n->io_lock);
 		pthread_rwlock_rdlock(&n->io_lock);
 		if (rc)
@@ -1198,6 +1198,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		uint64_t end = (h->flags & O_APPEND) ? n->size + size : (uint64_t)off + size;
 		pthread_mutex_unlock(&n->lock);
 		rc = resize_charge(fs, n, end, 1);
+		int charged = !rc;
+		int t = tfs_tier_hint(n); /* where h->fd is: moves take io_lock exclusively */
 		if (!rc && attempt == 0 && tfs_kio_kill_suidgid())
 			kill_suidgid(req, h->fd);
 		if (!rc) {
@@ -1206,19 +1208,20 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 			if (res < 0)
 				rc = -errno;
 			else
-				tfs_emulate(fs, &fs->tiers[tfs_tier_hint(n)].wr, (uint64_t)res);
+				tfs_emulate(fs, &fs->tiers[t].wr, (uint64_t)res);
 			if (res > 0) {
 				atomic_fetch_add_explicit(&n->bytes_written, (uint64_t)res, memory_order_relaxed);
 				trec_io(n->rec, 1, (uint64_t)off, (uint64_t)res);
 			}
-			mon_write(fs->mon, tfs_tier_hint(n), (uint64_t)(res > 0 ? res : 0));
+			mon_write(fs->mon, t, (uint64_t)(res > 0 ? res : 0));
 		}
 		pthread_rwlock_unlock(&n->io_lock);
-		if (rc != -ENOSPC && rc != -EDQUOT)
+		/* resize_charge has spilled already when no tier had room */
+		if (!charged || (rc != -ENOSPC && rc != -EDQUOT))
 			break;
 		/* The backend is full although our accounting let it in: move. */
 		pthread_rwlock_wrlock(&n->io_lock);
-		rc = tfs_spill(fs, n, size);
+		rc = tfs_spill(fs, n, t, size);
 		pthread_rwlock_unlock(&n->io_lock);
 		if (rc)
 			break;

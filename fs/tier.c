@@ -252,13 +252,15 @@ void tfs_uncharge(struct tfs *fs, int t, uint64_t delta)
 	} while (!atomic_compare_exchange_weak(&tr->used, &cur, next));
 }
 
-int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
+int tfs_spill(struct tfs *fs, struct tfs_node *n, int from, uint64_t need)
 {
+	int src = tfs_tier_hint(n);
+	if (src != from)
+		return 0; /* another write spilled it while we waited for io_lock */
 	char path[TFS_PATH_MAX];
 	int rc = tfs_node_path(fs, n, path, sizeof(path));
 	if (rc)
 		return rc == -ESTALE ? -ENOSPC : rc; /* unlinked while open: cannot move */
-	int src = tfs_tier_hint(n);
 	/* The next slower tiers first, then the faster ones. */
 	for (int k = 1; k < fs->ntiers; k++) {
 		int dst = (src + k) % fs->ntiers;
@@ -267,6 +269,15 @@ int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need)
 		rc = tfs_move_prepare(fs, path, dst, n, &mv);
 		if (rc == -EMLINK)
 			return -ENOSPC; /* moving one name of a hard-linked file would split it */
+		if (rc == -EBUSY) {
+			/* The migrator is moving it, and needs io_lock to finish:
+			 * let go, wait, and have the caller charge again wherever
+			 * the file landed. */
+			pthread_rwlock_unlock(&n->io_lock);
+			tfs_move_wait(n);
+			pthread_rwlock_wrlock(&n->io_lock);
+			return 0;
+		}
 		if (rc)
 			continue;
 		if (atomic_load(&d->used) + need > d->capacity) {

@@ -83,6 +83,7 @@ struct tfs_node {
 	int backing_id;		     /* lock: their shared backing file id, 0 = none */
 	int cached_handles;	     /* lock: open handles served by the daemon */
 	int pt_writers;		     /* lock: passthrough handles open for writing */
+	int moving;		     /* lock: a move of the file is under way (migrate.c) */
 	_Atomic uint64_t write_gen;  /* bumped by every change of the data: a move checks it */
 	uint64_t cached_gen;	     /* lock: write_gen when a reader last kept the kernel's pages */
 	uint64_t created_ns;	     /* immutable after create: when tierfs created it, 0 = before */
@@ -207,9 +208,13 @@ int tfs_clone_parents(struct tfs *fs, int t, const char *path) __attribute__((wa
 /* Bump mtime/ctime of the primary copy of directory dirpath after its
  * contents changed in tier t, when the primary copy is elsewhere. */
 void tfs_dir_touched(struct tfs *fs, const char *dirpath, int t);
-/* Move an open file to another tier with room for need bytes (the spill of
- * invariant 3).  Caller holds n->io_lock exclusively. */
-int tfs_spill(struct tfs *fs, struct tfs_node *n, uint64_t need) __attribute__((warn_unused_result));
+/* Move an open file off tier from, where need more bytes did not fit, to
+ * another tier with room (the spill of invariant 3).  Caller holds
+ * n->io_lock exclusively.  0 also when the file is no longer on from (a
+ * concurrent write spilled it first) or another move of it was under way
+ * (io_lock was let go until it ended): the caller charges again wherever
+ * the file is now. */
+int tfs_spill(struct tfs *fs, struct tfs_node *n, int from, uint64_t need) __attribute__((warn_unused_result));
 /* Charge delta bytes to tier t if it fits within capacity. */
 int tfs_charge(struct tfs *fs, int t, uint64_t delta) __attribute__((warn_unused_result));
 void tfs_uncharge(struct tfs *fs, int t, uint64_t delta);

@@ -237,6 +237,29 @@ Test(migrate, a_file_written_during_the_copy_is_not_switched)
 	pthread_mutex_destroy(&n.lock);
 }
 
+/* Two writes of one file fail to fit its tier at once; the first to get
+ * io_lock spills the file.  The second must find it gone from the full
+ * tier and charge again, not move it on (or back) and fail with ENOSPC,
+ * which writeback would report at a later close (seen in CI). */
+Test(migrate, a_spill_of_a_file_already_spilled_moves_nothing)
+{
+	put(1, "s", 1 << 20, 9);
+	struct stat st;
+	cr_assert_eq(stat(tp(1, "s"), &st), 0);
+	struct tfs_node *n = tfs_node_get(&fs, tfs_ino_of(&fs, 1, "s", &st), S_IFREG, &fs.root, "s", 1, 1 << 20);
+	cr_assert_not_null(n);
+	pthread_rwlock_wrlock(&n->io_lock);
+	cr_assert_eq(tfs_spill(&fs, n, 0, 4096), 0, "the file had left tier 0 already");
+	cr_assert(same(1, "s", 1 << 20, 9) && !exists(0, "s") && !exists(2, "s"));
+	cr_assert_eq(n->tier, 1);
+	/* while from the tier it is on, it moves to the next one */
+	cr_assert_eq(tfs_spill(&fs, n, 1, 4096), 0);
+	cr_assert(same(2, "s", 1 << 20, 9) && !exists(1, "s"));
+	cr_assert_eq(n->tier, 2);
+	pthread_rwlock_unlock(&n->io_lock);
+	tfs_node_forget(&fs, n, 1);
+}
+
 Test(migrate, hard_links_and_vanished_sources)
 {
 	put(0, "h", 100, 1);
