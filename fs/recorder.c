@@ -1,7 +1,7 @@
 /*
  * recorder.c - the per-file I/O recorder (recorder.h).
  *
- * Lock order: trec_file.lock (slot doubling only) is a leaf; trec.lock
+ * Lock order: trec_file.lock (slot doubling, packing, unpacking) is a leaf; trec.lock
  * (the output stream and the workflow cache) is taken by trec_file_new and
  * trec_file_finish only, never with a file's lock held.
  */
@@ -47,6 +47,21 @@ struct trec_slots {
 	_Atomic uint64_t v[2][TREC_SLOTS];
 };
 
+struct trec_packed {
+	uint32_t n;
+	struct {
+		uint32_t at; /* direction * TREC_SLOTS + slot */
+		uint64_t v;
+	} e[];
+};
+
+static void unpack(const struct trec_packed *p, struct trec_slots *sl)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		atomic_store_explicit(&sl->v[p->e[i].at / TREC_SLOTS][p->e[i].at % TREC_SLOTS], p->e[i].v,
+				      memory_order_relaxed);
+}
+
 struct trec_file {
 	struct trec *rec;
 	uint64_t t0_ns; /* CLOCK_MONOTONIC at create */
@@ -61,6 +76,9 @@ struct trec_file {
 	/* bytes per slot and direction, allocated at the first request (5 KiB:
 	 * a file never read or written, a marker or lock file, goes without) */
 	_Atomic(struct trec_slots *) slots;
+	/* lock: the slots of a file nobody has open, nonzero ones only (a
+	 * workflow's files wait closed for most of their lives, in numbers) */
+	struct trec_packed *packed;
 	uint64_t size, life_ns;	/* at trec_file_finish() */
 	double (*bins)[TREC_BINS]; /* [2]: the time profile, at trec_file_finish() */
 	struct trec_file *next; /* on trec.ended */
@@ -263,16 +281,20 @@ void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done)
 	if (prev != UINT64_MAX && off >= prev)
 		atomic_fetch_add_explicit(&f->seq, 1, memory_order_relaxed);
 	struct trec_slots *sl = atomic_load_explicit(&f->slots, memory_order_acquire);
-	if (!sl) {
-		struct trec_slots *mine = calloc(1, sizeof(*mine)), *none = NULL;
-		if (!mine)
-			return; /* the totals are kept; the time profile misses it */
-		if (atomic_compare_exchange_strong(&f->slots, &none, mine))
-			sl = mine;
-		else {
-			free(mine);
-			sl = none;
+	if (!sl) { /* the first request, or the first since the file was packed */
+		pthread_mutex_lock(&f->lock);
+		sl = atomic_load_explicit(&f->slots, memory_order_acquire);
+		if (!sl && (sl = calloc(1, sizeof(*sl))) != NULL) {
+			if (f->packed) {
+				unpack(f->packed, sl);
+				free(f->packed);
+				f->packed = NULL;
+			}
+			atomic_store_explicit(&f->slots, sl, memory_order_release);
 		}
+		pthread_mutex_unlock(&f->lock);
+		if (!sl)
+			return; /* the totals are kept; the time profile misses it */
 	}
 	uint64_t t = mono_ns() - f->t0_ns;
 	uint64_t w = atomic_load_explicit(&f->slot_ns, memory_order_relaxed);
@@ -295,11 +317,40 @@ void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done)
 	atomic_fetch_add_explicit(&sl->v[d][s], done, memory_order_relaxed);
 }
 
+void trec_file_idle(struct trec_file *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	struct trec_slots *sl = atomic_load_explicit(&f->slots, memory_order_acquire);
+	uint32_t n = 0;
+	for (int k = 0; sl && k < 2; k++)
+		for (int i = 0; i < TREC_SLOTS; i++)
+			n += atomic_load_explicit(&sl->v[k][i], memory_order_relaxed) != 0;
+	struct trec_packed *p = sl ? malloc(sizeof(*p) + n * sizeof(p->e[0])) : NULL;
+	if (p) { /* else it stays unpacked */
+		p->n = 0;
+		for (int k = 0; k < 2; k++)
+			for (int i = 0; i < TREC_SLOTS; i++) {
+				uint64_t v = atomic_load_explicit(&sl->v[k][i], memory_order_relaxed);
+				if (v) {
+					p->e[p->n].at = (uint32_t)(k * TREC_SLOTS + i);
+					p->e[p->n++].v = v;
+				}
+			}
+		f->packed = p;
+		atomic_store_explicit(&f->slots, NULL, memory_order_release);
+		free(sl);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
 void trec_file_drop(struct trec_file *f)
 {
 	if (!f)
 		return;
 	pthread_mutex_destroy(&f->lock);
+	free(f->packed);
 	free(atomic_load(&f->slots));
 	free(f->bins);
 	free(f);
@@ -340,6 +391,10 @@ void trec_file_finish(struct trec_file *f, uint64_t size)
 	f->size = size;
 	f->life_ns = mono_ns() - f->t0_ns;
 	struct trec_slots *sl = atomic_exchange(&f->slots, NULL);
+	if (!sl && f->packed && (sl = calloc(1, sizeof(*sl))) != NULL)
+		unpack(f->packed, sl);
+	free(f->packed);
+	f->packed = NULL;
 	if (sl && (f->bins = calloc(2, sizeof(*f->bins))) != NULL)
 		spread_slots(sl, atomic_load(&f->slot_ns), f->life_ns, f->bins);
 	free(sl); /* 5 KiB down to 320 bytes until the ticker writes it */

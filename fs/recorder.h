@@ -12,7 +12,9 @@
  * and the workflow file.
  *
  * Hot path: trec_io() is a handful of relaxed atomic adds on the file's
- * own counters, no lock.  The time axis is a ring of TREC_SLOTS slots whose
+ * own counters, no lock (but the file's mutex at its first request after
+ * an open, to unpack the time profile trec_file_idle() packed at the last
+ * close).  The time axis is a ring of TREC_SLOTS slots whose
  * width doubles (under the file's mutex, taken only then) whenever the
  * file outlives the slots; a request racing with such a doubling may land
  * one slot late, an error of at most one slot (< 1/8 of a bin).
@@ -86,6 +88,11 @@ void trec_file_open(struct trec_file *f);
 /* One request of len bytes at off that moved done bytes (write != 0: a
  * write).  f may be NULL. */
 void trec_io(struct trec_file *f, int write, uint64_t off, uint64_t done);
+/* Nobody has the file open, so no trec_io() can run on it until it is
+ * opened again: pack its time profile (5 KiB) into its nonzero slots (16
+ * bytes each; a file written and read once has a few).  The next
+ * trec_io() unpacks it. */
+void trec_file_idle(struct trec_file *f);
 /* End the file's stats with its final size; its record is written (and f
  * freed) at the next trec_flush() or trec_destroy(). */
 void trec_file_finish(struct trec_file *f, uint64_t size);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "recorder.h"
@@ -214,6 +215,67 @@ Test(records, daemon_recorder_lines_read_back, .init = mk_tmp, .fini = rm_tmp)
 	cr_assert_eq(rs.r[1].v[6], -1);
 	cr_assert_eq(rs.r[1].opens, 1);
 	cr_assert_eq(rs.r[1].bytes_written, 0);
+	tg_records_free(&rs);
+}
+
+/* The bin of a curve's maximum (1 after normalising), and how many bins
+ * are not empty. */
+static void curve_shape(const float *c, int *top, int *used)
+{
+	*top = -1;
+	*used = 0;
+	for (int i = 0; i < TG_BINS; i++) {
+		if (c[i] > 0)
+			(*used)++;
+		if (c[i] >= 1.0f - 1e-6f && *top < 0)
+			*top = i;
+	}
+}
+
+Test(records, packed_profile_of_a_closed_file_is_kept, .init = mk_tmp, .fini = rm_tmp)
+{
+	/* A file nobody has open has its time profile packed
+	 * (trec_file_idle) and unpacked at its next request: the record is
+	 * the one of a file never packed that saw the same requests at the
+	 * same moments (a bin apart at most: the two were created a few
+	 * microseconds apart). */
+	struct trec *r;
+	char err[512];
+	const char *p = tmp_file("files.csv", NULL);
+	cr_assert_eq(trec_create(p, NULL, &r, err, sizeof(err)), 0, "%s", err);
+	struct trec_file *plain = trec_file_new(r, "plain", NULL), *packed = trec_file_new(r, "packed", NULL);
+	cr_assert(plain && packed);
+	trec_file_idle(packed); /* nothing to pack yet */
+	const struct timespec gap = {0, 20 * 1000000L};
+	for (int burst = 0; burst < 3; burst++) {
+		struct trec_file *both[2] = {plain, packed};
+		for (int k = 0; k < 2; k++) {
+			trec_io(both[k], 1, (uint64_t)burst << 20, (uint64_t)(burst + 1) << 16);
+			if (burst > 0)
+				trec_io(both[k], 0, 0, (uint64_t)burst << 12);
+		}
+		trec_file_idle(packed);
+		trec_file_idle(packed); /* twice: already packed */
+		nanosleep(&gap, NULL);
+	}
+	trec_file_finish(plain, 3 << 20);
+	trec_file_finish(packed, 3 << 20);
+	trec_destroy(r);
+	struct tg_records rs = {0};
+	cr_assert_eq(tg_records_read_csv(p, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.n, 2);
+	const struct tg_record *a = &rs.r[0], *b = &rs.r[1];
+	cr_assert_eq(b->bytes_written, a->bytes_written);
+	cr_assert_eq(b->bytes_read, a->bytes_read);
+	for (int d = 0; d < 2; d++) {
+		int ta, ua, tb, ub;
+		curve_shape(a->curve + d * TG_BINS, &ta, &ua);
+		curve_shape(b->curve + d * TG_BINS, &tb, &ub);
+		cr_assert_geq(tb, 0, "the packed file's %s curve is empty", d ? "write" : "read");
+		cr_assert_leq(abs(ta - tb), 1, "%s peak in bin %d, unpacked %d", d ? "write" : "read", tb, ta);
+		cr_assert_leq(abs(ua - ub), 1, "%s bins used %d, unpacked %d", d ? "write" : "read", ub, ua);
+		cr_assert_geq(ub, d ? 3 : 2, "every burst is in the %s curve", d ? "write" : "read");
+	}
 	tg_records_free(&rs);
 }
 
