@@ -67,6 +67,11 @@
 	X("passthrough", GLOBAL, BOOL, "false", "BOOL", 1, G_OFF(passthrough), 0, 0,               \
 	  "Hand files opened read-only to the kernel (FUSE passthrough) so reads run at native "   \
 	  "speed; needs root and Linux 6.9 or later.")                                             \
+	X("splice_reads", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(splice_reads), 0, 0,              \
+	  "Over /dev/fuse, send large READ replies by splicing the tier file's pages to the "      \
+	  "kernel instead of copying them through the daemon (1 MiB reads ran 15-30% faster). "    \
+	  "A reply and its header must fit a pipe an ordinary user may have (1 MiB), so reads "    \
+	  "reach the daemon in pieces of at most 1020 KiB.")                                       \
 	X("io_uring", GLOBAL, BOOL, "true", "BOOL", 1, G_OFF(io_uring), 0, 0,                      \
 	  "Take requests over io_uring, one ring per CPU, where the kernel offers it (Linux 6.14+ "  \
 	  "after root sets /sys/module/fuse/parameters/enable_uring to Y); else over /dev/fuse. "   \

@@ -166,6 +166,8 @@ static cJSON *cmd_status(struct tfs *fs, const cJSON *req)
 		cJSON_AddNullToObject(r, "model");
 	cJSON_AddStringToObject(r, "passthrough", tfs_kio_status());
 	cJSON_AddStringToObject(r, "io_uring", tfs_kio_uring_status());
+	char spl[160];
+	cJSON_AddStringToObject(r, "spliced_reads", tfs_kio_splice_status(spl, sizeof(spl)));
 	struct tfs_loop_status ls;
 	tfs_loop_status(&ls);
 	if (ls.running) {

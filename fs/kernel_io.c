@@ -29,7 +29,9 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <linux/fuse.h>
 #include <stdio.h>
@@ -56,6 +58,10 @@ struct tfs_backing_map {
 #endif
 
 static __thread int tls_kill_suidgid;
+/* The request this thread read last: a spliced reply writes its own
+ * header. */
+static __thread uint64_t tls_unique;
+static __thread uint32_t tls_opcode;
 
 static struct tfs_kio {
 	int killpriv;		 /* the kernel offered FUSE_HANDLE_KILLPRIV_V2 */
@@ -72,11 +78,14 @@ static struct tfs_kio {
 	_Atomic int uring_on;  /* the rings serve requests */
 	char uring_why[200];   /* why not, for the log and tierctl */
 	struct fuse_session *se;
+	int splice;	       /* READ replies may be spliced */
 } kio;
 
 void tfs_kio_note_request(const struct fuse_in_header *h, const void *arg, size_t alen)
 {
 	tls_kill_suidgid = 0;
+	tls_unique = h->unique;
+	tls_opcode = h->opcode;
 	switch (h->opcode) {
 	case FUSE_INIT:
 		if (alen >= offsetof(struct fuse_init_in, flags2) + 4) {
@@ -273,9 +282,146 @@ void tfs_kio_backing_close(int id)
 	(void)ioctl(kio.session_fd, TFS_DEV_IOC_BACKING_CLOSE, &bid);
 }
 
-int tfs_kio_reply_open_passthrough(fuse_req_t req, uint64_t fh, int backing_id)
+int tfs_kio_reply_open_passthrough(fuse_req_t req, const struct fuse_file_info *fi, int backing_id)
 {
-	struct fuse_open_out out = {.fh = fh, .open_flags = TFS_FOPEN_PASSTHROUGH, .padding = (uint32_t)backing_id};
+	struct fuse_open_out out = {.fh = fi->fh,
+				    .open_flags = TFS_FOPEN_PASSTHROUGH | (fi->noflush ? FOPEN_NOFLUSH : 0),
+				    .padding = (uint32_t)backing_id};
 	struct iovec iov = {.iov_base = &out, .iov_len = sizeof(out)};
 	return fuse_reply_iov(req, &iov, 1);
+}
+
+/* Spliced READ replies: the tier file's pages go into a per-thread pipe
+ * behind the reply's header, and the pipe into /dev/fuse, so the data is
+ * copied once (into the mount's page cache) instead of twice (into the
+ * daemon's buffer, then out of it).  A reply and its header must fit one
+ * pipe, and an ordinary user's pipes stop at /proc/sys/fs/pipe-max-size
+ * (1 MiB by default, 256 pages): hence max_read of 255 pages. */
+#define KIO_PIPE_SZ (1u << 20)
+#define KIO_SPLICE_MIN (128u << 10)
+
+static _Atomic uint64_t spliced, spliced_bytes;
+static _Atomic int pipe_refused;
+static char splice_why[96];
+
+static __thread int tls_pipe[2] = {-1, -1};
+static __thread int tls_pipe_state; /* 0 untried, 1 ready, -1 none */
+static __thread size_t tls_staged;  /* bytes of the reply waiting in the pipe */
+
+/* Over /dev/fuse only: not when io_uring is asked for and the kernel
+ * has it enabled (its replies go through the ring). */
+static int uring_enabled(void)
+{
+	char c = 'N';
+	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = 'N';
+		fclose(f);
+	}
+	return c == 'Y';
+}
+
+size_t tfs_kio_splice_plan(const struct tcfg *cfg)
+{
+	kio.splice = 0;
+	if (!cfg->splice_reads)
+		snprintf(splice_why, sizeof(splice_why), "not requested (splice_reads = false)");
+	else if (cfg->io_uring && uring_enabled())
+		snprintf(splice_why, sizeof(splice_why), "requests come over io_uring");
+	else
+		kio.splice = 1;
+	return tfs_kio_splice_max_read();
+}
+
+size_t tfs_kio_splice_max_read(void)
+{
+	return kio.splice ? KIO_PIPE_SZ - 4096 : 0;
+}
+
+static int thread_pipe(void)
+{
+	static atomic_flag logged = ATOMIC_FLAG_INIT;
+	if (tls_pipe_state == 0) {
+		tls_pipe_state = -1;
+		const char *what = "pipe";
+		if (pipe2(tls_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+			goto fail;
+		what = "a pipe of 1 MiB";
+		if (fcntl(tls_pipe[1], F_SETPIPE_SZ, KIO_PIPE_SZ) < (int)KIO_PIPE_SZ) {
+			int e = errno;
+			close(tls_pipe[0]);
+			close(tls_pipe[1]);
+			errno = e;
+			goto fail;
+		}
+		tls_pipe_state = 1;
+		return 0;
+	fail:
+		/* Over /proc/sys/fs/pipe-user-pages-soft, say: copy instead. */
+		atomic_store(&pipe_refused, 1);
+		if (!atomic_flag_test_and_set(&logged))
+			tfs_log(TCFG_LOG_INFO, "spliced reads off on a thread: %s: %s; its replies are copied", what,
+				strerror(errno));
+	}
+	return tls_pipe_state > 0 ? 0 : -1;
+}
+
+static void drain_pipe(void)
+{
+	char scratch[4096];
+	while (read(tls_pipe[0], scratch, sizeof(scratch)) > 0)
+		;
+}
+
+int tfs_kio_splice_stage(int fd, size_t size, off_t off)
+{
+	if (!kio.splice || atomic_load(&kio.uring_on) || tls_opcode != FUSE_READ || size < KIO_SPLICE_MIN ||
+	    size > KIO_PIPE_SZ - 4096 || (off & 4095) || thread_pipe() != 0)
+		return 0;
+	struct fuse_out_header oh = {.len = (uint32_t)(sizeof(oh) + size), .error = 0, .unique = tls_unique};
+	if (write(tls_pipe[1], &oh, sizeof(oh)) != (ssize_t)sizeof(oh)) {
+		drain_pipe();
+		return 0;
+	}
+	size_t got = 0;
+	while (got < size) {
+		loff_t at = off + (off_t)got;
+		ssize_t n = splice(fd, &at, tls_pipe[1], NULL, size - got, SPLICE_F_NONBLOCK);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < size) { /* end of file, an error, a full pipe: the plain way */
+		drain_pipe();
+		return 0;
+	}
+	tls_staged = oh.len;
+	return 1;
+}
+
+void tfs_kio_splice_send(fuse_req_t req)
+{
+	size_t len = tls_staged;
+	ssize_t n = splice(tls_pipe[0], NULL, kio.session_fd, NULL, len, 0);
+	if (n != (ssize_t)len) {
+		drain_pipe(); /* the request was interrupted: the kernel has forgotten it */
+	} else {
+		atomic_fetch_add_explicit(&spliced, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&spliced_bytes, len - sizeof(struct fuse_out_header), memory_order_relaxed);
+	}
+	tls_opcode = 0;
+	fuse_reply_none(req);
+}
+
+const char *tfs_kio_splice_status(char *buf, size_t len)
+{
+	if (!kio.splice || atomic_load(&kio.uring_on)) {
+		snprintf(buf, len, "off: %s", kio.splice ? "requests come over io_uring" : splice_why);
+		return buf;
+	}
+	snprintf(buf, len, "on: %llu replies, %.1f MiB%s", (unsigned long long)atomic_load(&spliced),
+		 (double)atomic_load(&spliced_bytes) / 1048576.0,
+		 atomic_load(&pipe_refused) ? " (some threads copy: a pipe of 1 MiB was refused)" : "");
+	return buf;
 }

@@ -30,6 +30,20 @@ void tfs_kio_stop(void);
  * (the ring entry's payload), or NULL: use your own. */
 char *tfs_kio_reply_buffer(size_t size);
 
+/* Spliced READ replies (kernel_io.c): stage the reply to this thread's
+ * READ, size bytes of fd at off; 1 if staged (send it with
+ * tfs_kio_splice_send() once nothing more touches the request's file
+ * handle), 0 if not (reply from a buffer). */
+int tfs_kio_splice_stage(int fd, size_t size, off_t off);
+void tfs_kio_splice_send(fuse_req_t req);
+/* Decide before the mount (max_read is a mount option): the max_read
+ * spliced replies need, or 0 when they are off. */
+struct tcfg;
+size_t tfs_kio_splice_plan(const struct tcfg *cfg);
+size_t tfs_kio_splice_max_read(void);
+/* "on: N replies, M MiB", or "off: why". */
+const char *tfs_kio_splice_status(char *buf, size_t len);
+
 /* On a ring thread, run fn(arg) on another thread and return 1; else
  * return 0 (call it yourself).  For notifications that take a directory
  * lock: a caller holding it may be waiting for a request queued behind
@@ -50,7 +64,8 @@ int tfs_kur_reply(const struct iovec *iov, int count, ssize_t *res);
  * that follows it may wait for a lock the reply releases. */
 void tfs_kur_flush(void);
 
-/* Reply to OPEN with FOPEN_PASSTHROUGH for backing_id. */
-int tfs_kio_reply_open_passthrough(fuse_req_t req, uint64_t fh, int backing_id);
+/* Reply to OPEN with FOPEN_PASSTHROUGH for backing_id (and fi's fh and
+ * noflush). */
+int tfs_kio_reply_open_passthrough(fuse_req_t req, const struct fuse_file_info *fi, int backing_id);
 
 #endif

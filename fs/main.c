@@ -360,7 +360,8 @@ static int open_tiers(struct tfs *fs, struct tcfg *cfg, const char *mountpoint)
 			return -1;
 		}
 		tr->dev = st.st_dev;
-		fs->remote_tier |= is_network_fs(tr->rootfd);
+		tr->remote = is_network_fs(tr->rootfd);
+		fs->remote_tier |= tr->remote;
 		/* Migrations into the tier take at most migrate_share of its
 		 * declared write bandwidth (unlimited when none is declared). */
 		tfs_pipe_init(&tr->mig, (uint64_t)((double)ct->write_bandwidth * ct->migrate_share), 0);
@@ -523,6 +524,12 @@ int main(int argc, char *argv[])
 	fs.kernel_perms = cli.shared;
 	if (fuse_opt_add_arg(&args, fs.kernel_perms ? "-odefault_permissions,fsname=tierfs,subtype=tierfs"
 						    : "-ofsname=tierfs,subtype=tierfs") != 0)
+		goto out_fs;
+	/* Spliced READ replies must fit a pipe: a smaller max_read. */
+	size_t max_read = tfs_kio_splice_plan(fs.cfg);
+	char max_read_opt[40];
+	snprintf(max_read_opt, sizeof(max_read_opt), "-omax_read=%zu", max_read);
+	if (max_read && fuse_opt_add_arg(&args, max_read_opt) != 0)
 		goto out_fs;
 	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), &fs);
 	if (!se)

@@ -193,6 +193,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
 	conn->max_readahead = TFS_READAHEAD_KB * 1024u;
+	size_t max_read = tfs_kio_splice_max_read();
+	if (max_read)
+		conn->max_read = (unsigned)max_read;
 	conn->time_gran = 1;
 	tfs_log(TCFG_LOG_INFO, "kernel protocol %u.%u, writeback cache %s", conn->proto_major,
 		conn->proto_minor, fs->writeback ? "on" : "off");
@@ -977,6 +980,10 @@ static int attach_handle(struct tfs *fs, struct tfs_node *n, int fd, int flags, 
 		fi->keep_cache = n->cached_gen == gen;
 		n->cached_gen = gen;
 	}
+	/* FLUSH is for close-time errors of a network tier (op_flush): a
+	 * file on a local tier goes without (FOPEN_NOFLUSH), one round trip
+	 * fewer per close where another tier is remote. */
+	fi->noflush = !fs->tiers[n->tier].remote;
 	pthread_mutex_unlock(&n->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
@@ -1054,7 +1061,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		pthread_mutex_unlock(&n->lock);
 		if (id > 0) {
-			if (tfs_kio_reply_open_passthrough(req, fi->fh, id) == -ENOENT)
+			if (tfs_kio_reply_open_passthrough(req, fi, id) == -ENOENT)
 				op_release_handle(fs, fi);
 			return;
 		}
@@ -1119,14 +1126,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			fill_entry(fs, &e, n, &st);
 	}
 	if (!rc) {
-		node_of(fs, e.ino)->created_ns = tfs_now_ns();
+		struct tfs_node *cn = node_of(fs, e.ino);
+		cn->created_ns = tfs_now_ns();
 		struct trec_file *rec = trec_file_new(recorder, path, &d);
 		trec_file_open(rec);
-		trec_file_drop(__atomic_exchange_n(&node_of(fs, e.ino)->rec, rec, __ATOMIC_ACQ_REL));
+		pthread_mutex_lock(&cn->lock); /* a release may be packing the old stats */
+		struct trec_file *old = __atomic_exchange_n(&cn->rec, rec, __ATOMIC_ACQ_REL);
+		pthread_mutex_unlock(&cn->lock);
+		trec_file_drop(old);
 		tfs_ctl_note_decision(fs, e.attr.st_ino, &d);
-		rc = attach_handle(fs, node_of(fs, e.ino), fd, flags & ~O_TRUNC, fi);
+		rc = attach_handle(fs, cn, fd, flags & ~O_TRUNC, fi);
 		if (rc)
-			tfs_node_forget(fs, node_of(fs, e.ino), 1);
+			tfs_node_forget(fs, cn, 1);
 	}
 	if (rc)
 		close(fd);
@@ -1190,11 +1201,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, errno);
 		return;
 	}
-	struct tfs *fs = fs_of(req);
-	atomic_fetch_add_explicit(&h->node->bytes_read, (uint64_t)n, memory_order_relaxed);
-	trec_io(h->node->rec, 0, (uint64_t)off, (uint64_t)n);
-	mon_read(fs->mon, tfs_tier_hint(h->node), (uint64_t)n);
-	tfs_emulate(fs, &fs->tiers[tfs_tier_hint(h->node)].rd, (uint64_t)n);
+	read_done(fs_of(req), h, off, (size_t)n);
 	fuse_reply_buf(req, buf, (size_t)n);
 }
 
@@ -1300,6 +1307,8 @@ static void op_release_handle(struct tfs *fs, struct fuse_file_info *fi)
 		tfs_uncharge(fs, n->tier, n->size);
 		n->size = 0;
 		n->unlinked = 0;
+	} else if (!n->handles) {
+		trec_file_idle(n->rec); /* no request can touch it until an open */
 	}
 	pthread_mutex_unlock(&n->lock);
 	trec_file_finish(rec, rec_size);

@@ -58,6 +58,7 @@ struct tfs_tier {
 	struct tfs_pipe wr;    /* emulated write speed */
 	struct tfs_pipe mig;   /* migrations into this tier: their share of its bandwidth */
 	int emulated;	       /* any emulate_* key set: no passthrough for its files */
+	int remote;	       /* on a network filesystem: close() may report an error */
 };
 
 struct tfs_handle;

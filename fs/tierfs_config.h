@@ -63,6 +63,7 @@ struct tcfg {
 	double negative_timeout; /* seconds the kernel caches "no such file" */
 	int writeback_cache;	 /* bool */
 	int passthrough;	 /* bool: kernel passthrough for read-only opens (root only) */
+	int splice_reads;	 /* bool: READ replies spliced from the tier file (/dev/fuse) */
 	int io_uring;		 /* bool: requests over io_uring where the kernel offers it */
 	int threads;		 /* max FUSE worker threads */
 	uint64_t spin_ns;	 /* /dev/fuse reader polls this long before it sleeps */

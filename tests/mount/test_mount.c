@@ -584,6 +584,89 @@ Test(mount_other, passthrough_reads_are_exact_and_writes_still_accounted)
 	free(back);
 }
 
+/* The mount's options in /proc/self/mountinfo carry "max_read=" */
+static int mount_has_max_read(const char *path, const char *value)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], want[64];
+	int found = 0;
+	snprintf(want, sizeof(want), "max_read=%s", value);
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, path) && strstr(line, "fuse.tierfs") && strstr(line, want))
+			found = 1;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int uring_enabled(void)
+{
+	char c = 'N';
+	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "r");
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = 'N';
+		fclose(f);
+	}
+	return c == 'Y';
+}
+
+/* Large reads over /dev/fuse are spliced from the tier file in pieces of
+ * 1020 KiB; sizes around those pieces, a READ that crosses the end of the
+ * file (spliced short: sent the plain way), reads through a descriptor
+ * open for writing (past the page cache, at odd offsets) all return what
+ * was written. */
+Test(mount_other, spliced_reads_return_the_data_at_every_boundary)
+{
+	cr_assert_eq(mnt_start(NULL, NULL, NULL, NULL), 0);
+	cr_assert_eq(mount_has_max_read(M.mnt, "1044480"), !uring_enabled(),
+		     "max_read=1044480 (spliced replies) exactly when requests come over /dev/fuse");
+	static const size_t sizes[] = {131072, 200000, 1044480, 1044481, 1048576, (2u << 20) + 17};
+	size_t cap = (2u << 20) + 17;
+	unsigned char *buf = malloc(cap), *back = malloc(cap);
+	for (size_t i = 0; i < cap; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 11);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "s%zu", sizes[k]);
+		cr_assert_eq(write_file(mp(name), buf, sizes[k]), 0);
+		int fd = open(mp(name), O_RDONLY);
+		cr_assert_geq(fd, 0);
+		size_t got = 0;
+		ssize_t n;
+		while ((n = read(fd, back + got, 1u << 20)) > 0)
+			got += (size_t)n;
+		cr_assert_eq(got, sizes[k], "%s: read %zu bytes", name, got);
+		cr_assert_eq(memcmp(buf, back, sizes[k]), 0, "%s: data differs", name);
+		close(fd);
+		fd = open(mp(name), O_RDWR);
+		cr_assert_geq(fd, 0);
+		off_t at = (off_t)(sizes[k] / 3) | 1;
+		n = pread(fd, back, sizes[k], at);
+		cr_assert_eq(n, (ssize_t)sizes[k] - at, "%s: pread at %lld", name, (long long)at);
+		cr_assert_eq(memcmp(buf + at, back, (size_t)n), 0, "%s: data at an odd offset differs", name);
+		close(fd);
+	}
+	free(buf);
+	free(back);
+}
+
+Test(mount_other, splice_reads_false_keeps_the_kernels_max_read)
+{
+	cr_assert_eq(mnt_start("splice_reads = false", NULL, NULL, NULL), 0);
+	cr_assert_not(mount_has_max_read(M.mnt, ""), "splice_reads = false still lowered max_read");
+	unsigned char buf[300000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)i;
+	cr_assert_eq(write_file(mp("f"), buf, sizeof(buf)), 0);
+	unsigned char back[sizeof(buf)];
+	int fd = open(mp("f"), O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(read(fd, back, sizeof(back)), (ssize_t)sizeof(back));
+	cr_assert_eq(memcmp(buf, back, sizeof(buf)), 0);
+	close(fd);
+}
+
 static int fuse_mounted(const char *path)
 {
 	FILE *f = fopen("/proc/mounts", "r");

@@ -93,6 +93,18 @@ if [ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" = Y ]; then
 else
 	grep -q '^io_uring  *the kernel does not offer it' <<<"$out" || fail "status does not say why io_uring is off: $out"
 fi
+# Large reads over /dev/fuse are spliced from the tier file: the status
+# counts them, and the data read is the data written.
+head -c 3000000 /dev/urandom >"$root/big"
+cp "$root/big" "$mnt/big"
+cmp -s "$root/big" "$mnt/big" || fail "a 3 MB file read back through the mount differs"
+run "$tierctl" --mount "$mnt" status
+if [ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" = Y ]; then
+	grep -q '^spliced reads  *off: requests come over io_uring' <<<"$out" || fail "status does not say spliced reads are off over io_uring: $out"
+else
+	grep -Eq '^spliced reads  *on: [1-9][0-9]* replies, [0-9.]+ MiB' <<<"$out" || fail "status counts no spliced READ replies after a 3 MB read: $out"
+fi
+rm -f "$mnt/big"
 run "$tierctl" --json status --mount "$mnt"
 json "[t['name'] for t in j['tiers']] == ['mem','ssd','pfs'] and j['tiers'][0]['capacity'] == 1048576 and j['mountpoint'] == '$mnt'" ||
 	fail "status --json: tiers or mountpoint wrong: $out"

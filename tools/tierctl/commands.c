@@ -34,7 +34,7 @@ const struct tctl_command tctl_commands[TCTL_NCMDS] = {
 	    .summary =
 		"Show the tiers, the placement policy and model, and the attached workflows.",
 	    .description =
-		"Show, per tier, the capacity, used and free bytes, the fill level, the high and low watermarks, the read and write throughput (moving averages) and the open files; then the placement policy, the model, kernel passthrough, io_uring, the request loop (who reads /dev/fuse: one leader or all threads, and how often it switched), and the workflows attached to directories of the mount with the plan check's plan for each (the model, or the tier that takes all its files) and its simulated figures.",
+		"Show, per tier, the capacity, used and free bytes, the fill level, the high and low watermarks, the read and write throughput (moving averages) and the open files; then the placement policy, the model, kernel passthrough, io_uring, spliced READ replies (how many, or why off), the request loop (who reads /dev/fuse: one leader or all threads, and how often it switched), and the workflows attached to directories of the mount with the plan check's plan for each (the model, or the tier that takes all its files) and its simulated figures.",
 	},
     [TCTL_WHERE] =
 	{

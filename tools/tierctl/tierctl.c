@@ -1026,6 +1026,7 @@ static int cmd_status(struct ctx *x)
 	table_row(&kv, "model", model ? model : "none");
 	table_row(&kv, "passthrough", str_of(r, "passthrough"));
 	table_row(&kv, "io_uring", str_of(r, "io_uring"));
+	table_row(&kv, "spliced reads", str_of(r, "spliced_reads") ? str_of(r, "spliced_reads") : "?");
 	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(r, "loop");
 	if (cJSON_IsObject(lo)) {
 		char line[256];
