@@ -22,6 +22,19 @@ if [ -f "$wfdir/wfsim-Montage_25.xml" ]; then
 	out=$("$tierctl" workflow inspect "$wfdir/wfsim-Montage_25.xml")
 	grep -q "^tasks *25$" <<<"$out" || { echo "FAIL: Montage_25: $out"; exit 1; }
 fi
+# A chain: one task per level, and the summary says so in the singular.
+chain=$(mktemp --suffix=.json)
+trap 'rm -f "$chain"' EXIT
+cat >"$chain" <<'JSON'
+{"name": "chain", "schemaVersion": "1.5",
+ "workflow": {"specification": {
+  "tasks": [{"name": "a", "id": "a", "parents": [], "children": ["b"], "inputFiles": [], "outputFiles": ["f"]},
+            {"name": "b", "id": "b", "parents": ["a"], "children": [], "inputFiles": ["f"], "outputFiles": []}],
+  "files": [{"id": "f", "sizeInBytes": 10}]},
+  "execution": {"tasks": [{"id": "a", "runtimeInSeconds": 1}, {"id": "b", "runtimeInSeconds": 1}]}}}
+JSON
+out=$("$tierctl" workflow inspect "$chain")
+grep -q "^levels *2 (widest 1 task)$" <<<"$out" || { echo "FAIL: chain: $out"; exit 1; }
 if err=$("$tierctl" workflow inspect /etc/hostname 2>&1); then
 	echo "FAIL: a non-workflow was accepted"; exit 1
 fi

@@ -1484,7 +1484,7 @@ static int cmd_inspect(struct ctx *x)
 	printf("files                 %u\n", s.files);
 	printf("dependencies          %llu (explicit %llu, implied by files %llu)\n", (unsigned long long)s.edges,
 	       (unsigned long long)s.explicit_edges, (unsigned long long)s.implied_edges);
-	printf("levels                %u (widest %u tasks)\n", s.levels, s.max_width);
+	printf("levels                %u (widest %u task%s)\n", s.levels, s.max_width, s.max_width == 1 ? "" : "s");
 	printf("declared bytes        %llu\n", (unsigned long long)s.declared_bytes);
 	printf("multi-producer files  %u\n", s.multi_producer_files);
 	printf("size conflicts        %u\n", s.size_conflicts);

@@ -49,7 +49,8 @@ static void inspect_text(const struct wf_summary *s)
 	printf("files:                %" PRIu32 "\n", s->files);
 	printf("edges:                %" PRIu64 " (explicit %" PRIu64 ", file-implied %" PRIu64 ")\n",
 	       s->edges, s->explicit_edges, s->implied_edges);
-	printf("levels:               %" PRIu32 " (widest %" PRIu32 " tasks)\n", s->levels, s->max_width);
+	printf("levels:               %" PRIu32 " (widest %" PRIu32 " task%s)\n", s->levels, s->max_width,
+	       s->max_width == 1 ? "" : "s");
 	printf("declared bytes:       %" PRIu64 "\n", s->declared_bytes);
 	printf("multi-producer files: %" PRIu32 "\n", s->multi_producer_files);
 	printf("size conflicts:       %" PRIu32 "\n", s->size_conflicts);
