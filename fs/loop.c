@@ -44,7 +44,6 @@
 #include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -76,6 +75,9 @@ struct lp_thread {
 static struct {
 	struct fuse_session *se;
 	int fd, stopfd, flags;
+	/* readable once the session should end (wait_for_the_end); never
+	 * closed, since a signal handler may write to it at any time */
+	int endfd;
 	long spin_ns;
 	pthread_mutex_t lock;
 	pthread_cond_t follow; /* followers wait here for the lead */
@@ -94,8 +96,7 @@ static struct {
 	_Atomic int err; /* the first read error, as errno */
 	_Atomic unsigned long served[2]; /* requests read in either mode */
 	int running;
-	sem_t finish;
-} lp = {.lock = PTHREAD_MUTEX_INITIALIZER, .follow = PTHREAD_COND_INITIALIZER};
+} lp = {.lock = PTHREAD_MUTEX_INITIALIZER, .follow = PTHREAD_COND_INITIALIZER, .endfd = -1};
 
 static __thread struct lp_thread *tls_self; /* NULL: not one of the loop's threads */
 static __thread int tls_first_try;	    /* the last read found a request at once */
@@ -226,11 +227,11 @@ static void stop_all(void)
 	atomic_store(&lp.stop, 1);
 	uint64_t one = 1;
 	(void)!write(lp.stopfd, &one, sizeof(one));
+	(void)!write(lp.endfd, &one, sizeof(one));
 	pthread_mutex_lock(&lp.lock);
 	pthread_cond_broadcast(&lp.follow);
 	pthread_cond_signal(&lp.watch);
 	pthread_mutex_unlock(&lp.lock);
-	sem_post(&lp.finish);
 }
 
 /* A read that ended the loop: unmounted (0) or the device failed. */
@@ -409,6 +410,50 @@ static void *watchdog_main(void *unused)
 	return NULL;
 }
 
+/* The end of the session: a read that failed (stop_all()) or SIGTERM,
+ * SIGINT or SIGQUIT, whose libfuse handlers only mark the session exited.
+ * Such a signal may run its handler on any thread that does not block it
+ * (OpenBLAS starts its own at load), or on this one just before it
+ * sleeps; a semaphore waited for here missed both, and the daemon never
+ * left (mount_other::sigterm_unmounts_cleanly timed out on CI).  So each
+ * handler is chained with a write to endfd, which is readable from then
+ * on, and the main thread sleeps in poll() on it. */
+static const int end_signals[] = {SIGTERM, SIGINT, SIGQUIT};
+static struct sigaction end_prev[3];
+
+static void on_end_signal(int sig)
+{
+	int e = errno;
+	for (int i = 0; i < 3; i++)
+		if (end_signals[i] == sig && end_prev[i].sa_handler != SIG_DFL && end_prev[i].sa_handler != SIG_IGN &&
+		    !(end_prev[i].sa_flags & SA_SIGINFO))
+			end_prev[i].sa_handler(sig);
+	uint64_t one = 1;
+	(void)!write(lp.endfd, &one, sizeof(one));
+	errno = e;
+}
+
+static void end_signals_chain(int on)
+{
+	for (int i = 0; i < 3; i++) {
+		if (!on) {
+			sigaction(end_signals[i], &end_prev[i], NULL);
+			continue;
+		}
+		struct sigaction sa = {.sa_handler = on_end_signal};
+		sigemptyset(&sa.sa_mask);
+		sigaction(end_signals[i], &sa, &end_prev[i]);
+	}
+}
+
+static void wait_for_the_end(struct fuse_session *se)
+{
+	while (!fuse_session_exited(se) && !atomic_load(&lp.stop)) {
+		struct pollfd p = {.fd = lp.endfd, .events = POLLIN};
+		(void)poll(&p, 1, -1);
+	}
+}
+
 int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 {
 	lp.se = se;
@@ -420,12 +465,17 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 	lp.led = 0;
 	lp.flags = fcntl(lp.fd, F_GETFL);
 	lp.stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t drained;
+	if (lp.endfd < 0)
+		lp.endfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	else
+		(void)!read(lp.endfd, &drained, sizeof(drained)); /* a run before this one ended */
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	int rc = pthread_cond_init(&lp.watch, &ca);
 	pthread_condattr_destroy(&ca);
-	if (lp.flags < 0 || lp.stopfd < 0 || rc != 0 || sem_init(&lp.finish, 0, 0) != 0 ||
+	if (lp.flags < 0 || lp.stopfd < 0 || lp.endfd < 0 || rc != 0 ||
 	    fcntl(lp.fd, F_SETFL, lp.flags | O_NONBLOCK) != 0) {
 		int e = errno;
 		tfs_log(TCFG_LOG_ERROR, "cannot set up the session loop: %s", strerror(e));
@@ -434,7 +484,8 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 		return e ? e : EIO;
 	}
 
-	/* Signals stay with the main thread, which libfuse's handlers wake. */
+	end_signals_chain(1);
+	/* The loop's threads take no signal but the kick. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -462,8 +513,7 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 			tfs_log(TCFG_LOG_WARN, "session loop: %d of %d threads started", started, threads);
 		if (!watching)
 			tfs_log(TCFG_LOG_WARN, "session loop: no watchdog, a slow request holds up the next");
-		while (!fuse_session_exited(se) && !atomic_load(&lp.stop))
-			sem_wait(&lp.finish);
+		wait_for_the_end(se);
 	}
 	stop_all();
 	lp.running = 0;
@@ -483,13 +533,13 @@ int tfs_loop_run(struct fuse_session *se, int threads, uint64_t spin_ns)
 	if (watching)
 		pthread_join(watchdog, NULL);
 	sigaction(LOOP_KICK, &old_sa, NULL);
+	end_signals_chain(0);
 	for (int i = 0; lp.th && i < threads; i++)
 		free(lp.th[i].buf.mem);
 	free(lp.th);
 	lp.th = NULL;
 	(void)fcntl(lp.fd, F_SETFL, lp.flags);
 	close(lp.stopfd);
-	sem_destroy(&lp.finish);
 	pthread_cond_destroy(&lp.watch);
 	fuse_session_reset(se);
 	return ret ? ret : atomic_load(&lp.err);
